@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make demo` and `make test` (both create .venv first).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# The CPU build of torch lies on disk; pin it before the deep extra, whose range it meets
+	# (a looser requirement with no torch installed would pull a multi-GB CUDA build).
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev,deep]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dynaq reproduce fig8.2 --out results/fig8.2
+	$(BIN)/dynaq reproduce seed-table --out results/seed-table
+	@echo
+	@echo "Tables: results/fig8.2/summary.md  results/seed-table/summary.md"
+	@echo "Plots:  results/fig8.2/curves.png  results/seed-table/value_error.png  results/seed-table/curves.png"
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_speed.py
+
+clean:
+	rm -rf $(VENV) results build src/*.egg-info

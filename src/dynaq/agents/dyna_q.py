@@ -1,0 +1,144 @@
+"""Tabular Dyna-Q (Sutton & Barto §8.2; the course's loop). With k = 0 it is Q-learning (§6.5).
+
+Each real step (s, a, r, s′) does, in this order:
+  1. direct RL: a Q-learning backup on (s, a, r, s′)          -> :meth:`DynaQ.observe`
+  2. model learning: remember that (s, a) led to (s′, r)       -> :meth:`DynaQ.observe`
+  3. planning: k backups on (ŝ, â) drawn uniformly from the pairs seen, with (r̂, ŝ′)
+     from the model                                            -> :meth:`DynaQ.plan`
+
+This class is a thin shell: the arithmetic lives in :mod:`dynaq.kernels`, the same compiled
+functions the whole-run runner uses, so for one seed both give the same episodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dynaq import rng as rng_mod
+from dynaq.errors import ConfigError
+from dynaq.kernels import tabular
+from dynaq.models import DeterministicModel
+
+
+@dataclass(frozen=True)
+class DynaQConfig:
+    """Hyperparameters of Dyna-Q; the defaults are those of Sutton & Barto Figure 8.2."""
+
+    alpha: float = 0.1
+    """Step size α, in (0, 1]."""
+    gamma: float = 0.95
+    """Discount γ, in [0, 1]."""
+    epsilon: float = 0.1
+    """Exploration rate ε of the ε-greedy behaviour, in [0, 1]."""
+    planning_steps: int = 0
+    """Planning backups k after each real step; 0 is plain Q-learning."""
+
+    def __post_init__(self) -> None:
+        _check_range("alpha", self.alpha, 0.0, 1.0, "(0, 1]", low_open=True)
+        _check_range("gamma", self.gamma, 0.0, 1.0, "[0, 1]")
+        _check_range("epsilon", self.epsilon, 0.0, 1.0, "[0, 1]")
+        if isinstance(self.planning_steps, bool) or not isinstance(
+                self.planning_steps, int | np.integer) or self.planning_steps < 0:
+            raise ConfigError(f"planning_steps must be an integer >= 0, got "
+                              f"{self.planning_steps!r}")
+
+
+def _check_range(name: str, value: Any, low: float, high: float, allowed: str,
+                 low_open: bool = False) -> None:
+    ok = isinstance(value, int | float | np.number) and not isinstance(value, bool) and (
+        low < value <= high if low_open else low <= value <= high)
+    if not ok:
+        raise ConfigError(f"{name} must be in {allowed}, got {value!r}")
+
+
+class DynaQ:
+    """Dyna-Q with the deterministic table model (§8.2).
+
+    Args:
+        n_states: Number of states of a Discrete observation space.
+        n_actions: Number of actions of a Discrete action space.
+        config: Hyperparameters.
+        seed: Seeds the agent's own random stream (exploration, tie-breaking, planning).
+
+    Example:
+        >>> import gymnasium as gym, dynaq
+        >>> env = gym.make("dynaq/DynaMaze-v0")
+        >>> agent = dynaq.DynaQ.for_env(env, dynaq.DynaQConfig(planning_steps=50), seed=0)
+        >>> s, _ = env.reset(seed=0)
+        >>> a = agent.act(s)
+        >>> s2, r, terminated, truncated, _ = env.step(a)
+        >>> agent.observe(s, a, r, s2, terminated)
+        >>> agent.plan()
+        50
+    """
+
+    name = "dyna-q"
+
+    def __init__(self, n_states: int, n_actions: int, config: DynaQConfig | None = None,
+                 seed: int = 0) -> None:
+        self.config = config if config is not None else DynaQConfig()
+        self.Q = np.zeros((n_states, n_actions))
+        self.model = DeterministicModel(n_states, n_actions)
+        self.rng = rng_mod.make_state(seed, rng_mod.AGENT)
+        self.backups = 0
+
+    @classmethod
+    def for_env(cls, env: Any, config: DynaQConfig | None = None, seed: int = 0) -> DynaQ:
+        """Size the agent for a Gymnasium env with Discrete observation and action spaces.
+
+        Raises:
+            ConfigError: If either space is not Discrete.
+        """
+        import gymnasium as gym
+
+        obs, act = env.observation_space, env.action_space
+        if not (isinstance(obs, gym.spaces.Discrete) and isinstance(act, gym.spaces.Discrete)):
+            raise ConfigError(f"{cls.name} needs Discrete observation and action spaces, got "
+                              f"{obs} and {act}")
+        return cls(int(obs.n), int(act.n), config, seed)
+
+    def act(self, state: int) -> int:
+        """An ε-greedy action in ``state``, ties broken uniformly at random."""
+        return int(tabular.egreedy_action(self.Q, int(state), self.config.epsilon, self.rng))
+
+    def observe(self, state: int, action: int, reward: float, next_state: int,
+                terminated: bool) -> float:
+        """Learn from one real step: direct RL, then model learning. Returns the TD error.
+
+        Pass ``terminated`` (not ``truncated``): only a true end of the episode bootstraps 0.
+        """
+        cfg = self.config
+        td = tabular.q_backup(self.Q, int(state), int(action), float(reward), int(next_state),
+                              bool(terminated), cfg.alpha, cfg.gamma)
+        self.model.update(int(state), int(action), float(reward), int(next_state),
+                          bool(terminated))
+        self.backups += 1
+        return float(td)
+
+    def plan(self, steps: int | None = None) -> int:
+        """Run ``steps`` (default k) planning backups; returns how many were done."""
+        cfg = self.config
+        done = self.model.plan(self.Q, cfg.planning_steps if steps is None else steps,
+                               cfg.alpha, cfg.gamma, self.rng)
+        self.backups += done
+        return done
+
+
+class QLearning(DynaQ):
+    """One-step Q-learning (§6.5): Dyna-Q with no planning steps.
+
+    Same kernels, same random stream: for one seed it equals ``DynaQ`` with k = 0 exactly.
+    """
+
+    name = "q-learning"
+
+    def __init__(self, n_states: int, n_actions: int, config: DynaQConfig | None = None,
+                 seed: int = 0) -> None:
+        config = config if config is not None else DynaQConfig()
+        if config.planning_steps != 0:
+            raise ConfigError(f"planning_steps must be 0 for q-learning, got "
+                              f"{config.planning_steps}; use agent 'dyna-q' to plan")
+        super().__init__(n_states, n_actions, config, seed)

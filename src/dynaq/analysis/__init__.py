@@ -1,0 +1,1 @@
+"""Statistics, plots and reports of results."""

@@ -1,0 +1,1 @@
+"""Configs, runner, store, driver and reproductions."""

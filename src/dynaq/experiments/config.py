@@ -1,0 +1,175 @@
+"""Frozen, validated experiment configuration (DESIGN.md rule 4), loadable from TOML.
+
+A :class:`RunConfig` is everything that defines one learning run except its seed; an
+:class:`Experiment` is a list of run configs and a number of seeds. A cell is one
+(run config, seed) pair and has a stable key derived from both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from dynaq.agents import AGENTS, DynaQConfig
+from dynaq.errors import ConfigError
+from dynaq.models import MODELS
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One learning run, without its seed."""
+
+    env: str = "dynaq/DynaMaze-v0"
+    """Gymnasium id of a Discrete env (dynaq ids, FrozenLake-v1, CliffWalking-v1, Taxi-v4…)."""
+    agent: str = "dyna-q"
+    """Agent name: one of ``dynaq.agents.AGENTS``."""
+    model: str = "deterministic"
+    """Model name: one of ``dynaq.models.MODELS``."""
+    planning_steps: int = 0
+    """Planning backups k per real step."""
+    alpha: float = 0.1
+    """Step size α in (0, 1]."""
+    gamma: float = 0.95
+    """Discount γ in [0, 1]."""
+    epsilon: float = 0.1
+    """ε of the ε-greedy behaviour, in [0, 1]."""
+    episodes: int | None = 50
+    """Episodes per seed (exclusive with ``total_steps``)."""
+    total_steps: int | None = None
+    """Real steps per seed, episodes restarting until then (exclusive with ``episodes``)."""
+    max_episode_steps: int | None = None
+    """Truncate an episode after this many steps (None: only termination ends it)."""
+    until_near_optimal: bool = False
+    """Treat ``episodes`` as a first budget, doubled (up to 64×) until Q is near-optimal."""
+
+    def __post_init__(self) -> None:
+        _check_choice("agent", self.agent, AGENTS)
+        _check_choice("model", self.model, MODELS)
+        if not isinstance(self.env, str) or not self.env:
+            raise ConfigError(f"env must be a Gymnasium id, got {self.env!r}")
+        self.agent_config()  # validates alpha, gamma, epsilon and planning_steps
+        if self.agent == "q-learning" and self.planning_steps != 0:
+            raise ConfigError(f"planning_steps must be 0 for agent q-learning, got "
+                              f"{self.planning_steps}; use agent dyna-q to plan")
+        if (self.episodes is None) == (self.total_steps is None):
+            raise ConfigError("give exactly one of episodes or total_steps")
+        for name in ("episodes", "total_steps", "max_episode_steps"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.until_near_optimal and self.episodes is None:
+            raise ConfigError("until_near_optimal needs episodes (a first budget), not total_steps")
+
+    def agent_config(self) -> DynaQConfig:
+        """The agent's hyperparameters (validated)."""
+        return DynaQConfig(self.alpha, self.gamma, self.epsilon, self.planning_steps)
+
+    def key(self) -> str:
+        """A stable short hash of this config."""
+        return _digest(asdict(self))
+
+    def label(self) -> str:
+        """A short human label, e.g. ``dyna-q k=50``."""
+        return f"{self.agent} k={self.planning_steps}"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Run configs × seeds ``0 .. seeds-1``."""
+
+    name: str
+    runs: tuple[RunConfig, ...]
+    seeds: int = 30
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "runs", tuple(self.runs))
+        if not self.runs:
+            raise ConfigError("an experiment needs at least one run config")
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ConfigError(f"seeds must be an integer >= 1, got {self.seeds!r}")
+        if len({r.key() for r in self.runs}) != len(self.runs):
+            raise ConfigError("the experiment lists the same run config twice")
+
+    def with_seeds(self, seeds: int) -> Experiment:
+        """The same experiment with another number of seeds."""
+        return replace(self, seeds=seeds)
+
+    def fingerprint(self) -> str:
+        """A hash that identifies what this experiment computes."""
+        return _digest(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "seeds": self.seeds, "runs": [asdict(r) for r in self.runs]}
+
+    def to_toml(self) -> str:
+        """What exactly runs, with the package versions, as TOML."""
+        lines = ["# Written by dynaq: exactly what ran. `dynaq` can load it back.",
+                 "[experiment]", f"name = {_toml(self.name)}", f"seeds = {self.seeds}", "",
+                 "[versions]"]
+        lines += [f"{k} = {_toml(v)}" for k, v in versions().items()]
+        for run in self.runs:
+            lines += ["", "[[runs]]"]
+            lines += [f"{k} = {_toml(v)}" for k, v in asdict(run).items() if v is not None]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Experiment:
+        """Load an experiment written by :meth:`to_toml` (versions are ignored).
+
+        Raises:
+            ConfigError: On a TOML syntax error, an unknown key or a bad value.
+        """
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError(f"{path}: {err}") from None
+        exp = data.get("experiment", {})
+        runs = data.get("runs", [])
+        allowed = {f.name for f in fields(RunConfig)}
+        for i, run in enumerate(runs):
+            unknown = set(run) - allowed
+            if unknown:
+                raise ConfigError(f"{path}: runs[{i}] has unknown key {sorted(unknown)[0]!r}; "
+                                  f"allowed: {', '.join(sorted(allowed))}")
+        return cls(exp.get("name", Path(path).stem), tuple(RunConfig(**r) for r in runs),
+                   exp.get("seeds", 30))
+
+
+def cell_key(run: RunConfig, seed: int) -> str:
+    """The stable key of the cell (run config, seed)."""
+    return f"{run.key()}-{seed}"
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape the numbers."""
+    out = {"python": platform.python_version()}
+    for pkg in ("dynaq", "numpy", "numba", "gymnasium", "scipy", "pandas"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _check_choice(name: str, value: Any, allowed: dict[str, Any]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))

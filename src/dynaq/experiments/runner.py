@@ -1,0 +1,146 @@
+"""Cells → records: run one config for some seeds and return their per-episode records.
+
+Workers (this module) never write results; the driver does (DESIGN.md rule 5). Envs that
+expose their exact model ``P`` run in the compiled runner with ground-truth metrics; other
+Discrete Gymnasium envs run through the step-by-step agent API, without them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+from dynaq import rng
+from dynaq.agents import AGENTS
+from dynaq.errors import ConfigError
+from dynaq.experiments.config import RunConfig, cell_key
+from dynaq.kernels import dyna_q as kernels
+from dynaq.mdp import TabularMDP
+from dynaq.metrics import GroundTruth, q_is_near_optimal
+
+UNTIL_NEAR_OPTIMAL_MAX_FACTOR = 64
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """What one (config, seed) cell produced."""
+
+    run: RunConfig
+    seed: int
+    records: np.ndarray
+    """``(episodes, kernels.N_FIELDS)``, columns named by ``kernels.STEPS`` etc."""
+    Q: np.ndarray
+    """The final action-value table."""
+    v_star_start: float
+    """V*(start) of the true MDP (NaN when the env has no exact model)."""
+
+    @property
+    def key(self) -> str:
+        return cell_key(self.run, self.seed)
+
+
+def make_env(env_id: str) -> gym.Env:
+    """``gymnasium.make(env_id)`` with one clear error line for an unknown id."""
+    import dynaq.envs  # noqa: F401  (registers the dynaq ids)
+
+    try:
+        return gym.make(env_id)
+    except gym.error.Error as err:
+        dynaq_ids = ", ".join(i for i in gym.registry if i.startswith("dynaq/"))
+        raise ConfigError(f"env must be a registered Gymnasium id ({dynaq_ids}, or e.g. "
+                          f"FrozenLake-v1, CliffWalking-v1, Taxi-v4); got {env_id!r}: {err}"
+                          ) from None
+
+
+@functools.lru_cache(maxsize=32)
+def env_model(env_id: str) -> tuple[TabularMDP | None, int]:
+    """The exact model of an env (None when it has no ``P``) and its step limit (0: none).
+
+    Raises:
+        ConfigError: For an unknown id or an env whose spaces are not Discrete.
+    """
+    env = make_env(env_id)
+    limit = env.spec.max_episode_steps if env.spec and env.spec.max_episode_steps else 0
+    if not (isinstance(env.observation_space, gym.spaces.Discrete)
+            and isinstance(env.action_space, gym.spaces.Discrete)):
+        raise ConfigError(f"env {env_id!r}: tabular agents need Discrete observation and "
+                          f"action spaces, got {env.observation_space} and {env.action_space}")
+    mdp = TabularMDP.from_gymnasium(env) if hasattr(env.unwrapped, "P") else None
+    env.close()
+    return mdp, limit
+
+
+def validate(run: RunConfig) -> None:
+    """Check what a config can only be checked against: its env. Raises ConfigError."""
+    mdp, _ = env_model(run.env)
+    if mdp is not None:
+        GroundTruth.of(mdp, run.gamma)
+
+
+def run_cells(run: RunConfig, seeds: Sequence[int]) -> list[CellResult]:
+    """Run ``run`` once per seed; independent of how seeds are grouped into calls."""
+    mdp, limit = env_model(run.env)
+    max_episode_steps = run.max_episode_steps or limit
+    if mdp is None:
+        return [_run_stepwise(run, seed, max_episode_steps) for seed in seeds]
+    truth = GroundTruth.of(mdp, run.gamma)
+    if not run.until_near_optimal:
+        return _run_compiled(run, list(seeds), mdp, truth, run.episodes, max_episode_steps)
+    results: dict[int, CellResult] = {}
+    pending, budget = list(seeds), run.episodes
+    while pending:
+        for cell in _run_compiled(run, pending, mdp, truth, budget, max_episode_steps):
+            final_error = cell.records[-1, kernels.VALUE_ERROR]
+            last_try = budget >= run.episodes * UNTIL_NEAR_OPTIMAL_MAX_FACTOR
+            if last_try or q_is_near_optimal(final_error, truth.v_star_start):
+                results[cell.seed] = cell
+        pending = [s for s in pending if s not in results]
+        budget *= 2
+    return [results[s] for s in seeds]
+
+
+def _run_compiled(run: RunConfig, seeds: list[int], mdp: TabularMDP, truth: GroundTruth,
+                  episodes: int | None, max_episode_steps: int) -> list[CellResult]:
+    n = len(seeds)
+    capacity = episodes if episodes is not None else run.total_steps
+    records = np.zeros((n, capacity, kernels.N_FIELDS))
+    Q = np.zeros((n, mdp.n_states, mdp.n_actions))
+    done = kernels.run_batch(
+        (*mdp.arrays, mdp.initial), np.cumsum(mdp.initial), truth.v_star, truth.reachable,
+        run.alpha, run.gamma, run.epsilon, run.planning_steps, capacity,
+        0 if episodes is not None else run.total_steps, max_episode_steps,
+        rng.make_states(seeds, rng.AGENT), rng.make_states(seeds, rng.ENV), Q, records)
+    return [CellResult(run, seed, records[i, :done[i]].copy(), Q[i], truth.v_star_start)
+            for i, seed in enumerate(seeds)]
+
+
+def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int) -> CellResult:
+    """The same algorithm through the agent API, for envs with no exact model."""
+    import time
+
+    env = make_env(run.env)
+    agent = AGENTS[run.agent].for_env(env, run.agent_config(), seed=seed)
+    rows, total, t0 = [], 0, time.perf_counter()
+    env_seed = int(rng.make_state(seed, rng.ENV)[0] >> np.uint64(33))
+    while (run.episodes is None or len(rows) < run.episodes) and (
+            run.total_steps is None or total < run.total_steps):
+        s, _ = env.reset(seed=env_seed if not rows else None)
+        steps, ret, truncated = 0, 0.0, False
+        while True:
+            a = agent.act(s)
+            s2, r, terminated, truncated, _ = env.step(a)
+            agent.observe(s, a, r, s2, terminated)
+            agent.plan()
+            steps, total, ret, s = steps + 1, total + 1, ret + float(r), s2
+            truncated = truncated or (max_episode_steps > 0 and steps >= max_episode_steps) \
+                or (run.total_steps is not None and total >= run.total_steps)
+            if terminated or truncated:
+                break
+        rows.append((steps, ret, total, agent.backups, np.nan, np.nan,
+                     time.perf_counter() - t0, truncated and not terminated))
+    env.close()
+    return CellResult(run, seed, np.array(rows, dtype=float), agent.Q, float("nan"))

@@ -1,0 +1,118 @@
+"""Exact dynamic programming on the sparse arrays of a TabularMDP (Sutton & Barto §4.1, §4.4).
+
+The outcomes of (s, a) are ``offsets[s*A + a] : offsets[s*A + a + 1]`` in the parallel
+arrays ``next_state``, ``prob``, ``reward`` and ``terminated``. A terminated outcome
+bootstraps 0: the episode ends there, whatever the value of the state it names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def backup_value(offsets, next_state, prob, reward, terminated, V, sa, gamma):
+    """Expected one-step return of (s, a) = ``sa`` under state values ``V``."""
+    total = 0.0
+    for i in range(offsets[sa], offsets[sa + 1]):
+        target = reward[i]
+        if not terminated[i]:
+            target += gamma * V[next_state[i]]
+        total += prob[i] * target
+    return total
+
+
+@njit(cache=True)
+def value_iteration(offsets, next_state, prob, reward, terminated, n_actions, gamma, tol,
+                    max_iter):
+    """Gauss-Seidel value iteration (§4.4) until the largest change is below ``tol``.
+
+    Returns:
+        ``(Q, V, sweeps)``; ``sweeps == max_iter`` means it did not converge.
+    """
+    n_states = (offsets.shape[0] - 1) // n_actions
+    V = np.zeros(n_states)
+    Q = np.zeros((n_states, n_actions))
+    for sweep in range(1, max_iter + 1):
+        delta = 0.0
+        for s in range(n_states):
+            best = -np.inf
+            for a in range(n_actions):
+                q = backup_value(offsets, next_state, prob, reward, terminated, V,
+                                 s * n_actions + a, gamma)
+                Q[s, a] = q
+                if q > best:
+                    best = q
+            delta = max(delta, abs(best - V[s]))
+            V[s] = best
+        if delta < tol:
+            return Q, V, sweep
+    return Q, V, max_iter
+
+
+@njit(cache=True)
+def greedy_weights(Q, out):
+    """Write into ``out`` the greedy policy of ``Q`` with ties split evenly."""
+    n_states, n_actions = Q.shape
+    for s in range(n_states):
+        best = Q[s, 0]
+        for a in range(1, n_actions):
+            if Q[s, a] > best:
+                best = Q[s, a]
+        ties = 0
+        for a in range(n_actions):
+            ties += Q[s, a] == best
+        for a in range(n_actions):
+            out[s, a] = 1.0 / ties if Q[s, a] == best else 0.0
+
+
+@njit(cache=True)
+def policy_evaluation(offsets, next_state, prob, reward, terminated, policy, gamma, V, tol,
+                      max_iter):
+    """Iterative policy evaluation (§4.1), in place on ``V`` (which may be a warm start).
+
+    Stops when no state value changes by more than ``tol``.
+
+    Returns:
+        The number of sweeps; ``max_iter`` means it did not converge (only possible with
+        ``gamma == 1`` and a policy that can loop forever).
+    """
+    n_states, n_actions = policy.shape
+    for sweep in range(1, max_iter + 1):
+        delta = 0.0
+        for s in range(n_states):
+            v = 0.0
+            for a in range(n_actions):
+                if policy[s, a] > 0.0:
+                    v += policy[s, a] * backup_value(offsets, next_state, prob, reward,
+                                                     terminated, V, s * n_actions + a, gamma)
+            delta = max(delta, abs(v - V[s]))
+            V[s] = v
+        if delta < tol:
+            return sweep
+    return max_iter
+
+
+@njit(cache=True)
+def reachable_states(offsets, next_state, prob, terminated, n_actions, initial):
+    """States the agent can act in: reached from the start support by non-terminal outcomes."""
+    n_states = initial.shape[0]
+    seen = np.zeros(n_states, np.bool_)
+    stack = np.empty(n_states, np.int64)
+    top = 0
+    for s in range(n_states):
+        if initial[s] > 0.0:
+            seen[s] = True
+            stack[top] = s
+            top += 1
+    while top > 0:
+        top -= 1
+        s = stack[top]
+        for i in range(offsets[s * n_actions], offsets[(s + 1) * n_actions]):
+            t = next_state[i]
+            if prob[i] > 0.0 and not terminated[i] and not seen[t]:
+                seen[t] = True
+                stack[top] = t
+                top += 1
+    return seen

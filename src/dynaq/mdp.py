@@ -1,0 +1,231 @@
+"""TabularMDP: the one description of tabular dynamics in dynaq (DESIGN.md rule 1).
+
+The Gymnasium env, the compiled runner, value iteration and the ground-truth metrics all read
+the same sparse arrays: for each (s, a), a short list of outcomes
+``(next_state, probability, reward, terminated)``, exactly what Gymnasium's toy-text envs
+expose as ``P[s][a]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dynaq.errors import ConfigError
+from dynaq.kernels import values
+
+Outcome = tuple[float, int, float, bool]
+"""One entry of ``P[s][a]``: (probability, next state, reward, terminated)."""
+
+_PROB_TOL = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class TabularMDP:
+    """A finite MDP with sparse outcomes per (s, a), validated when built.
+
+    Attributes:
+        n_states: Number of states S.
+        n_actions: Number of actions A (every action is available in every state).
+        offsets: ``int64[S*A + 1]``; the outcomes of (s, a) are the slice
+            ``offsets[s*A + a] : offsets[s*A + a + 1]`` of the four arrays below.
+        next_state: ``int64`` next state of each outcome.
+        prob: ``float64`` probability of each outcome.
+        reward: ``float64`` reward of each outcome.
+        terminated: ``bool`` whether the outcome ends the episode (bootstraps 0).
+        initial: ``float64[S]`` start-state distribution.
+        name: A label used in messages and results.
+    """
+
+    n_states: int
+    n_actions: int
+    offsets: np.ndarray
+    next_state: np.ndarray
+    prob: np.ndarray
+    reward: np.ndarray
+    terminated: np.ndarray
+    initial: np.ndarray
+    name: str = "mdp"
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for attr, dtype in (("offsets", np.int64), ("next_state", np.int64),
+                            ("prob", np.float64), ("reward", np.float64),
+                            ("terminated", np.bool_), ("initial", np.float64)):
+            arr = np.ascontiguousarray(getattr(self, attr), dtype=dtype)
+            arr.setflags(write=False)
+            object.__setattr__(self, attr, arr)
+        self._validate()
+
+    def _validate(self) -> None:
+        S, A = self.n_states, self.n_actions
+        if S < 1 or A < 1:
+            raise ConfigError(f"{self.name}: n_states and n_actions must be >= 1, got {S}, {A}")
+        off = self.offsets
+        if off.shape != (S * A + 1,) or off[0] != 0 or np.any(np.diff(off) < 1):
+            raise ConfigError(
+                f"{self.name}: offsets must have length S*A+1 = {S * A + 1}, start at 0 and "
+                "give every (state, action) at least one outcome"
+            )
+        n = int(off[-1])
+        for attr in ("next_state", "prob", "reward", "terminated"):
+            if getattr(self, attr).shape != (n,):
+                raise ConfigError(f"{self.name}: {attr} must have {n} entries (offsets[-1])")
+        bad = np.flatnonzero((self.next_state < 0) | (self.next_state >= S))
+        if bad.size:
+            s, a = divmod(int(np.searchsorted(off, bad[0], side="right") - 1), A)
+            raise ConfigError(f"{self.name}: next state {self.next_state[bad[0]]} of (s={s}, "
+                              f"a={a}) is out of range [0, {S})")
+        if np.any(self.prob < 0) or not np.all(np.isfinite(self.prob)):
+            raise ConfigError(f"{self.name}: probabilities must be finite and >= 0")
+        if not np.all(np.isfinite(self.reward)):
+            raise ConfigError(f"{self.name}: rewards must be finite")
+        sums = np.add.reduceat(self.prob, off[:-1])
+        bad = np.flatnonzero(np.abs(sums - 1.0) > _PROB_TOL)
+        if bad.size:
+            s, a = divmod(int(bad[0]), A)
+            raise ConfigError(f"{self.name}: probabilities of (s={s}, a={a}) sum to "
+                              f"{sums[bad[0]]:.12g}, must sum to 1")
+        if self.initial.shape != (S,) or np.any(self.initial < 0) or abs(
+                self.initial.sum() - 1.0) > _PROB_TOL:
+            raise ConfigError(f"{self.name}: initial must be a distribution over {S} states")
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_transitions(cls, P: Mapping[int, Mapping[int, Sequence[Outcome]]] | Sequence[Any],
+                         initial: Sequence[float] | np.ndarray, name: str = "mdp") -> TabularMDP:
+        """Build from a toy-text style table ``P[s][a] = [(p, s', r, terminated), ...]``.
+
+        Args:
+            P: Outcomes per state and action; states and actions are ``0..S-1``, ``0..A-1``.
+            initial: Start-state distribution of length S.
+            name: A label used in messages and results.
+
+        Raises:
+            ConfigError: When the table is ragged, empty or not a distribution.
+        """
+        S = len(P)
+        if S == 0:
+            raise ConfigError(f"{name}: P is empty")
+        A = len(P[0])
+        offsets, rows = [0], []
+        for s in range(S):
+            if isinstance(P, Mapping) and s not in P:
+                raise ConfigError(f"{name}: P has no entry for state {s}")
+            if len(P[s]) != A:
+                raise ConfigError(f"{name}: state {s} has {len(P[s])} actions, expected {A}")
+            for a in range(A):
+                outs = P[s][a]
+                if len(outs) == 0:
+                    raise ConfigError(f"{name}: (s={s}, a={a}) has no outcomes")
+                for p, s2, r, term, *_ in outs:
+                    rows.append((int(s2), float(p), float(r), bool(term)))
+                offsets.append(len(rows))
+        nxt, prob, rew, term = zip(*rows, strict=True)
+        return cls(S, A, np.array(offsets), np.array(nxt), np.array(prob), np.array(rew),
+                   np.array(term), np.asarray(initial, dtype=np.float64), name)
+
+    @classmethod
+    def from_gymnasium(cls, env: Any) -> TabularMDP:
+        """Read the exact model of a toy-text style env (``env.unwrapped.P``).
+
+        Works for FrozenLake-v1, CliffWalking-v1, Taxi-v4 and every dynaq env.
+
+        Raises:
+            ConfigError: When the env has no ``P`` or its spaces are not Discrete.
+        """
+        import gymnasium as gym
+
+        base = env.unwrapped
+        name = env.spec.id if env.spec is not None else type(base).__name__
+        if not (isinstance(base.observation_space, gym.spaces.Discrete)
+                and isinstance(base.action_space, gym.spaces.Discrete)):
+            raise ConfigError(f"env {name!r}: observation and action spaces must be Discrete "
+                              f"for tabular methods, got {base.observation_space} and "
+                              f"{base.action_space}")
+        if not hasattr(base, "P"):
+            raise ConfigError(f"env {name!r} exposes no transition table P, so it has no "
+                              "exact model")
+        initial = getattr(base, "initial_state_distrib", None)
+        if initial is None:
+            initial = getattr(base, "isd", None)
+        if initial is None:
+            raise ConfigError(f"env {name!r} exposes no initial_state_distrib")
+        return cls.from_transitions(base.P, np.asarray(initial, dtype=np.float64), name)
+
+    # -- views ---------------------------------------------------------------------------
+    def outcomes(self, state: int, action: int) -> list[Outcome]:
+        """``P[state][action]`` as a list of (probability, next state, reward, terminated)."""
+        lo, hi = self.offsets[state * self.n_actions + action: state * self.n_actions + action + 2]
+        return [(float(self.prob[i]), int(self.next_state[i]), float(self.reward[i]),
+                 bool(self.terminated[i])) for i in range(lo, hi)]
+
+    def to_transitions(self) -> dict[int, dict[int, list[Outcome]]]:
+        """The toy-text ``P`` dict: ``P[s][a] = [(p, s', r, terminated), ...]``."""
+        return {s: {a: self.outcomes(s, a) for a in range(self.n_actions)}
+                for s in range(self.n_states)}
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(offsets, next_state, prob, reward, terminated)`` for the kernels."""
+        return self.offsets, self.next_state, self.prob, self.reward, self.terminated
+
+    @property
+    def is_deterministic(self) -> bool:
+        """Whether every (s, a) has a single outcome."""
+        return int(self.offsets[-1]) == self.n_states * self.n_actions
+
+    def reachable(self) -> np.ndarray:
+        """Mask of the states an agent can act in (reached from a start state without the
+        episode ending)."""
+        if "reachable" not in self._cache:
+            self._cache["reachable"] = values.reachable_states(
+                self.offsets, self.next_state, self.prob, self.terminated, self.n_actions,
+                self.initial)
+        return self._cache["reachable"]
+
+    # -- exact solutions -----------------------------------------------------------------
+    def value_iteration(self, gamma: float, tol: float = 1e-12,
+                        max_iter: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:
+        """Q* and V* by value iteration (Sutton & Barto §4.4); cached per ``gamma``.
+
+        Raises:
+            ConfigError: If it does not converge (only possible with ``gamma == 1`` when
+                some policy collects reward forever).
+        """
+        key = f"vi:{gamma!r}:{tol!r}"
+        if key not in self._cache:
+            Q, V, sweeps = values.value_iteration(*self.arrays, self.n_actions, float(gamma),
+                                                  tol, max_iter)
+            if sweeps >= max_iter:
+                raise ConfigError(f"{self.name}: value iteration did not converge with "
+                                  f"gamma={gamma}; use gamma < 1")
+            Q.setflags(write=False)
+            V.setflags(write=False)
+            self._cache[key] = (Q, V)
+        return self._cache[key]
+
+    def evaluate_policy(self, policy: np.ndarray, gamma: float, tol: float = 1e-12,
+                        max_iter: int = 1_000_000) -> np.ndarray:
+        """Exact value of a stochastic policy ``policy[s, a]`` (§4.1), to ``tol``."""
+        policy = np.asarray(policy, dtype=np.float64)
+        if policy.shape != (self.n_states, self.n_actions):
+            raise ConfigError(f"policy must have shape {(self.n_states, self.n_actions)}, "
+                              f"got {policy.shape}")
+        V = np.zeros(self.n_states)
+        values.policy_evaluation(*self.arrays, policy, float(gamma), V, tol, max_iter)
+        return V
+
+    def start_value(self, V: np.ndarray) -> float:
+        """Expected value of ``V`` under the start distribution."""
+        return float(self.initial @ V)
+
+
+def greedy_policy(Q: np.ndarray) -> np.ndarray:
+    """The greedy policy of ``Q`` as probabilities, ties split evenly."""
+    out = np.empty(Q.shape, dtype=np.float64)
+    values.greedy_weights(np.asarray(Q, dtype=np.float64), out)
+    return out

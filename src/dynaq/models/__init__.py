@@ -1,0 +1,10 @@
+"""What a Dyna agent learns about its world."""
+
+from __future__ import annotations
+
+from dynaq.models.deterministic import DeterministicModel
+
+MODELS = {"deterministic": DeterministicModel}
+"""Model names accepted by ``--model``."""
+
+__all__ = ["MODELS", "DeterministicModel"]
