@@ -138,6 +138,8 @@ class Experiment:
             if unknown:
                 raise ConfigError(f"{path}: runs[{i}] has unknown key {sorted(unknown)[0]!r}; "
                                   f"allowed: {', '.join(sorted(allowed))}")
+        # TOML has no null: a run given by total_steps leaves out episodes (default 50).
+        runs = [{"episodes": None, **r} if "total_steps" in r else r for r in runs]
         return cls(exp.get("name", Path(path).stem), tuple(RunConfig(**r) for r in runs),
                    exp.get("seeds", 30))
 

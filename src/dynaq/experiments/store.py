@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def check_compatible(out: str | Path, experiment: Experiment) -> None:
                               "choose a new or empty directory")
         return
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        with closing(sqlite3.connect(db)) as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
     except sqlite3.DatabaseError as err:
         raise ConfigError(f"out: {db} is not a dynaq results database ({err})") from None
@@ -134,7 +135,7 @@ def load_results(out: str | Path) -> pd.DataFrame:
     db = Path(out) / DB_NAME
     if not db.exists():
         raise ConfigError(f"out: no dynaq results in {out} (no {DB_NAME})")
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         cells = pd.read_sql_query("SELECT cell_key, config, seed, v_star_start FROM cells",
                                   conn)
         eps = pd.read_sql_query("SELECT * FROM episodes ORDER BY cell_key, episode", conn)

@@ -1,0 +1,226 @@
+"""Tests for dynaq.envs.maps: the ASCII map parser and the built-in maps."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from dynaq import ConfigError
+from dynaq.envs.gridworld import GridWorld
+from dynaq.envs.maps import ALLOWED, DYNA_MAZE, MAPS, SINGLE_PATH_9X9, parse_map, shortest_path
+
+PROPERTY = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+
+
+# -- errors ----------------------------------------------------------------------------------
+def test_ragged_rows_name_the_row_and_its_width():
+    with pytest.raises(ConfigError, match=r"row 2 has 3 columns, expected 4"):
+        parse_map(["S...", "....", "...", "...G"])
+
+
+def test_unknown_character_names_row_and_column():
+    with pytest.raises(ConfigError, match=r"unknown character 'x' at row 1, column 3"):
+        parse_map(["S...", "...x", "...G"])
+
+
+def test_first_unknown_character_is_reported():
+    with pytest.raises(ConfigError, match=r"'\?' at row 0, column 2"):
+        parse_map(["S.?.", "..!G"])
+
+
+def test_no_start():
+    with pytest.raises(ConfigError, match=r"exactly one start 'S', found 0"):
+        parse_map(["....", "...G"])
+
+
+def test_two_starts_lists_both_positions():
+    with pytest.raises(ConfigError,
+                       match=r"found 2 \(row 0, column 0, row 2, column 1\)"):
+        parse_map(["S...", "...G", ".S.."])
+
+
+def test_no_goal():
+    with pytest.raises(ConfigError, match=r"no goal 'G'"):
+        parse_map(["S...", "...."])
+
+
+def test_walled_off_goal_names_goal_and_start():
+    with pytest.raises(ConfigError, match=r"goal 'G' at row 0, column 4 is unreachable from "
+                                          r"the start at row 1, column 0"):
+        parse_map(["...#G", "S..#.", "...#."])
+
+
+def test_goal_behind_cliff_is_unreachable():
+    # Entering a cliff ends the episode, so the goal behind it cannot be reached.
+    with pytest.raises(ConfigError, match=r"row 0, column 3 is unreachable"):
+        parse_map(["S.CG", "##C#"])
+
+
+def test_second_goal_unreachable_is_reported_even_if_first_is_reachable():
+    with pytest.raises(ConfigError, match=r"goal 'G' at row 2, column 2 is unreachable"):
+        parse_map(["S.G", "###", "..G"])
+
+
+def test_empty_map():
+    for rows in ([], [""], ""):
+        with pytest.raises(ConfigError, match="empty"):
+            parse_map(rows)
+
+
+# -- valid maps ------------------------------------------------------------------------------
+def test_parse_returns_character_grid():
+    grid = parse_map(["S.#", "C.G"])
+    assert grid.shape == (2, 3)
+    assert grid[0, 0] == "S" and grid[0, 2] == "#" and grid[1, 0] == "C" and grid[1, 2] == "G"
+
+
+def test_parse_accepts_one_multiline_string():
+    text = """
+        S.#
+        ..G
+    """
+    np.testing.assert_array_equal(parse_map(text), parse_map(["S.#", "..G"]))
+
+
+def test_built_in_maps():
+    assert shortest_path(DYNA_MAZE) == 14
+    assert shortest_path(SINGLE_PATH_9X9) == 48
+    single = parse_map(SINGLE_PATH_9X9)
+    assert single.shape == (9, 9)
+    assert int((single != "#").sum()) == 49
+    maze = parse_map(DYNA_MAZE)
+    assert maze.shape == (6, 9)
+    assert int((maze == "#").sum()) == 7
+    assert tuple(np.argwhere(maze == "S")[0]) == (2, 0)
+    assert tuple(np.argwhere(maze == "G")[0]) == (0, 8)
+    assert MAPS == {"dyna_maze": DYNA_MAZE, "single_path_9x9": SINGLE_PATH_9X9}
+
+
+def test_shortest_path_goes_to_nearest_goal_and_around_walls():
+    assert shortest_path(["S.G", "...", "..G"]) == 2
+    assert shortest_path(["S#G", "...", "..."]) == 4
+    assert shortest_path(["SG"]) == 1
+
+
+# -- property tests --------------------------------------------------------------------------
+def reference_is_valid(rows: list[str]) -> bool:
+    """Independent statement of the map rules, for the property tests."""
+    if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows):
+        return False
+    if any(ch not in ALLOWED for r in rows for ch in r):
+        return False
+    starts = [(i, j) for i, r in enumerate(rows) for j, ch in enumerate(r) if ch == "S"]
+    goals = [(i, j) for i, r in enumerate(rows) for j, ch in enumerate(r) if ch == "G"]
+    if len(starts) != 1 or not goals:
+        return False
+    seen, queue = {starts[0]}, deque([starts[0]])
+    while queue:
+        i, j = queue.popleft()
+        if rows[i][j] in "GC":  # the episode ends there: no moves onward
+            continue
+        for ni, nj in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
+            if (0 <= ni < len(rows) and 0 <= nj < len(rows[0]) and (ni, nj) not in seen
+                    and rows[ni][nj] != "#"):
+                seen.add((ni, nj))
+                queue.append((ni, nj))
+    return all(g in seen for g in goals)
+
+
+# Mostly free cells so that a good share of random grids are valid.
+CELL = st.sampled_from(".......##GCS")
+
+
+@st.composite
+def grids(draw, ragged: bool = False) -> list[str]:
+    height = draw(st.integers(1, 6))
+    width = draw(st.integers(1, 6))
+    rows = []
+    for _ in range(height):
+        w = draw(st.integers(1, 6)) if ragged else width
+        rows.append("".join(draw(st.lists(CELL, min_size=w, max_size=w))))
+    return rows
+
+
+@st.composite
+def valid_maps(draw) -> list[str]:
+    rows = [list(r) for r in draw(grids())]
+    cells = [(i, j) for i in range(len(rows)) for j in range(len(rows[0]))]
+    assume(len(cells) >= 2)
+    for i, j in cells:
+        if rows[i][j] == "S":
+            rows[i][j] = "."
+    si, sj = draw(st.sampled_from(cells))
+    rows[si][sj] = "S"
+    gi, gj = draw(st.sampled_from([c for c in cells if c != (si, sj)]))
+    rows[gi][gj] = "G"
+    out = ["".join(r) for r in rows]
+    assume(reference_is_valid(out))
+    return out
+
+
+@PROPERTY
+@given(grids(ragged=True))
+def test_random_grids_parse_or_raise_config_error(rows):
+    try:
+        grid = parse_map(rows)
+    except ConfigError:
+        assert not reference_is_valid(rows)
+    else:
+        assert reference_is_valid(rows)
+        assert grid.shape == (len(rows), len(rows[0]))
+        assert ["".join(r) for r in grid] == rows
+
+
+@PROPERTY
+@given(valid_maps(), st.sampled_from([0.0, 0.1, 0.5, 0.9]))
+def test_gridworld_mdp_of_random_valid_map(rows, slip):
+    world = GridWorld(tuple(rows), slip=slip, step_reward=-1.0, goal_reward=5.0,
+                      cliff_reward=-50.0)
+    mdp = world.to_mdp()
+    grid = np.array([list(r) for r in rows])
+    free = np.argwhere(grid != "#")
+    # One state per non-wall cell, numbered row by row.
+    assert mdp.n_states == len(free) and mdp.n_actions == 4
+    np.testing.assert_array_equal(world.cells, free)
+    sums = np.add.reduceat(mdp.prob, mdp.offsets[:-1])
+    np.testing.assert_allclose(sums, 1.0, rtol=0, atol=1e-12)
+    assert np.all(mdp.prob > 0)
+    for s, (r, c) in enumerate(free):
+        for a in range(4):
+            for _, s2, reward, term in mdp.outcomes(s, a):
+                r2, c2 = free[s2]
+                if grid[r, c] in "GC":  # absorbing
+                    assert (s2, reward, term) == (s, 0.0, True)
+                    continue
+                assert abs(r2 - r) + abs(c2 - c) <= 1  # a single move or none
+                assert term == (grid[r2, c2] in "GC")
+                expected = {"G": 5.0, "C": -50.0}.get(grid[r2, c2], -1.0)
+                assert reward == expected
+
+
+@PROPERTY
+@given(valid_maps())
+def test_optimal_start_value_matches_shortest_path(rows):
+    # Reward 1 for the goal only: V*(start) = gamma ** (shortest path - 1).
+    gamma = 0.9
+    mdp = GridWorld(tuple(rows), step_reward=0.0, goal_reward=1.0, cliff_reward=0.0).to_mdp()
+    _, V = mdp.value_iteration(gamma)
+    assert mdp.start_value(V) == pytest.approx(gamma ** (shortest_path(rows) - 1), rel=1e-9)
+
+
+@PROPERTY
+@given(grids(), st.data(),
+       st.characters(exclude_characters=list(ALLOWED), exclude_categories=["Cs"]))
+def test_unknown_character_reported_at_its_position(rows, data, bad):
+    i = data.draw(st.integers(0, len(rows) - 1), label="row")
+    j = data.draw(st.integers(0, len(rows[0]) - 1), label="column")
+    rows = list(rows)
+    rows[i] = rows[i][:j] + bad + rows[i][j + 1:]
+    with pytest.raises(ConfigError) as info:
+        parse_map(rows)
+    assert f"unknown character {bad!r} at row {i}, column {j};" in str(info.value)

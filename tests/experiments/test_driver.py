@@ -1,0 +1,30 @@
+"""The driver writes every output of a directory, and only after validating everything."""
+
+import pandas as pd
+import pytest
+
+from dynaq import ConfigError, Experiment, RunConfig, execute
+
+
+def test_outputs_are_written(tmp_path):
+    exp = Experiment("demo", (RunConfig(planning_steps=0, episodes=12),
+                              RunConfig(planning_steps=50, episodes=12)), 4)
+    summary = execute(exp, tmp_path / "out", quiet=True)
+    out = tmp_path / "out"
+    for name in ("results.sqlite", "summary.csv", "summary.md", "curves.png", "config.toml"):
+        assert (out / name).stat().st_size > 0, name
+    assert Experiment.from_toml(out / "config.toml") == exp
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    csv = pd.read_csv(out / "summary.csv")
+    assert list(csv["planning_steps"]) == [0, 50] and list(summary["seeds"]) == [4, 4]
+    md = (out / "summary.md").read_text()
+    assert "| dynaq/DynaMaze-v0 | dyna-q | 50 | 4 |" in md
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_invalid_run_writes_nothing(tmp_path):
+    exp = Experiment("bad", (RunConfig(episodes=3), RunConfig(env="CartPole-v1", episodes=3)),
+                     2)
+    with pytest.raises(ConfigError):
+        execute(exp, tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out").exists()

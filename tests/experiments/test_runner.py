@@ -1,0 +1,78 @@
+"""Cells → records: compiled runs on envs with P, the agent API on envs without."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from dynaq import ConfigError, RunConfig, run_cells
+from dynaq.experiments.runner import validate
+from dynaq.kernels import dyna_q as K
+from dynaq.metrics import q_is_near_optimal
+
+
+class ChainNoModel(gym.Env):
+    """A 5-state chain with Discrete spaces and no P: only the step API can run it."""
+
+    observation_space = gym.spaces.Discrete(5)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.s = 0
+        return self.s, {}
+
+    def step(self, action):
+        self.s = min(self.s + 1, 4) if action == 1 else max(self.s - 1, 0)
+        done = self.s == 4
+        return self.s, float(done), done, False, {}
+
+
+gym.register("dynaq_tests/ChainNoModel-v0", entry_point=ChainNoModel, max_episode_steps=100)
+
+
+def test_unknown_env_lists_dynaq_ids():
+    with pytest.raises(ConfigError, match="dynaq/DynaMaze-v0.*got 'NoSuchEnv-v9'"):
+        validate(RunConfig(env="NoSuchEnv-v9"))
+
+
+def test_tabular_agent_on_continuous_env_is_refused():
+    with pytest.raises(ConfigError, match="Discrete observation and action spaces"):
+        validate(RunConfig(env="CartPole-v1"))
+
+
+def test_env_without_model_runs_stepwise_without_ground_truth():
+    cells = run_cells(RunConfig(env="dynaq_tests/ChainNoModel-v0", planning_steps=5,
+                                episodes=10), [0, 1])
+    rec = cells[0].records
+    assert rec.shape == (10, K.N_FIELDS)
+    assert np.isnan(rec[:, K.VALUE_ERROR]).all() and np.isnan(cells[0].v_star_start)
+    assert np.array_equal(np.cumsum(rec[:, K.STEPS]), rec[:, K.ENV_STEPS])
+    again = run_cells(RunConfig(env="dynaq_tests/ChainNoModel-v0", planning_steps=5,
+                                episodes=10), [0])
+    assert np.array_equal(again[0].records[:, K.STEPS], rec[:, K.STEPS])
+    assert not np.array_equal(cells[1].records[:, K.STEPS], rec[:, K.STEPS])
+
+
+def test_gymnasium_time_limit_truncates_compiled_runs():
+    cells = run_cells(RunConfig(env="FrozenLake-v1", planning_steps=5, episodes=200), [0])
+    rec = cells[0].records
+    assert rec[:, K.STEPS].max() <= 100  # FrozenLake-v1 is registered with 100 steps
+    assert np.all(rec[rec[:, K.TRUNCATED] == 1, K.STEPS] == 100)
+
+
+def test_until_near_optimal_extends_each_seed_until_it_is():
+    run = RunConfig(env="dynaq/SinglePath9x9-v0", planning_steps=50, episodes=4,
+                    until_near_optimal=True)
+    cells = run_cells(run, [0, 1, 2])
+    for cell in cells:
+        assert len(cell.records) >= 4 and len(cell.records) % 4 == 0
+        assert q_is_near_optimal(cell.records[-1, K.VALUE_ERROR], cell.v_star_start)
+    # a seed's result does not depend on the seeds run beside it
+    alone = run_cells(run, [1])[0]
+    assert np.array_equal(alone.records[:, K.STEPS], cells[1].records[:, K.STEPS])
+
+
+def test_total_steps_runs():
+    cells = run_cells(RunConfig(episodes=None, total_steps=500, planning_steps=5), [0])
+    rec = cells[0].records
+    assert rec[-1, K.ENV_STEPS] == 500 and rec[:, K.STEPS].sum() == 500

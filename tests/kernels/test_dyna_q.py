@@ -1,0 +1,124 @@
+"""The compiled Dyna-Q pieces: model table, planning, and whole runs."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import dynaq  # noqa: F401  (registers the envs)
+from dynaq import rng
+from dynaq.kernels import dyna_q as K
+from dynaq.mdp import TabularMDP
+from dynaq.metrics import GroundTruth
+
+
+def empty_model(S, A):
+    return (np.full((S, A), -1, np.int64), np.zeros((S, A)), np.zeros((S, A), np.bool_),
+            np.empty(S * A, np.int64), np.empty(S * A, np.int64))
+
+
+def test_model_update_records_last_outcome_and_seen_pairs_once():
+    m_next, m_r, m_t, seen_s, seen_a = empty_model(3, 2)
+    n = K.model_update(m_next, m_r, m_t, seen_s, seen_a, 0, 0, 1, 0.5, 2, False)
+    n = K.model_update(m_next, m_r, m_t, seen_s, seen_a, n, 0, 1, -1.0, 1, True)
+    n = K.model_update(m_next, m_r, m_t, seen_s, seen_a, n, 2, 0, 1.0, 0, False)
+    assert n == 2
+    assert (m_next[0, 1], m_r[0, 1], m_t[0, 1]) == (1, -1.0, True)  # last outcome wins
+    assert list(zip(seen_s[:n], seen_a[:n], strict=True)) == [(0, 1), (2, 0)]
+
+
+def test_no_planning_before_the_model_has_an_entry():
+    m_next, m_r, m_t, seen_s, seen_a = empty_model(2, 2)
+    Q = np.zeros((2, 2))
+    assert K.plan(Q, m_next, m_r, m_t, seen_s, seen_a, 0, 50, 0.1, 0.9, rng.make_state(0)) == 0
+    assert not Q.any()
+
+
+def test_planning_samples_seen_pairs_uniformly():
+    S, A = 4, 2
+    m_next, m_r, m_t, seen_s, seen_a = empty_model(S, A)
+    n = 0
+    for s in range(S):  # every pair terminates with reward 1, so Q[s, a] counts its backups
+        n = K.model_update(m_next, m_r, m_t, seen_s, seen_a, n, s, 0, 1.0, 0, True)
+    Q = np.zeros((S, A))
+    # m backups of a terminal reward-1 transition give Q = 1 - (1 - α)^m
+    K.plan(Q, m_next, m_r, m_t, seen_s, seen_a, n, 40_000, 1e-3, 0.9, rng.make_state(5))
+    counts = np.log1p(-Q[:, 0]) / np.log1p(-1e-3)
+    assert counts.sum() == pytest.approx(40_000, rel=1e-3)
+    assert np.allclose(counts / 40_000, 0.25, atol=0.01)
+    assert not Q[:, 1].any()  # never-tried actions are never planned
+
+
+def test_planning_backup_by_hand():
+    m_next, m_r, m_t, seen_s, seen_a = empty_model(2, 1)
+    n = K.model_update(m_next, m_r, m_t, seen_s, seen_a, 0, 0, 0, 1.0, 1, False)
+    Q = np.array([[0.0], [2.0]])
+    K.plan(Q, m_next, m_r, m_t, seen_s, seen_a, n, 1, 0.5, 0.9, rng.make_state(0))
+    # only (0, 0) is seen: Q = 0 + 0.5 * (1 + 0.9 * 2 - 0) = 1.4
+    assert Q[0, 0] == pytest.approx(1.4)
+
+
+def test_sample_outcome_follows_probabilities():
+    offsets = np.array([0, 3])
+    prob = np.array([0.2, 0.5, 0.3])
+    state = rng.make_state(9)
+    draws = np.array([K.sample_outcome(offsets, prob, 0, state) for _ in range(50_000)])
+    assert np.bincount(draws, minlength=3) / draws.size == pytest.approx(prob, abs=0.01)
+
+
+def _run(seeds, k, episodes=20, total_steps=0, env="dynaq/DynaMaze-v0"):
+    mdp = TabularMDP.from_gymnasium(gym.make(env))
+    truth = GroundTruth.of(mdp, 0.95)
+    n = len(seeds)
+    capacity = episodes if not total_steps else total_steps
+    Q = np.zeros((n, mdp.n_states, mdp.n_actions))
+    rec = np.zeros((n, capacity, K.N_FIELDS))
+    done = K.run_batch((*mdp.arrays, mdp.initial), np.cumsum(mdp.initial), truth.v_star,
+                       truth.reachable, 0.1, 0.95, 0.1, k, capacity, total_steps, 0,
+                       rng.make_states(seeds), rng.make_states(seeds, rng.ENV), Q, rec)
+    return done, rec, Q
+
+
+def test_same_seed_identical_different_seeds_differ():
+    _, a, qa = _run([0, 1, 2], k=5)
+    _, b, qb = _run([0, 1, 2], k=5)
+    assert np.array_equal(a[..., K.STEPS], b[..., K.STEPS]) and np.array_equal(qa, qb)
+    assert not np.array_equal(a[0, :, K.STEPS], a[1, :, K.STEPS])
+    assert not np.array_equal(qa[0], qa[1])
+
+
+def test_a_seed_does_not_depend_on_its_batch():
+    _, alone, q_alone = _run([7], k=5)
+    _, batch, q_batch = _run([3, 7, 11], k=5)
+    assert np.array_equal(alone[0, :, K.STEPS], batch[1, :, K.STEPS])
+    assert np.array_equal(q_alone[0], q_batch[1])
+
+
+def test_records_are_consistent():
+    done, rec, _ = _run([0, 1], k=5)
+    assert list(done) == [20, 20]
+    steps = rec[..., K.STEPS]
+    assert np.array_equal(np.cumsum(steps, axis=1), rec[..., K.ENV_STEPS])
+    assert np.all(rec[..., K.RETURN] == 1.0)  # the Dyna maze pays 1 at the goal only
+    # backups = real steps + k per real step once the model is non-empty (from step 1)
+    assert np.array_equal(rec[..., K.BACKUPS], rec[..., K.ENV_STEPS] * 6)
+    assert np.all(np.diff(rec[..., K.WALL_S], axis=1) >= 0)
+    assert not rec[..., K.TRUNCATED].any()
+    assert np.all(rec[..., K.VALUE_ERROR] >= 0)
+    assert np.all(rec[..., K.POLICY_VALUE] <= 0.95 ** 13 + 1e-9)
+
+
+def test_total_steps_mode_stops_exactly():
+    done, rec, _ = _run([0, 1, 2], k=5, total_steps=1000)
+    for i, n in enumerate(done):
+        assert rec[i, n - 1, K.ENV_STEPS] == 1000
+        assert rec[i, : n - 1, K.TRUNCATED].sum() == 0
+    assert rec[:, :, K.STEPS].sum() == 3000
+
+
+def test_value_error_and_policy_value_match_numpy_reference():
+    done, rec, Q = _run([4], k=50, episodes=5)
+    mdp = TabularMDP.from_gymnasium(gym.make("dynaq/DynaMaze-v0"))
+    truth = GroundTruth.of(mdp, 0.95)
+    assert rec[0, 4, K.VALUE_ERROR] == pytest.approx(truth.value_error(Q[0]), abs=1e-12)
+    v = mdp.evaluate_policy(dynaq.greedy_policy(Q[0]), 0.95)
+    assert rec[0, 4, K.POLICY_VALUE] == pytest.approx(mdp.start_value(v), abs=1e-8)

@@ -1,0 +1,83 @@
+"""The dynaq command: bad input exits 2 with one clear line, no traceback, nothing written."""
+
+import subprocess
+import sys
+
+import pytest
+
+from dynaq.cli import main
+
+BASE = ["run", "--env", "dynaq/DynaMaze-v0", "--episodes", "3", "--seeds", "2", "--quiet"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--env", "Nope-v0"], "env must be a registered Gymnasium id (dynaq/DynaMaze-v0"),
+    (["--agent", "sarsa"], "agent must be one of q-learning, dyna-q; got 'sarsa'"),
+    (["--planning-steps", "-1"], "planning_steps must be an integer >= 0"),
+    (["--alpha", "0"], "alpha must be in (0, 1]"),
+    (["--alpha", "1.5"], "alpha must be in (0, 1]"),
+    (["--gamma", "1.2"], "gamma must be in [0, 1]"),
+    (["--epsilon", "-0.1"], "epsilon must be in [0, 1]"),
+    (["--seeds", "0"], "seeds must be an integer >= 1"),
+    (["--episodes", "0"], "episodes must be an integer >= 1"),
+    (["--episodes", "None", "--steps", "0"], "total_steps must be an integer >= 1"),
+    (["--steps", "100"], "give exactly one of --episodes E or --steps T"),
+    (["--episodes", "None"], "give exactly one of --episodes E or --steps T"),
+    (["--env", "CartPole-v1"], "Discrete observation and action spaces"),
+    (["--model", "counts-ish"], "model must be one of deterministic"),
+    (["--agent", "q-learning", "--planning-steps", "5"], "planning_steps must be 0"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    assert main([*BASE, "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dynaq: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_foreign_output_directory_exits_2_untouched(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([*BASE, "--out", str(out)]) == 0
+    before = sorted(p.name for p in out.iterdir())
+    assert main([*BASE, "--out", str(out), "--seeds", "3"]) == 2
+    assert "holds another experiment's results" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_run_writes_the_outputs_and_prints_where(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([*BASE, "--planning-steps", "0", "5", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| dynaq/DynaMaze-v0 | dyna-q | 5 | 2 |" in printed and "curves.png" in printed
+    for name in ("results.sqlite", "summary.csv", "summary.md", "curves.png", "config.toml"):
+        assert (out / name).exists()
+
+
+def test_steps_mode(tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "--env", "dynaq/DynaMaze-v0", "--steps", "300", "--seeds", "2",
+                 "--planning-steps", "5", "--out", str(out), "--quiet"]) == 0
+    import dynaq
+
+    df = dynaq.load_results(out)
+    assert df.groupby("seed")["env_steps"].max().eq(300).all()
+
+
+def test_reproduce_list_and_unknown_name(capsys):
+    assert main(["reproduce", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "fig8.2" in listed and "seed-table" in listed
+    assert main(["reproduce", "fig9.9"]) == 2
+    assert "reproduction must be one of fig8.2, seed-table" in capsys.readouterr().err
+
+
+def test_command_line_entry_point_exit_status(tmp_path):
+    """As a process: parse errors and config errors exit 2 with no traceback."""
+    for args in (["run", "--env", "x", "--out", str(tmp_path / "o"), "--seeds", "abc"],
+                 ["run", "--env", "Nope-v1", "--out", str(tmp_path / "o"), "--episodes", "2"]):
+        proc = subprocess.run([sys.executable, "-m", "dynaq", *args], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
