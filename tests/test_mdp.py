@@ -90,12 +90,12 @@ def test_negative_next_state_is_out_of_range():
 
 def test_negative_probability_is_rejected_even_if_the_sum_is_one():
     P = {0: {0: [(1.5, 0, 0.0, False), (-0.5, 0, 1.0, True)]}}
-    with pytest.raises(ConfigError, match=r"probabilities must be finite and >= 0"):
+    with pytest.raises(ConfigError, match=r"probability -0.5 of \(s=0, a=0\) must be finite"):
         TabularMDP.from_transitions(P, [1.0])
 
 
 def test_nan_probability_and_reward_are_rejected():
-    with pytest.raises(ConfigError, match="probabilities must be finite"):
+    with pytest.raises(ConfigError, match=r"probability nan of \(s=\d+, a=\d+\) must be finite"):
         TabularMDP.from_transitions({0: {0: [(float("nan"), 0, 0.0, True)]}}, [1.0])
     with pytest.raises(ConfigError, match="rewards must be finite"):
         TabularMDP.from_transitions({0: {0: [(1.0, 0, float("inf"), True)]}}, [1.0])
@@ -116,6 +116,17 @@ def test_missing_state_and_empty_outcomes_are_named():
         TabularMDP.from_transitions({0: {0: [(1.0, 0, 0.0, True)], 1: []}}, [1.0])
     with pytest.raises(ConfigError, match="empty"):
         TabularMDP.from_transitions({}, [])
+
+
+@pytest.mark.parametrize("P", [
+    {1: {0: [(1.0, 0, 0.0, True)]}},  # no state 0
+    {0: {0: [(1.0, 0, 0.0, True)], 2: [(1.0, 0, 0.0, True)]}},  # actions 0 and 2, no 1
+    {0: {0: [(1.0, 0, 0.0)]}},  # outcome without its terminated flag
+], ids=["missing-state-0", "missing-action", "short-outcome"])
+def test_malformed_tables_raise_config_error(P):
+    # ConfigError is the one exception type users see for bad input (dynaq.errors).
+    with pytest.raises(ConfigError):
+        TabularMDP.from_transitions(P, [1.0])
 
 
 @pytest.mark.parametrize("initial", [[1.0], [0.5, 0.4], [1.5, -0.5], [0.0, 0.0],

@@ -79,8 +79,11 @@ class TabularMDP:
             s, a = divmod(int(np.searchsorted(off, bad[0], side="right") - 1), A)
             raise ConfigError(f"{self.name}: next state {self.next_state[bad[0]]} of (s={s}, "
                               f"a={a}) is out of range [0, {S})")
-        if np.any(self.prob < 0) or not np.all(np.isfinite(self.prob)):
-            raise ConfigError(f"{self.name}: probabilities must be finite and >= 0")
+        bad = np.flatnonzero(~(self.prob >= 0) | ~np.isfinite(self.prob))
+        if bad.size:
+            s, a = divmod(int(np.searchsorted(off, bad[0], side="right") - 1), A)
+            raise ConfigError(f"{self.name}: probability {self.prob[bad[0]]} of (s={s}, a={a}) "
+                              "must be finite and >= 0")
         if not np.all(np.isfinite(self.reward)):
             raise ConfigError(f"{self.name}: rewards must be finite")
         sums = np.add.reduceat(self.prob, off[:-1])
@@ -110,19 +113,24 @@ class TabularMDP:
         S = len(P)
         if S == 0:
             raise ConfigError(f"{name}: P is empty")
-        A = len(P[0])
+        A = len(_entry(P, 0, f"{name}: P has no entry for state 0"))
         offsets, rows = [0], []
         for s in range(S):
-            if isinstance(P, Mapping) and s not in P:
-                raise ConfigError(f"{name}: P has no entry for state {s}")
-            if len(P[s]) != A:
-                raise ConfigError(f"{name}: state {s} has {len(P[s])} actions, expected {A}")
+            actions = _entry(P, s, f"{name}: P has no entry for state {s}")
+            if len(actions) != A:
+                raise ConfigError(f"{name}: state {s} has {len(actions)} actions, expected {A}")
             for a in range(A):
-                outs = P[s][a]
+                outs = _entry(actions, a, f"{name}: P[{s}] has no entry for action {a}")
                 if len(outs) == 0:
                     raise ConfigError(f"{name}: (s={s}, a={a}) has no outcomes")
-                for p, s2, r, term, *_ in outs:
-                    rows.append((int(s2), float(p), float(r), bool(term)))
+                for outcome in outs:
+                    try:
+                        p, s2, r, term = outcome[:4]
+                        rows.append((int(s2), float(p), float(r), bool(term)))
+                    except (TypeError, ValueError):
+                        raise ConfigError(f"{name}: outcome {outcome!r} of (s={s}, a={a}) is not "
+                                          "(probability, next state, reward, terminated)"
+                                          ) from None
                 offsets.append(len(rows))
         nxt, prob, rew, term = zip(*rows, strict=True)
         return cls(S, A, np.array(offsets), np.array(nxt), np.array(prob), np.array(rew),
@@ -222,6 +230,14 @@ class TabularMDP:
     def start_value(self, V: np.ndarray) -> float:
         """Expected value of ``V`` under the start distribution."""
         return float(self.initial @ V)
+
+
+def _entry(table: Any, key: int, message: str) -> Any:
+    """``table[key]`` for a dict or a list, or ConfigError(message) when it has none."""
+    try:
+        return table[key]
+    except (KeyError, IndexError, TypeError):
+        raise ConfigError(message) from None
 
 
 def greedy_policy(Q: np.ndarray) -> np.ndarray:

@@ -42,9 +42,14 @@ def make_state(seed: int, stream: int = AGENT) -> np.ndarray:
 
 def make_states(seeds: np.ndarray | list[int], stream: int = AGENT) -> np.ndarray:
     """Stack :func:`make_state` for many seeds into a ``(len(seeds), 4)`` array."""
-    return np.stack([make_state(int(s), stream) for s in seeds]) if len(seeds) else np.zeros(
-        (0, 4), np.uint64
-    )
+    if len(seeds) == 0:
+        return np.zeros((0, 4), np.uint64)
+    return np.stack([make_state(int(s), stream) for s in seeds])
+
+
+def gym_seed(seed: int) -> int:
+    """A seed for a Gymnasium env's own generator, drawn from the run's ``ENV`` stream."""
+    return int(make_state(seed, ENV)[0] >> np.uint64(1))
 
 
 @njit(cache=True, inline="always")

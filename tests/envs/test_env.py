@@ -63,6 +63,7 @@ def test_check_env_passes_without_warnings(env_id, render_mode):
     env.close()
 
 
+@pytest.mark.filterwarnings("ignore:.*not having a spec:UserWarning")
 @pytest.mark.parametrize("render_mode", [None, "ansi", "rgb_array"])
 def test_check_env_passes_for_tabular_env(frozen_lake, render_mode):
     check_env(TabularEnv(frozen_lake, render_mode=render_mode))

@@ -11,10 +11,12 @@ import dynaq
 from dynaq import ConfigError
 from dynaq.envs.gridworld import ACTION_NAMES, DOWN, LEFT, RIGHT, UP, GridWorld
 
-#   column: 01234
-LAYOUT = ("....."    # row 0
-          , ".#S.."  # row 1: wall at (1, 1), start at (1, 2)
-          , "..C.G")  # row 2: cliff at (2, 2), goal at (2, 4)
+LAYOUT = (
+    # column 01234
+    ".....",  # row 0
+    ".#S..",  # row 1: wall at (1, 1), start at (1, 2)
+    "..C.G",  # row 2: cliff at (2, 2), goal at (2, 4)
+)
 STEP, GOAL, CLIFF = -1.0, 10.0, -100.0
 
 

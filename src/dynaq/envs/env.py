@@ -9,6 +9,7 @@ import numpy as np
 
 from dynaq.envs import maps
 from dynaq.envs.gridworld import GridWorld
+from dynaq.errors import ConfigError
 from dynaq.mdp import TabularMDP
 
 _COLOURS = {maps.WALL: (40, 40, 40), maps.FREE: (245, 245, 245), maps.START: (150, 190, 250),
@@ -36,8 +37,6 @@ class TabularEnv(gym.Env[int, int]):
 
     def __init__(self, mdp: TabularMDP, render_mode: str | None = None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            from dynaq.errors import ConfigError
-
             raise ConfigError(f"render_mode must be one of {self.metadata['render_modes']} "
                               f"or None, got {render_mode!r}")
         self.mdp = mdp
@@ -107,9 +106,8 @@ class GridWorldEnv(TabularEnv):
             grid[row, col] = "A"
             return "\n".join("".join(r) for r in grid) + "\n"
         if self.render_mode == "rgb_array":
-            colours = np.array([_COLOURS[str(ch)] for ch in self.world.grid.ravel()], np.uint8)
-            img = colours.reshape(*self.world.grid.shape, 3)
-            img = img.copy()
+            colours = [_COLOURS[str(ch)] for ch in self.world.grid.ravel()]
+            img = np.array(colours, np.uint8).reshape(*self.world.grid.shape, 3)
             img[row, col] = _AGENT
             return np.kron(img, np.ones((_CELL_PX, _CELL_PX, 1), np.uint8))
         return None

@@ -125,10 +125,9 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int) -> CellResu
     env = make_env(run.env)
     agent = AGENTS[run.agent].for_env(env, run.agent_config(), seed=seed)
     rows, total, t0 = [], 0, time.perf_counter()
-    env_seed = int(rng.make_state(seed, rng.ENV)[0] >> np.uint64(33))
     while (run.episodes is None or len(rows) < run.episodes) and (
             run.total_steps is None or total < run.total_steps):
-        s, _ = env.reset(seed=env_seed if not rows else None)
+        s, _ = env.reset(seed=rng.gym_seed(seed) if not rows else None)
         steps, ret, truncated = 0, 0.0, False
         while True:
             a = agent.act(s)
