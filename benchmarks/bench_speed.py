@@ -61,7 +61,10 @@ def machine() -> str:
     except OSError:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return f"{model}; {os.cpu_count()} logical cores ({usable} usable by this process)"
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = "; load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    return f"{model}; {os.cpu_count()} logical cores ({usable} usable by this process){load}"
 
 
 def versions() -> str:
@@ -79,17 +82,24 @@ def verdict(ok: bool) -> str:
 
 
 # -- 1. one core ----------------------------------------------------------------------------
-def bench_baseline(min_seconds: float) -> dict:
-    """Seeds 0, 1, … of the baseline until their learning loops add up to ``min_seconds``."""
+def bench_baseline(min_seconds: float, repeats: int) -> dict:
+    """``repeats`` rounds; each runs seeds 0, 1, … until their learning loops add up to
+    ``min_seconds``. Returns the median round's and the best round's rate."""
     world = dyna_maze_table()
-    backups, seconds, steps, seed = 0, 0.0, [], 0
-    while seconds < min_seconds:
-        out = run_baseline(K, EPISODES, seed, world)
-        backups += out["backups"]
-        seconds += out["seconds"]
-        steps.append(out["steps_per_episode"])
-        seed += 1
-    return dict(backups=backups, seconds=seconds, seeds=seed, steps=np.array(steps, float))
+    rates, steps, total_seeds = [], [], 0
+    for _ in range(repeats):
+        backups, seconds, seed = 0, 0.0, 0
+        while seconds < min_seconds:
+            out = run_baseline(K, EPISODES, seed, world)
+            backups += out["backups"]
+            seconds += out["seconds"]
+            steps.append(out["steps_per_episode"])
+            seed += 1
+        rates.append(backups / seconds)
+        total_seeds = max(total_seeds, seed)
+    return dict(rate=statistics.median(rates), best=max(rates), seeds=total_seeds,
+                repeats=repeats, backups=backups, seconds=seconds,
+                steps=np.array(steps, float))
 
 
 class DynaqBatch:
@@ -119,23 +129,22 @@ class DynaqBatch:
 
 
 def bench_dynaq_one_core(min_seconds: float, repeats: int) -> dict:
-    """``run_batch`` on one thread over enough seeds to take ``min_seconds``."""
+    """``run_batch`` on one thread over enough seeds that one call takes ``min_seconds``."""
     numba.set_num_threads(1)
     batch = DynaqBatch(K, EPISODES)
     batch.run(range(1))  # warm-up: loads (or compiles) the cached kernels
     n = 64
-    while True:  # grow the batch until one call takes a tenth of the target
-        seconds, _ = batch.run(range(n))
-        if seconds >= min_seconds / 10:
-            break
-        n *= 4
-    n = max(n, int(np.ceil(n * 1.2 * min_seconds / seconds)))
-    times, records = [], None
-    for _ in range(repeats):
+    seconds, records = batch.run(range(n))
+    while seconds < min_seconds:  # grow the batch until a call is long enough
+        n = int(np.ceil(n * min(8.0, 1.25 * min_seconds / max(seconds, 1e-3))))
+        seconds, records = batch.run(range(n))
+    times = [seconds]
+    for _ in range(repeats - 1):
         seconds, records = batch.run(range(n))
         times.append(seconds)
     backups = float(records[:, -1, kernels.BACKUPS].sum())
-    return dict(backups=backups, seconds=statistics.median(times), best=min(times), seeds=n,
+    return dict(backups=backups, seconds=statistics.median(times), seeds=n,
+                rate=backups / statistics.median(times), best=backups / min(times),
                 steps=records[:, :, kernels.STEPS], repeats=repeats,
                 env_steps=float(records[:, -1, kernels.ENV_STEPS].sum()))
 
@@ -170,24 +179,24 @@ def dynaq_command() -> list[str]:
 
 
 def bench_fig82(runs: int) -> dict:
+    """Wall time of whole ``dynaq reproduce fig8.2`` processes, each into a fresh directory."""
     cmd = dynaq_command()
-    times = []
     with tempfile.TemporaryDirectory(prefix="dynaq-bench-") as tmp:
-        for i in range(runs + 1):  # run 0 warms numba's on-disk cache
-            out = Path(tmp) / f"run{i}"
+
+        def once(name: str) -> float:
             t0 = time.perf_counter()
-            proc = subprocess.run([*cmd, "reproduce", "fig8.2", "--out", str(out)],
+            proc = subprocess.run([*cmd, "reproduce", "fig8.2", "--out", str(Path(tmp) / name)],
                                   capture_output=True, text=True)
             seconds = time.perf_counter() - t0
             if proc.returncode != 0:
                 raise SystemExit(f"`dynaq reproduce fig8.2` failed ({proc.returncode}):\n"
                                  f"{proc.stderr[-2000:]}")
-            if i > 0:
-                times.append(seconds)
-            else:
-                first = seconds
+            return seconds
+
+        first = once("warm-up")  # fills numba's on-disk cache if it is cold
+        times = [once(f"run{i}") for i in range(runs)]
     return dict(first=first, best=min(times), median=statistics.median(times), runs=runs,
-                cmd=" ".join(Path(c).name if j == 0 else c for j, c in enumerate(cmd)))
+                cmd=" ".join([Path(cmd[0]).name, *cmd[1:]]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,33 +218,31 @@ def main(argv: list[str] | None = None) -> int:
           f"alpha = {ALPHA}, gamma = {GAMMA}, epsilon = {EPSILON}")
     print()
 
-    base = bench_baseline(min_s)
+    base = bench_baseline(min_s, repeats)
     dq = bench_dynaq_one_core(min_s, repeats)
-    base_rate = base["backups"] / base["seconds"]
-    dq_rate = dq["backups"] / dq["seconds"]
-    ratio = dq_rate / base_rate
+    ratio, ratio_best = dq["rate"] / base["rate"], dq["best"] / base["best"]
     print("1. One core, backups per second (1 direct + k planning backups per real step)")
-    print(f"   {'':<28}{'seeds':>7}{'backups':>16}{'seconds':>10}{'backups/s':>14}"
+    print(f"   {'':<27}{'seeds':>6}{'s/round':>9}{'backups/s':>12}{'best':>12}"
           f"{'mean steps/ep':>15}")
-    print(f"   {'baseline (plain Python)':<28}{base['seeds']:>7}{base['backups']:>16,.0f}"
-          f"{base['seconds']:>10.3f}{base_rate:>14.3e}{base['steps'].mean():>15.1f}")
-    print(f"   {'dynaq run_batch, 1 thread':<28}{dq['seeds']:>7}{dq['backups']:>16,.0f}"
-          f"{dq['seconds']:>10.3f}{dq_rate:>14.3e}{dq['steps'].mean():>15.1f}")
-    print(f"   dynaq: median of {dq['repeats']} calls; best call "
-          f"{dq['backups'] / dq['best']:.3e} backups/s; "
-          f"{dq['env_steps'] / dq['seconds']:.3e} real steps/s")
-    print(f"   dynaq backups/s  {dq_rate:10.3e}   target >= {TARGET_BACKUPS_PER_S:.1e}   "
-          f"{verdict(dq_rate >= TARGET_BACKUPS_PER_S)}")
+    print(f"   {'baseline (plain Python)':<27}{base['seeds']:>6}{base['seconds']:>9.2f}"
+          f"{base['rate']:>12.3e}{base['best']:>12.3e}{base['steps'].mean():>15.1f}")
+    print(f"   {'dynaq run_batch, 1 thread':<27}{dq['seeds']:>6}{dq['seconds']:>9.2f}"
+          f"{dq['rate']:>12.3e}{dq['best']:>12.3e}{dq['steps'].mean():>15.1f}")
+    print(f"   (median and best of {repeats} rounds each; dynaq: {dq['seeds']} seeds in one "
+          f"run_batch call, {dq['env_steps'] / dq['seconds']:.3e} real steps/s)")
+    print(f"   dynaq backups/s  {dq['rate']:10.3e}   target >= {TARGET_BACKUPS_PER_S:.1e}   "
+          f"{verdict(dq['rate'] >= TARGET_BACKUPS_PER_S)}")
     print(f"   ratio dynaq/base {ratio:9.0f}x    target >= {TARGET_RATIO:.0f}x       "
-          f"{verdict(ratio >= TARGET_RATIO)}")
+          f"{verdict(ratio >= TARGET_RATIO)}   (best/best: {ratio_best:.0f}x)")
     print()
 
     allc = bench_all_cores(all_seeds)
     print(f"2. dynaq on all cores ({allc['threads']} threads, {allc['layer']} layer): "
           f"{all_seeds} seeds x k in {{0, 5, 50}} x {EPISODES} episodes via run_cells")
     for k, (seconds, backups) in allc["per_k"].items():
+        vs = f"   ({backups / seconds / dq['rate']:.2f}x one thread)" if k == K else ""
         print(f"   k = {k:<3} {seconds:8.3f} s   {backups:14,.0f} backups   "
-              f"{backups / seconds:.3e} backups/s")
+              f"{backups / seconds:.3e} backups/s{vs}")
     print(f"   total   {allc['seconds']:8.3f} s wall")
     print()
 

@@ -362,3 +362,15 @@ def test_from_gymnasium_rejects_env_without_p():
 
     with pytest.raises(ConfigError, match="exposes no transition table P"):
         TabularMDP.from_gymnasium(NoModel())
+
+
+@pytest.mark.parametrize("env_id, steps", [("dynaq/DynaMaze-v0", 14),
+                                           ("dynaq/SinglePath9x9-v0", 48),
+                                           ("FrozenLake-v1", 2), ("CliffWalking-v1", 13)])
+def test_shortest_episode(env_id, steps):
+    assert TabularMDP.from_gymnasium(gym.make(env_id)).shortest_episode() == steps
+
+
+def test_shortest_episode_when_no_episode_can_end():
+    loop = TabularMDP.from_transitions({0: {0: [(1.0, 0, 0.0, False)]}}, [1.0])
+    assert loop.shortest_episode() == 0

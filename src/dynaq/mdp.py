@@ -195,6 +195,11 @@ class TabularMDP:
                 self.initial)
         return self._cache["reachable"]
 
+    def shortest_episode(self) -> int:
+        """Fewest steps in which an episode can end (0: no episode can end)."""
+        return int(values.shortest_episode(self.offsets, self.next_state, self.prob,
+                                           self.terminated, self.n_actions, self.initial))
+
     # -- exact solutions -----------------------------------------------------------------
     def value_iteration(self, gamma: float, tol: float = 1e-12,
                         max_iter: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:

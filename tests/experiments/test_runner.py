@@ -76,3 +76,15 @@ def test_total_steps_runs():
     cells = run_cells(RunConfig(episodes=None, total_steps=500, planning_steps=5), [0])
     rec = cells[0].records
     assert rec[-1, K.ENV_STEPS] == 500 and rec[:, K.STEPS].sum() == 500
+
+
+def test_total_steps_on_a_world_with_short_episodes_in_small_calls(monkeypatch):
+    import dynaq.experiments.runner as runner
+
+    run = RunConfig(env="FrozenLake-v1", episodes=None, total_steps=3000, planning_steps=5)
+    whole = run_cells(run, [0, 1, 2])
+    monkeypatch.setattr(runner, "RECORDS_BYTES", 1)  # forces one seed per compiled call
+    split = run_cells(run, [0, 1, 2])
+    for a, b in zip(whole, split, strict=True):
+        assert a.records[-1, K.ENV_STEPS] == 3000
+        assert np.array_equal(a.records[:, K.STEPS], b.records[:, K.STEPS])

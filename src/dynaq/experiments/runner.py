@@ -23,6 +23,8 @@ from dynaq.mdp import TabularMDP
 from dynaq.metrics import GroundTruth, q_is_near_optimal
 
 UNTIL_NEAR_OPTIMAL_MAX_FACTOR = 64
+RECORDS_BYTES = 256 * 2**20
+"""Largest per-episode record array one compiled call allocates; more seeds take more calls."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,27 @@ def run_cells(run: RunConfig, seeds: Sequence[int]) -> list[CellResult]:
 
 def _run_compiled(run: RunConfig, seeds: list[int], mdp: TabularMDP, truth: GroundTruth,
                   episodes: int | None, max_episode_steps: int) -> list[CellResult]:
+    capacity = episodes if episodes is not None else _episode_capacity(
+        run.total_steps, mdp, max_episode_steps)
+    per_call = max(1, RECORDS_BYTES // (capacity * kernels.N_FIELDS * 8))
+    return [cell for i in range(0, len(seeds), per_call)
+            for cell in _run_batch(run, seeds[i:i + per_call], mdp, truth, episodes, capacity,
+                                   max_episode_steps)]
+
+
+def _episode_capacity(total_steps: int, mdp: TabularMDP, max_episode_steps: int) -> int:
+    """Most episodes ``total_steps`` real steps can hold: no episode is shorter than the
+    shortest way to end one (or the step limit, if that is shorter)."""
+    shortest = mdp.shortest_episode() or total_steps
+    if max_episode_steps:
+        shortest = min(shortest, max_episode_steps)
+    return -(-total_steps // shortest)
+
+
+def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truth: GroundTruth,
+               episodes: int | None, capacity: int, max_episode_steps: int
+               ) -> list[CellResult]:
     n = len(seeds)
-    capacity = episodes if episodes is not None else run.total_steps
     records = np.zeros((n, capacity, kernels.N_FIELDS))
     Q = np.zeros((n, mdp.n_states, mdp.n_actions))
     done = kernels.run_batch(

@@ -116,3 +116,32 @@ def reachable_states(offsets, next_state, prob, terminated, n_actions, initial):
                 stack[top] = t
                 top += 1
     return seen
+
+
+@njit(cache=True)
+def shortest_episode(offsets, next_state, prob, terminated, n_actions, initial):
+    """Fewest steps any episode can take: breadth-first from the start states to the first
+    outcome that ends the episode. Returns 0 if no episode can end."""
+    n_states = initial.shape[0]
+    depth = np.full(n_states, -1, np.int64)
+    queue = np.empty(n_states, np.int64)
+    head = tail = 0
+    for s in range(n_states):
+        if initial[s] > 0.0:
+            depth[s] = 0
+            queue[tail] = s
+            tail += 1
+    while head < tail:
+        s = queue[head]
+        head += 1
+        for i in range(offsets[s * n_actions], offsets[(s + 1) * n_actions]):
+            if prob[i] <= 0.0:
+                continue
+            if terminated[i]:
+                return depth[s] + 1
+            t = next_state[i]
+            if depth[t] < 0:
+                depth[t] = depth[s] + 1
+                queue[tail] = t
+                tail += 1
+    return 0
