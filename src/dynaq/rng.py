@@ -58,9 +58,12 @@ def _rotl(x: np.uint64, k: int) -> np.uint64:
 
 
 @njit(cache=True, inline="always")
-def next_u64(state: np.ndarray) -> np.uint64:
-    """Advance ``state`` in place and return 64 random bits (xoshiro256**)."""
-    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+def step_words(s0, s1, s2, s3):
+    """One xoshiro256** step on a state held in four words: ``(bits, s0, s1, s2, s3)``.
+
+    A hot loop keeps the state in registers this way and writes it back once, instead of
+    loading and storing the array on every draw; the numbers are those of :func:`next_u64`.
+    """
     result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
     t = s1 << np.uint64(17)
     s2 ^= s0
@@ -69,7 +72,14 @@ def next_u64(state: np.ndarray) -> np.uint64:
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
-    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+    return result, s0, s1, s2, s3
+
+
+@njit(cache=True, inline="always")
+def next_u64(state: np.ndarray) -> np.uint64:
+    """Advance ``state`` in place and return 64 random bits (xoshiro256**)."""
+    result, state[0], state[1], state[2], state[3] = step_words(state[0], state[1], state[2],
+                                                                state[3])
     return result
 
 

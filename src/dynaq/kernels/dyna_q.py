@@ -1,22 +1,24 @@
 """Dyna-Q (Sutton & Barto §8.2, the course's loop) compiled: the deterministic model update,
 k planning backups, and whole runs over a TabularMDP for many seeds at once.
 
-The deterministic model is three ``(S, A)`` arrays, ``m_next`` (-1 while (s, a) is unseen),
-``m_reward`` and ``m_term``, plus the list of seen pairs ``seen_s``, ``seen_a`` of length
-``n_seen``. The list gives O(1) uniform sampling of a seen pair and ``m_next >= 0`` is the
-O(1) membership test (the course sketch scans a Python list: O(n) per real step).
+The deterministic model is stored by *slot*: the i-th distinct (s, a) seen owns slot i, and
+``slot_sa[i] = s*A + a``, ``slot_row[i] = s'*A`` (where the next state's row starts in the
+flattened Q), ``slot_reward[i]``, ``slot_term[i]`` hold its last outcome; ``m_slot[s, a]``
+is the slot of (s, a), -1 while unseen. Drawing a slot uniformly is O(1) sampling of a seen
+pair, ``m_slot >= 0`` the O(1) membership test (the course sketch scans a Python list: O(n)
+per real step), and a planning backup reads its whole transition with one index.
 """
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
-from numba import njit, objmode, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from dynaq.kernels.tabular import egreedy_action, max_q, q_backup
-from dynaq.kernels.values import greedy_weights, policy_evaluation
-from dynaq.rng import randint, uniform
+from dynaq.kernels.values import policy_evaluation
+from dynaq.rng import _UNIT, step_words, uniform
 
 EVAL_TOL = 1e-10
 """Policy evaluation stops when no state value moves more than this in a sweep."""
@@ -25,40 +27,79 @@ OPTIMAL_RTOL = 1e-6
 _EVAL_MAX_SWEEPS = 100_000
 
 
-@njit(cache=True)
-def model_update(m_next, m_reward, m_term, seen_s, seen_a, n_seen, s, a, r, s2, terminated):
+@njit(cache=True, inline="always")
+def model_update(m_slot, slot_sa, slot_row, slot_reward, slot_term, n_seen, s, a, r, s2,
+                 terminated):
     """Record that (s, a) led to (s2, r, terminated) (§8.2, step (e)); returns ``n_seen``.
 
     The model keeps its own arrays, never Q's (the common-mistakes table, last row).
     """
-    if m_next[s, a] < 0:
-        seen_s[n_seen] = s
-        seen_a[n_seen] = a
+    A = m_slot.shape[1]
+    i = m_slot[s, a]
+    if i < 0:
+        i = n_seen
+        m_slot[s, a] = i
+        slot_sa[i] = s * A + a
         n_seen += 1
-    m_next[s, a] = s2
-    m_reward[s, a] = r
-    m_term[s, a] = terminated
+    slot_row[i] = s2 * A
+    slot_reward[i] = r
+    slot_term[i] = terminated
     return n_seen
 
 
+@njit(cache=True, inline="always")
+def _row_max(Qf, row, A):
+    """``max(Qf[row : row + A])`` compared in index order, as :func:`max_q`; A = 4 unrolled."""
+    best = Qf[row]
+    if A == 4:
+        q = Qf[row + np.uint64(1)]
+        if q > best:
+            best = q
+        q = Qf[row + np.uint64(2)]
+        if q > best:
+            best = q
+        q = Qf[row + np.uint64(3)]
+        if q > best:
+            best = q
+        return best
+    for b in range(1, A):
+        q = Qf[row + np.uint64(b)]
+        if q > best:
+            best = q
+    return best
+
+
 @njit(cache=True)
-def plan(Q, m_next, m_reward, m_term, seen_s, seen_a, n_seen, k, alpha, gamma, rng):
+def plan(Q, slot_sa, slot_row, slot_reward, slot_term, n_seen, k, alpha, gamma, rng):
     """k planning backups (§8.2, step (f)) on pairs drawn uniformly from those seen.
 
     Returns the number of backups done: 0 while the model is empty, because planning before
     the model has an entry would back up made-up transitions (common-mistakes table, row 1).
+
+    The hot loop of every run, written for speed with exactly the numbers of ``randint`` and
+    ``q_backup``: the random state stays in registers, ``2**-53 * n_seen`` is one exact
+    multiply, indices are unsigned (numba emits no negative-index wraparound for them) and a
+    4-action row max is unrolled.
     """
     if n_seen == 0:
         return 0
+    A = Q.shape[1]
+    Qf = Q.reshape(-1)
+    scale = _UNIT * n_seen
+    w0, w1, w2, w3 = rng[0], rng[1], rng[2], rng[3]
     for _ in range(k):
-        i = randint(rng, n_seen)
-        s = seen_s[i]
-        a = seen_a[i]
-        q_backup(Q, s, a, m_reward[s, a], m_next[s, a], m_term[s, a], alpha, gamma)
+        bits, w0, w1, w2, w3 = step_words(w0, w1, w2, w3)
+        i = np.uint64(float(bits >> np.uint64(11)) * scale)
+        sa = np.uint64(slot_sa[i])
+        target = slot_reward[i]
+        if not slot_term[i]:
+            target += gamma * _row_max(Qf, np.uint64(slot_row[i]), A)
+        Qf[sa] += alpha * (target - Qf[sa])
+    rng[0], rng[1], rng[2], rng[3] = w0, w1, w2, w3
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sample_outcome(offsets, prob, sa, rng):
     """Index of an outcome of (s, a) = ``sa`` drawn by its probability."""
     lo = offsets[sa]
@@ -80,31 +121,58 @@ def sample_start(initial_cdf, rng):
                initial_cdf.shape[0] - 1)
 
 
-@njit(cache=True)
-def _now():
-    with objmode(t="float64"):
-        t = time.perf_counter()
-    return t
+@intrinsic
+def _read_cycle_counter(typingctx):
+    """``llvm.readcyclecounter`` (rdtsc on x86-64, CNTVCT on AArch64): no GIL, ~10 ns."""
+    def codegen(context, builder, sig, args):
+        fn = builder.module.declare_intrinsic("llvm.readcyclecounter",
+                                              fnty=ir.FunctionType(ir.IntType(64), []))
+        return builder.call(fn, [])
+    return types.uint64(), codegen
 
 
 @njit(cache=True)
-def episode_metrics(mdp, Q, v_star, reachable, gamma, weights, prev_weights, v_pi, value):
+def cycles():
+    """Raw cycle counter; the runner scales it to seconds with the batch's own wall time."""
+    return float(_read_cycle_counter())
+
+
+@njit(cache=True)
+def _update_greedy_weights(Q, weights):
+    """Write the greedy policy of ``Q`` (ties split evenly) into ``weights``; return whether
+    any entry changed."""
+    S, A = Q.shape
+    changed = False
+    for s in range(S):
+        best = max_q(Q, s)
+        ties = 0
+        for a in range(A):
+            ties += Q[s, a] == best
+        for a in range(A):
+            w = 1.0 / ties if Q[s, a] == best else 0.0
+            if w != weights[s, a]:
+                weights[s, a] = w
+                changed = True
+    return changed
+
+
+@njit(cache=True)
+def episode_metrics(mdp, Q, v_star, reachable, gamma, weights, v_pi, value):
     """Ground truth at the end of an episode: ``(value_error, policy_value)``.
 
     ``value_error`` is the largest |max_a Q(s, a) − V*(s)| over reachable states;
     ``policy_value`` the exact value from the start of the greedy policy (ties split
-    evenly). Policy evaluation is warm-started from the last policy's values and skipped
-    when the greedy policy has not changed; ``value`` is that last result.
+    evenly). ``weights`` holds the last greedy policy (start it at -1); policy evaluation is
+    warm-started from the last policy's values and skipped when the greedy policy has not
+    changed; ``value`` is that last result.
     """
     offsets, next_state, prob, reward, terminated, initial = mdp
     err = 0.0
     for s in range(Q.shape[0]):
         if reachable[s]:
             err = max(err, abs(max_q(Q, s) - v_star[s]))
-    greedy_weights(Q, weights)
-    if np.array_equal(weights, prev_weights):
+    if not _update_greedy_weights(Q, weights):
         return err, value
-    prev_weights[:] = weights
     policy_evaluation(offsets, next_state, prob, reward, terminated, weights, gamma, v_pi,
                       EVAL_TOL, _EVAL_MAX_SWEEPS)
     return err, float(np.dot(initial, v_pi))
@@ -127,19 +195,18 @@ def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_e
     """
     offsets, next_state, prob, reward, terminated, initial = mdp
     S, A = Q.shape
-    m_next = np.full((S, A), -1, np.int64)
-    m_reward = np.zeros((S, A))
-    m_term = np.zeros((S, A), np.bool_)
-    seen_s = np.empty(S * A, np.int64)
-    seen_a = np.empty(S * A, np.int64)
+    m_slot = np.full((S, A), -1, np.int64)
+    slot_sa = np.empty(S * A, np.int64)
+    slot_row = np.empty(S * A, np.int64)
+    slot_reward = np.empty(S * A)
+    slot_term = np.empty(S * A, np.bool_)
     n_seen = 0
-    weights = np.zeros((S, A))
-    prev_weights = np.full((S, A), -1.0)
+    weights = np.full((S, A), -1.0)
     v_pi = np.zeros(S)
     policy_value = 0.0
     total_steps = 0
     backups = 0
-    t0 = _now()
+    t0 = cycles()
     episode = 0
     while episode < max_episodes and (max_total_steps <= 0 or total_steps < max_total_steps):
         s = sample_start(initial_cdf, env_rng)
@@ -151,9 +218,9 @@ def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_e
             i = sample_outcome(offsets, prob, s * A + a, env_rng)
             s2, r, term = next_state[i], reward[i], terminated[i]
             q_backup(Q, s, a, r, s2, term, alpha, gamma)
-            n_seen = model_update(m_next, m_reward, m_term, seen_s, seen_a, n_seen, s, a, r,
-                                  s2, term)
-            backups += 1 + plan(Q, m_next, m_reward, m_term, seen_s, seen_a, n_seen, k, alpha,
+            n_seen = model_update(m_slot, slot_sa, slot_row, slot_reward, slot_term, n_seen,
+                                  s, a, r, s2, term)
+            backups += 1 + plan(Q, slot_sa, slot_row, slot_reward, slot_term, n_seen, k, alpha,
                                 gamma, agent_rng)
             steps += 1
             total_steps += 1
@@ -166,7 +233,7 @@ def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_e
                 truncated = True
                 break
         value_error, policy_value = episode_metrics(mdp, Q, v_star, reachable, gamma, weights,
-                                                    prev_weights, v_pi, policy_value)
+                                                    v_pi, policy_value)
         row = records[episode]
         row[STEPS] = steps
         row[RETURN] = ret
@@ -174,7 +241,7 @@ def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_e
         row[BACKUPS] = backups
         row[VALUE_ERROR] = value_error
         row[POLICY_VALUE] = policy_value
-        row[WALL_S] = _now() - t0
+        row[WALL_S] = cycles() - t0
         row[TRUNCATED] = truncated
         episode += 1
     return episode

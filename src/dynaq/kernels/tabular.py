@@ -18,32 +18,39 @@ def max_q(Q, s):
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def greedy_action(Q, s, rng):
     """An action of largest ``Q[s, ·]``, ties broken uniformly at random.
 
     Taking the first maximiser instead (``argmax``) biases early exploration towards low
     action indices, and Figure 8.2 then does not come out as in the book. A random number
-    is drawn only when there is a tie.
+    is drawn only when there is a tie. One pass finds the maximum, its first index and the
+    number of ties; a second pass runs only to pick among ties.
     """
-    best = max_q(Q, s)
-    ties = 0
-    for a in range(Q.shape[1]):
-        ties += Q[s, a] == best
+    A = Q.shape[1]
+    best = Q[s, 0]
+    first = 0
+    ties = 1
+    for a in range(1, A):
+        q = Q[s, a]
+        if q > best:
+            best = q
+            first = a
+            ties = 1
+        elif q == best:
+            ties += 1
     if ties == 1:
-        for a in range(Q.shape[1]):
-            if Q[s, a] == best:
-                return a
+        return first
     pick = randint(rng, ties)
-    for a in range(Q.shape[1]):
+    for a in range(first, A):
         if Q[s, a] == best:
             if pick == 0:
                 return a
             pick -= 1
-    return Q.shape[1] - 1  # unreachable: pick < ties
+    return A - 1  # unreachable: pick < ties
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def egreedy_action(Q, s, epsilon, rng):
     """ε-greedy (§2.2): a uniformly random action with probability ε, else greedy."""
     if epsilon > 0.0 and uniform(rng) < epsilon:

@@ -22,11 +22,12 @@ class DeterministicModel:
     name = "deterministic"
 
     def __init__(self, n_states: int, n_actions: int) -> None:
-        self.next_state = np.full((n_states, n_actions), -1, dtype=np.int64)
-        self.reward = np.zeros((n_states, n_actions))
-        self.terminated = np.zeros((n_states, n_actions), dtype=np.bool_)
-        self.seen_s = np.empty(n_states * n_actions, dtype=np.int64)
-        self.seen_a = np.empty(n_states * n_actions, dtype=np.int64)
+        self.n_actions = n_actions
+        self.slot = np.full((n_states, n_actions), -1, dtype=np.int64)
+        self.slot_sa = np.empty(n_states * n_actions, dtype=np.int64)
+        self.slot_row = np.empty(n_states * n_actions, dtype=np.int64)
+        self.slot_reward = np.empty(n_states * n_actions)
+        self.slot_term = np.empty(n_states * n_actions, dtype=np.bool_)
         self.n_seen = 0
 
     def __len__(self) -> int:
@@ -34,14 +35,14 @@ class DeterministicModel:
         return self.n_seen
 
     def __contains__(self, sa: tuple[int, int]) -> bool:
-        return bool(self.next_state[sa] >= 0)
+        return bool(self.slot[sa] >= 0)
 
     def update(self, state: int, action: int, reward: float, next_state: int,
                terminated: bool) -> None:
         """Record the outcome of a real step (§8.2, step (e))."""
-        self.n_seen = kernels.model_update(self.next_state, self.reward, self.terminated,
-                                           self.seen_s, self.seen_a, self.n_seen, state,
-                                           action, reward, next_state, terminated)
+        self.n_seen = kernels.model_update(self.slot, self.slot_sa, self.slot_row,
+                                           self.slot_reward, self.slot_term, self.n_seen,
+                                           state, action, reward, next_state, terminated)
 
     def predict(self, state: int, action: int) -> tuple[int, float, bool]:
         """The remembered ``(next_state, reward, terminated)`` of a seen pair.
@@ -51,8 +52,9 @@ class DeterministicModel:
         """
         if (state, action) not in self:
             raise KeyError((state, action))
-        return (int(self.next_state[state, action]), float(self.reward[state, action]),
-                bool(self.terminated[state, action]))
+        i = self.slot[state, action]
+        return (int(self.slot_row[i]) // self.n_actions, float(self.slot_reward[i]),
+                bool(self.slot_term[i]))
 
     def plan(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
              rng: np.ndarray) -> int:
@@ -61,5 +63,5 @@ class DeterministicModel:
         Returns:
             The number of backups done (0 while the model is empty).
         """
-        return int(kernels.plan(Q, self.next_state, self.reward, self.terminated, self.seen_s,
-                                self.seen_a, self.n_seen, steps, alpha, gamma, rng))
+        return int(kernels.plan(Q, self.slot_sa, self.slot_row, self.slot_reward,
+                                self.slot_term, self.n_seen, steps, alpha, gamma, rng))
