@@ -229,7 +229,8 @@ class TabularMDP:
             raise ConfigError(f"policy must have shape {(self.n_states, self.n_actions)}, "
                               f"got {policy.shape}")
         V = np.zeros(self.n_states)
-        values.policy_evaluation(*self.arrays, policy, float(gamma), V, tol, max_iter)
+        values.policy_evaluation(*self.arrays, policy, float(gamma), V, tol, max_iter,
+                                 np.arange(self.n_states))
         return V
 
     def start_value(self, V: np.ndarray) -> float:

@@ -1,12 +1,14 @@
 """Dyna-Q (Sutton & Barto §8.2, the course's loop) compiled: the deterministic model update,
 k planning backups, and whole runs over a TabularMDP for many seeds at once.
 
-The deterministic model is stored by *slot*: the i-th distinct (s, a) seen owns slot i, and
-``slot_sa[i] = s*A + a``, ``slot_row[i] = s'*A`` (where the next state's row starts in the
-flattened Q), ``slot_reward[i]``, ``slot_term[i]`` hold its last outcome; ``m_slot[s, a]``
-is the slot of (s, a), -1 while unseen. Drawing a slot uniformly is O(1) sampling of a seen
-pair, ``m_slot >= 0`` the O(1) membership test (the course sketch scans a Python list: O(n)
-per real step), and a planning backup reads its whole transition with one index.
+The deterministic model is two arrays. The i-th distinct (s, a) seen owns slot i:
+``m_int[SLOT, s*A + a]`` is that slot (-1 while unseen); ``m_int[PAIR, i] = s*A + a``,
+``m_int[NEXT_ROW, i] = s'*A`` (where the next state's row starts in the flattened Q),
+``m_int[TERM, i]`` and ``m_reward[i]`` hold its last outcome. Drawing a slot uniformly is
+O(1) sampling of a seen pair, ``m_int[SLOT] >= 0`` the O(1) membership test (the course
+sketch scans a Python list: O(n) per real step), and a planning backup reads its whole
+transition with one index. Few arrays, because every array passed to a compiled call costs
+a reference-count round trip: with five model arrays a real step took three times longer.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from dynaq.kernels.tabular import egreedy_action, max_q, q_backup
-from dynaq.kernels.values import policy_evaluation
+from dynaq.kernels.values import on_policy_states, policy_evaluation
 from dynaq.rng import _UNIT, step_words, uniform
 
 EVAL_TOL = 1e-10
@@ -26,24 +28,32 @@ OPTIMAL_RTOL = 1e-6
 """A greedy policy is optimal when its value is within this (relative) of V*(start)."""
 _EVAL_MAX_SWEEPS = 100_000
 
+SLOT, PAIR, NEXT_ROW, TERM = range(4)
+"""Rows of the deterministic model's integer table ``m_int``."""
 
-@njit(cache=True, inline="always")
-def model_update(m_slot, slot_sa, slot_row, slot_reward, slot_term, n_seen, s, a, r, s2,
-                 terminated):
+
+@njit(cache=True)
+def new_model(n_states, n_actions):
+    """An empty deterministic model: ``(m_int, m_reward)``."""
+    return np.full((4, n_states * n_actions), -1, np.int64), np.zeros(n_states * n_actions)
+
+
+@njit(cache=True)
+def model_update(m_int, m_reward, n_seen, n_actions, s, a, r, s2, terminated):
     """Record that (s, a) led to (s2, r, terminated) (§8.2, step (e)); returns ``n_seen``.
 
     The model keeps its own arrays, never Q's (the common-mistakes table, last row).
     """
-    A = m_slot.shape[1]
-    i = m_slot[s, a]
+    sa = s * n_actions + a
+    i = m_int[SLOT, sa]
     if i < 0:
         i = n_seen
-        m_slot[s, a] = i
-        slot_sa[i] = s * A + a
+        m_int[SLOT, sa] = i
+        m_int[PAIR, i] = sa
         n_seen += 1
-    slot_row[i] = s2 * A
-    slot_reward[i] = r
-    slot_term[i] = terminated
+    m_int[NEXT_ROW, i] = s2 * n_actions
+    m_int[TERM, i] = terminated
+    m_reward[i] = r
     return n_seen
 
 
@@ -70,7 +80,7 @@ def _row_max(Qf, row, A):
 
 
 @njit(cache=True)
-def plan(Q, slot_sa, slot_row, slot_reward, slot_term, n_seen, k, alpha, gamma, rng):
+def plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng):
     """k planning backups (§8.2, step (f)) on pairs drawn uniformly from those seen.
 
     Returns the number of backups done: 0 while the model is empty, because planning before
@@ -90,10 +100,10 @@ def plan(Q, slot_sa, slot_row, slot_reward, slot_term, n_seen, k, alpha, gamma, 
     for _ in range(k):
         bits, w0, w1, w2, w3 = step_words(w0, w1, w2, w3)
         i = np.uint64(float(bits >> np.uint64(11)) * scale)
-        sa = np.uint64(slot_sa[i])
-        target = slot_reward[i]
-        if not slot_term[i]:
-            target += gamma * _row_max(Qf, np.uint64(slot_row[i]), A)
+        sa = np.uint64(m_int[PAIR, i])
+        target = m_reward[i]
+        if not m_int[TERM, i]:
+            target += gamma * _row_max(Qf, np.uint64(m_int[NEXT_ROW, i]), A)
         Qf[sa] += alpha * (target - Qf[sa])
     rng[0], rng[1], rng[2], rng[3] = w0, w1, w2, w3
     return k
@@ -157,14 +167,15 @@ def _update_greedy_weights(Q, weights):
 
 
 @njit(cache=True)
-def episode_metrics(mdp, Q, v_star, reachable, gamma, weights, v_pi, value):
+def episode_metrics(mdp, Q, v_star, reachable, gamma, weights, v_pi, order, value):
     """Ground truth at the end of an episode: ``(value_error, policy_value)``.
 
     ``value_error`` is the largest |max_a Q(s, a) − V*(s)| over reachable states;
     ``policy_value`` the exact value from the start of the greedy policy (ties split
     evenly). ``weights`` holds the last greedy policy (start it at -1); policy evaluation is
     warm-started from the last policy's values and skipped when the greedy policy has not
-    changed; ``value`` is that last result.
+    changed; only the states the greedy policy can visit are swept, successors first
+    (``order`` is scratch space); ``value`` is that last result.
     """
     offsets, next_state, prob, reward, terminated, initial = mdp
     err = 0.0
@@ -173,8 +184,9 @@ def episode_metrics(mdp, Q, v_star, reachable, gamma, weights, v_pi, value):
             err = max(err, abs(max_q(Q, s) - v_star[s]))
     if not _update_greedy_weights(Q, weights):
         return err, value
+    n = on_policy_states(offsets, next_state, prob, terminated, weights, initial, order)
     policy_evaluation(offsets, next_state, prob, reward, terminated, weights, gamma, v_pi,
-                      EVAL_TOL, _EVAL_MAX_SWEEPS)
+                      EVAL_TOL, _EVAL_MAX_SWEEPS, order[:n])
     return err, float(np.dot(initial, v_pi))
 
 
@@ -195,14 +207,11 @@ def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_e
     """
     offsets, next_state, prob, reward, terminated, initial = mdp
     S, A = Q.shape
-    m_slot = np.full((S, A), -1, np.int64)
-    slot_sa = np.empty(S * A, np.int64)
-    slot_row = np.empty(S * A, np.int64)
-    slot_reward = np.empty(S * A)
-    slot_term = np.empty(S * A, np.bool_)
+    m_int, m_reward = new_model(S, A)
     n_seen = 0
     weights = np.full((S, A), -1.0)
     v_pi = np.zeros(S)
+    order = np.empty(S, np.int64)
     policy_value = 0.0
     total_steps = 0
     backups = 0
@@ -218,10 +227,10 @@ def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_e
             i = sample_outcome(offsets, prob, s * A + a, env_rng)
             s2, r, term = next_state[i], reward[i], terminated[i]
             q_backup(Q, s, a, r, s2, term, alpha, gamma)
-            n_seen = model_update(m_slot, slot_sa, slot_row, slot_reward, slot_term, n_seen,
-                                  s, a, r, s2, term)
-            backups += 1 + plan(Q, slot_sa, slot_row, slot_reward, slot_term, n_seen, k, alpha,
-                                gamma, agent_rng)
+            n_seen = model_update(m_int, m_reward, n_seen, A, s, a, r, s2, term)
+            backups += 1
+            if k:
+                backups += plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, agent_rng)
             steps += 1
             total_steps += 1
             ret += r
@@ -233,7 +242,7 @@ def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_e
                 truncated = True
                 break
         value_error, policy_value = episode_metrics(mdp, Q, v_star, reachable, gamma, weights,
-                                                    v_pi, policy_value)
+                                                    v_pi, order, policy_value)
         row = records[episode]
         row[STEPS] = steps
         row[RETURN] = ret

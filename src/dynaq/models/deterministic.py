@@ -23,11 +23,7 @@ class DeterministicModel:
 
     def __init__(self, n_states: int, n_actions: int) -> None:
         self.n_actions = n_actions
-        self.slot = np.full((n_states, n_actions), -1, dtype=np.int64)
-        self.slot_sa = np.empty(n_states * n_actions, dtype=np.int64)
-        self.slot_row = np.empty(n_states * n_actions, dtype=np.int64)
-        self.slot_reward = np.empty(n_states * n_actions)
-        self.slot_term = np.empty(n_states * n_actions, dtype=np.bool_)
+        self.table, self.reward = kernels.new_model(n_states, n_actions)
         self.n_seen = 0
 
     def __len__(self) -> int:
@@ -35,13 +31,12 @@ class DeterministicModel:
         return self.n_seen
 
     def __contains__(self, sa: tuple[int, int]) -> bool:
-        return bool(self.slot[sa] >= 0)
+        return bool(self.table[kernels.SLOT, sa[0] * self.n_actions + sa[1]] >= 0)
 
     def update(self, state: int, action: int, reward: float, next_state: int,
                terminated: bool) -> None:
         """Record the outcome of a real step (§8.2, step (e))."""
-        self.n_seen = kernels.model_update(self.slot, self.slot_sa, self.slot_row,
-                                           self.slot_reward, self.slot_term, self.n_seen,
+        self.n_seen = kernels.model_update(self.table, self.reward, self.n_seen, self.n_actions,
                                            state, action, reward, next_state, terminated)
 
     def predict(self, state: int, action: int) -> tuple[int, float, bool]:
@@ -52,9 +47,9 @@ class DeterministicModel:
         """
         if (state, action) not in self:
             raise KeyError((state, action))
-        i = self.slot[state, action]
-        return (int(self.slot_row[i]) // self.n_actions, float(self.slot_reward[i]),
-                bool(self.slot_term[i]))
+        i = self.table[kernels.SLOT, state * self.n_actions + action]
+        return (int(self.table[kernels.NEXT_ROW, i]) // self.n_actions, float(self.reward[i]),
+                bool(self.table[kernels.TERM, i]))
 
     def plan(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
              rng: np.ndarray) -> int:
@@ -63,5 +58,5 @@ class DeterministicModel:
         Returns:
             The number of backups done (0 while the model is empty).
         """
-        return int(kernels.plan(Q, self.slot_sa, self.slot_row, self.slot_reward,
-                                self.slot_term, self.n_seen, steps, alpha, gamma, rng))
+        return int(kernels.plan(Q, self.table, self.reward, self.n_seen, steps, alpha, gamma,
+                                rng))
