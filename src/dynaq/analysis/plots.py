@@ -5,13 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")  # files only; never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from dynaq.analysis.stats import curve  # noqa: E402
+from dynaq.analysis.stats import curve
 
 
 def plot_curves(df: pd.DataFrame, path: str | Path, y: str = "steps", x: str = "episode",
@@ -33,6 +29,11 @@ def plot_curves(df: pd.DataFrame, path: str | Path, y: str = "steps", x: str = "
     Returns:
         The path written.
     """
+    import matplotlib  # imported here so that `import dynaq` stays light
+
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
+
     data = curve(df, y=y, x=x)
     data = data[data[x] >= first]
     fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -6,7 +6,6 @@ from dataclasses import fields
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from dynaq.experiments.config import RunConfig
 from dynaq.metrics import q_is_near_optimal
@@ -36,6 +35,8 @@ def bootstrap_ci(data: np.ndarray, axis: int = 0, seed: int = 0) -> tuple[np.nda
     if data.shape[axis] < 2:
         nan = np.full_like(mean, np.nan)
         return mean, nan, nan
+    from scipy import stats  # imported here: it costs more than the rest of `import dynaq`
+
     res = stats.bootstrap((data,), np.mean, axis=axis, confidence_level=CONFIDENCE,
                           n_resamples=N_RESAMPLES, method="percentile",
                           rng=np.random.default_rng(seed))
