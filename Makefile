@@ -30,3 +30,5 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) results build src/*.egg-info
+	# numba's cache does not notice edits to a kernel's callees in other files
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -26,6 +26,9 @@ BASE = ["run", "--env", "dynaq/DynaMaze-v0", "--episodes", "3", "--seeds", "2", 
     (["--env", "CartPole-v1"], "Discrete observation and action spaces"),
     (["--model", "counts-ish"], "model must be one of deterministic"),
     (["--agent", "q-learning", "--planning-steps", "5"], "planning_steps must be 0"),
+    (["--planning-steps", "5", "0", "5"], "planning_steps lists 5 more than once"),
+    (["--env", "nosuchmodule:Foo-v0"], "got 'nosuchmodule:Foo-v0'"),
+    (["--env", "FrozenLake-v0"], "is deprecated"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
     out = tmp_path / "out"

@@ -11,7 +11,6 @@ from dynaq.mdp import TabularMDP
 from dynaq.metrics import (
     GroundTruth,
     egreedy_episode_length,
-    first_index_staying,
     policy_is_optimal,
     q_is_near_optimal,
 )
@@ -95,27 +94,6 @@ def test_q_is_near_optimal_semantics():
     assert not q_is_near_optimal(6.0, -100.0)
     np.testing.assert_array_equal(q_is_near_optimal(np.array([0.01, 0.1, 0.04]), 1.0),
                                   [True, False, True])
-
-
-@pytest.mark.parametrize(("flags", "expected"), [
-    ([False, True, True], 1),
-    ([True, False, True], 2),
-    ([True, True, False], None),
-    ([True], 0),
-    ([], None),
-    ([False], None),
-    ([True, True, True], 0),
-    ([False, False, True], 2),
-    ([True, False, False, True, True, True], 3),
-])
-def test_first_index_staying(flags, expected):
-    assert first_index_staying(np.array(flags, dtype=bool)) == expected
-    assert first_index_staying(flags) == expected
-
-
-def test_first_index_staying_returns_python_int():
-    got = first_index_staying(np.array([False, True]))
-    assert type(got) is int
 
 
 def test_egreedy_episode_length_greedy(maze, single_path):

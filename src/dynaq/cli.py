@@ -68,6 +68,9 @@ def _run(cmd: Run) -> Path:
 
     if (cmd.episodes is None) == (cmd.steps is None):
         raise ConfigError("give exactly one of --episodes E or --steps T")
+    repeated = sorted({k for k in cmd.planning_steps if cmd.planning_steps.count(k) > 1})
+    if repeated:
+        raise ConfigError(f"planning_steps lists {repeated[0]} more than once")
     runs = tuple(RunConfig(env=cmd.env, agent=cmd.agent, model=cmd.model, planning_steps=k,
                            alpha=cmd.alpha, gamma=cmd.gamma, epsilon=cmd.epsilon,
                            episodes=cmd.episodes, total_steps=cmd.steps,

@@ -145,15 +145,9 @@ class TabularMDP:
         Raises:
             ConfigError: When the env has no ``P`` or its spaces are not Discrete.
         """
-        import gymnasium as gym
-
         base = env.unwrapped
         name = env.spec.id if env.spec is not None else type(base).__name__
-        if not (isinstance(base.observation_space, gym.spaces.Discrete)
-                and isinstance(base.action_space, gym.spaces.Discrete)):
-            raise ConfigError(f"env {name!r}: observation and action spaces must be Discrete "
-                              f"for tabular methods, got {base.observation_space} and "
-                              f"{base.action_space}")
+        require_discrete(env, "a TabularMDP")
         if not hasattr(base, "P"):
             raise ConfigError(f"env {name!r} exposes no transition table P, so it has no "
                               "exact model")
@@ -223,19 +217,41 @@ class TabularMDP:
 
     def evaluate_policy(self, policy: np.ndarray, gamma: float, tol: float = 1e-12,
                         max_iter: int = 1_000_000) -> np.ndarray:
-        """Exact value of a stochastic policy ``policy[s, a]`` (§4.1), to ``tol``."""
+        """Exact value of a stochastic policy ``policy[s, a]`` (§4.1), to ``tol``.
+
+        With ``gamma == 1``, states from which the policy never ends the episode get 0, ±inf
+        or NaN by the signs of the rewards they can reach (see
+        :func:`dynaq.kernels.values.evaluate_states`).
+        """
         policy = np.asarray(policy, dtype=np.float64)
         if policy.shape != (self.n_states, self.n_actions):
             raise ConfigError(f"policy must have shape {(self.n_states, self.n_actions)}, "
                               f"got {policy.shape}")
         V = np.zeros(self.n_states)
-        values.policy_evaluation(*self.arrays, policy, float(gamma), V, tol, max_iter,
-                                 np.arange(self.n_states))
+        values.evaluate_states(*self.arrays, policy, float(gamma), V, tol, max_iter,
+                               np.arange(self.n_states))
         return V
 
     def start_value(self, V: np.ndarray) -> float:
-        """Expected value of ``V`` under the start distribution."""
-        return float(self.initial @ V)
+        """Expected value of ``V`` under the start distribution (states that cannot start
+        an episode do not count, even with an infinite value)."""
+        support = self.initial > 0
+        return float(self.initial[support] @ np.asarray(V)[support])
+
+
+def require_discrete(env: Any, user: str) -> None:
+    """Check that ``env`` has Discrete observation and action spaces, as ``user`` needs.
+
+    Raises:
+        ConfigError: Naming the env, the spaces it has and who needs Discrete ones.
+    """
+    import gymnasium as gym
+
+    obs, act = env.observation_space, env.action_space
+    if not (isinstance(obs, gym.spaces.Discrete) and isinstance(act, gym.spaces.Discrete)):
+        name = env.spec.id if getattr(env, "spec", None) is not None else type(env).__name__
+        raise ConfigError(f"env {name!r}: {user} needs Discrete observation and action "
+                          f"spaces, got {obs} and {act}")
 
 
 def _entry(table: Any, key: int, message: str) -> Any:

@@ -3,7 +3,8 @@
 Per episode the runners record ``value_error`` (max over reachable states of
 |max_a Q(s, a) − V*(s)|) and ``policy_value`` (exact value from the start of the greedy
 policy, ties split evenly). This module holds the reference values and the rules that turn
-those columns into "became and stayed optimal" summaries.
+those columns into "is optimal" flags; :mod:`dynaq.analysis.stats` turns the flags into
+"became and stayed" summaries.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynaq.kernels.dyna_q import OPTIMAL_RTOL
 from dynaq.mdp import TabularMDP
 
+OPTIMAL_RTOL = 1e-6
+"""A greedy policy is optimal when its value is within this (relative) of V*(start)."""
 NEAR_OPTIMAL_RTOL = 0.05
 """Q is near-optimal when value_error ≤ this × |V*(start)|."""
 
@@ -50,15 +52,6 @@ def q_is_near_optimal(value_error: np.ndarray | float,
                       v_star_start: np.ndarray | float) -> np.ndarray:
     """Whether value_error ≤ 0.05 · |V*(start)|."""
     return np.asarray(value_error) <= NEAR_OPTIMAL_RTOL * np.abs(np.asarray(v_star_start))
-
-
-def first_index_staying(flags: np.ndarray) -> int | None:
-    """Index from which ``flags`` is True to the end, or None if its last entry is False."""
-    flags = np.asarray(flags, dtype=bool)
-    if flags.size == 0 or not flags[-1]:
-        return None
-    false = np.flatnonzero(~flags)
-    return int(false[-1] + 1) if false.size else 0
 
 
 def egreedy_episode_length(mdp: TabularMDP, q_star: np.ndarray, epsilon: float) -> float:

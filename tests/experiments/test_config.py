@@ -42,7 +42,7 @@ def test_experiment_validation():
         Experiment("x", (RunConfig(),), seeds=0)
     with pytest.raises(ConfigError, match="at least one run"):
         Experiment("x", (), seeds=3)
-    with pytest.raises(ConfigError, match="same run config twice"):
+    with pytest.raises(ConfigError, match=r"runs\[1\] repeats runs\[0\]"):
         Experiment("x", (RunConfig(), RunConfig()), seeds=3)
 
 

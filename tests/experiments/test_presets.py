@@ -17,6 +17,11 @@ def test_fig82_with_few_seeds(tmp_path):
     md = (tmp_path / "summary.md").read_text()
     assert "Beside the book" in md and "about 1700 steps" in md and "ε-greedy optimum" in md
     assert (tmp_path / "curves.png").exists()
+    df = load_results(tmp_path)
+    for k in (0, 5, 50):  # the table's episode-2 cell is the mean over seeds of that episode
+        mean = df[(df["planning_steps"] == k) & (df["episode"] == 2)]["steps"].mean()
+        row = next(line for line in md.splitlines() if line.startswith(f"| {k} | "))
+        assert row.split(" | ")[2].startswith(f"{mean:,.0f}" if mean >= 100 else f"{mean:.3g}")
 
 
 def test_seed_table_runs_every_seed_to_near_optimal(tmp_path):

@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from dynaq import rng as rng_mod
 from dynaq.errors import ConfigError
 from dynaq.kernels import tabular
+from dynaq.mdp import require_discrete
 from dynaq.models import DeterministicModel
 
 
@@ -80,35 +82,51 @@ class DynaQ:
     def __init__(self, n_states: int, n_actions: int, config: DynaQConfig | None = None,
                  seed: int = 0) -> None:
         self.config = config if config is not None else DynaQConfig()
+        self.check_config(self.config)
         self.Q = np.zeros((n_states, n_actions))
         self.model = DeterministicModel(n_states, n_actions)
         self.rng = rng_mod.make_state(seed, rng_mod.AGENT)
         self.backups = 0
 
     @classmethod
-    def for_env(cls, env: Any, config: DynaQConfig | None = None, seed: int = 0) -> DynaQ:
+    def check_config(cls, config: DynaQConfig) -> None:
+        """Raise ConfigError if ``config`` does not suit this agent (any valid one does)."""
+
+    @classmethod
+    def for_env(cls, env: gym.Env, config: DynaQConfig | None = None, seed: int = 0) -> DynaQ:
         """Size the agent for a Gymnasium env with Discrete observation and action spaces.
 
         Raises:
             ConfigError: If either space is not Discrete.
         """
-        import gymnasium as gym
-
-        obs, act = env.observation_space, env.action_space
-        if not (isinstance(obs, gym.spaces.Discrete) and isinstance(act, gym.spaces.Discrete)):
-            raise ConfigError(f"{cls.name} needs Discrete observation and action spaces, got "
-                              f"{obs} and {act}")
-        return cls(int(obs.n), int(act.n), config, seed)
+        require_discrete(env, f"agent {cls.name}")
+        return cls(int(env.observation_space.n), int(env.action_space.n), config, seed)
 
     def act(self, state: int) -> int:
-        """An ε-greedy action in ``state``, ties broken uniformly at random."""
+        """Choose an action ε-greedily (§2.2), greedy ties broken uniformly at random.
+
+        Args:
+            state: The current state.
+
+        Returns:
+            The action to take.
+        """
         return int(tabular.egreedy_action(self.Q, int(state), self.config.epsilon, self.rng))
 
     def observe(self, state: int, action: int, reward: float, next_state: int,
                 terminated: bool) -> float:
-        """Learn from one real step: direct RL, then model learning. Returns the TD error.
+        """Learn from one real step (§8.2, steps (d) and (e)): direct RL, then model learning.
 
-        Pass ``terminated`` (not ``truncated``): only a true end of the episode bootstraps 0.
+        Args:
+            state: The state acted in.
+            action: The action taken.
+            reward: The reward received.
+            next_state: The state reached.
+            terminated: Whether the episode ended there. Pass ``terminated``, not
+                ``truncated``: only a true end of the episode bootstraps 0.
+
+        Returns:
+            The TD error of the direct-RL backup.
         """
         cfg = self.config
         td = tabular.q_backup(self.Q, int(state), int(action), float(reward), int(next_state),
@@ -119,7 +137,14 @@ class DynaQ:
         return float(td)
 
     def plan(self, steps: int | None = None) -> int:
-        """Run ``steps`` (default k) planning backups; returns how many were done."""
+        """Plan (§8.2, step (f)): Q-learning backups on transitions drawn from the model.
+
+        Args:
+            steps: How many backups; default the configured k.
+
+        Returns:
+            How many were done: 0 while the model is empty.
+        """
         cfg = self.config
         done = self.model.plan(self.Q, cfg.planning_steps if steps is None else steps,
                                cfg.alpha, cfg.gamma, self.rng)
@@ -135,10 +160,9 @@ class QLearning(DynaQ):
 
     name = "q-learning"
 
-    def __init__(self, n_states: int, n_actions: int, config: DynaQConfig | None = None,
-                 seed: int = 0) -> None:
-        config = config if config is not None else DynaQConfig()
+    @classmethod
+    def check_config(cls, config: DynaQConfig) -> None:
+        """Q-learning does not plan: ``planning_steps`` must be 0."""
         if config.planning_steps != 0:
             raise ConfigError(f"planning_steps must be 0 for q-learning, got "
-                              f"{config.planning_steps}; use agent 'dyna-q' to plan")
-        super().__init__(n_states, n_actions, config, seed)
+                              f"{config.planning_steps}; use agent dyna-q to plan")

@@ -11,7 +11,7 @@ import hashlib
 import json
 import platform
 import tomllib
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -53,10 +53,7 @@ class RunConfig:
         _check_choice("model", self.model, MODELS)
         if not isinstance(self.env, str) or not self.env:
             raise ConfigError(f"env must be a Gymnasium id, got {self.env!r}")
-        self.agent_config()  # validates alpha, gamma, epsilon and planning_steps
-        if self.agent == "q-learning" and self.planning_steps != 0:
-            raise ConfigError(f"planning_steps must be 0 for agent q-learning, got "
-                              f"{self.planning_steps}; use agent dyna-q to plan")
+        AGENTS[self.agent].check_config(self.agent_config())  # validates α, γ, ε and k
         if (self.episodes is None) == (self.total_steps is None):
             raise ConfigError("give exactly one of episodes or total_steps")
         for name in ("episodes", "total_steps", "max_episode_steps"):
@@ -85,8 +82,11 @@ class Experiment:
     """Run configs × seeds ``0 .. seeds-1``."""
 
     name: str
+    """A label for the experiment (a reproduction's name, or ``run``)."""
     runs: tuple[RunConfig, ...]
+    """The configurations, all different."""
     seeds: int = 30
+    """Seeds per configuration: 0 .. seeds-1."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runs", tuple(self.runs))
@@ -94,23 +94,23 @@ class Experiment:
             raise ConfigError("an experiment needs at least one run config")
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
             raise ConfigError(f"seeds must be an integer >= 1, got {self.seeds!r}")
-        if len({r.key() for r in self.runs}) != len(self.runs):
-            raise ConfigError("the experiment lists the same run config twice")
-
-    def with_seeds(self, seeds: int) -> Experiment:
-        """The same experiment with another number of seeds."""
-        return replace(self, seeds=seeds)
+        keys = [r.key() for r in self.runs]
+        for i, key in enumerate(keys):
+            if key in keys[:i]:
+                raise ConfigError(f"runs[{i}] repeats runs[{keys.index(key)}]: every run config "
+                                  "must differ (e.g. in planning_steps)")
 
     def fingerprint(self) -> str:
         """A hash that identifies what this experiment computes."""
         return _digest(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data: name, seeds and the runs as dicts."""
         return {"name": self.name, "seeds": self.seeds, "runs": [asdict(r) for r in self.runs]}
 
     def to_toml(self) -> str:
         """What exactly runs, with the package versions, as TOML."""
-        lines = ["# Written by dynaq: exactly what ran. `dynaq` can load it back.",
+        lines = ["# Written by dynaq: exactly what ran (dynaq.Experiment.from_toml loads it).",
                  "[experiment]", f"name = {_toml(self.name)}", f"seeds = {self.seeds}", "",
                  "[versions]"]
         lines += [f"{k} = {_toml(v)}" for k, v in versions().items()]

@@ -17,7 +17,7 @@ from dynaq.analysis.report import write_summary, write_text
 from dynaq.analysis.stats import summarize
 from dynaq.experiments.config import Experiment, cell_key
 from dynaq.experiments.runner import run_cells, validate
-from dynaq.experiments.store import Store, check_compatible, load_results
+from dynaq.experiments.store import Store, load_results
 
 CHUNK = 64
 """Seeds per compiled call: enough to keep both cores busy, small enough for a live bar."""
@@ -49,7 +49,6 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
     """
     for run in experiment.runs:
         validate(run)
-    check_compatible(out, experiment)
     out = Path(out)
     store = Store(out, experiment)
     try:

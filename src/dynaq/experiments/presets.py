@@ -119,10 +119,14 @@ def _seed_table_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> st
     first = df[df["episode"] == 1]["steps"].mean()
     k0_policy = float(summary.loc[summary["planning_steps"] == 0,
                                   "episodes_to_optimal_policy"].iloc[0])
-    lines += ["", f"Near-optimal Q: max over the 49 states of |max_a Q(s,a) − V*(s)| ≤ "
-              f"{NEAR_OPTIMAL_RTOL} · V*(start) = {NEAR_OPTIMAL_RTOL * v_start:.5f}, from that "
-              "episode on (V* by value iteration, γ = 0.95, α = 0.1, ε = 0.1). Every seed ran "
-              "until it was near-optimal at its last episode.", "",
+    mdp, _ = env_model("dynaq/SinglePath9x9-v0")
+    reached = int(summary["episodes_to_near_optimal_q_reached"].sum())
+    cells = int(summary["seeds"].sum())
+    lines += ["", f"Near-optimal Q: max over the {int(mdp.reachable().sum())} states the agent "
+              f"acts in of |max_a Q(s,a) − V*(s)| ≤ {NEAR_OPTIMAL_RTOL} · V*(start) = "
+              f"{NEAR_OPTIMAL_RTOL * v_start:.5f}, from that episode on (V* by value iteration, "
+              "γ = 0.95, α = 0.1, ε = 0.1). Each seed ran until it was near-optimal at its last "
+              f"episode (budget doubled up to 64×): {reached} of {cells} runs got there.", "",
               "Where and why we differ from the course:", "",
               "- The course gives the same number for episodes and env steps. That cannot be: "
               "every episode of this maze is at least 48 steps, and the first one, a random "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from dynaq.agents import AGENTS
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import RunConfig, cell_key
 from dynaq.kernels import dyna_q as kernels
-from dynaq.mdp import TabularMDP
+from dynaq.mdp import TabularMDP, require_discrete
 from dynaq.metrics import GroundTruth, q_is_near_optimal
 
 UNTIL_NEAR_OPTIMAL_MAX_FACTOR = 64
@@ -43,6 +44,7 @@ class CellResult:
 
     @property
     def key(self) -> str:
+        """The cell's stable key (see :func:`~dynaq.experiments.config.cell_key`)."""
         return cell_key(self.run, self.seed)
 
 
@@ -51,8 +53,10 @@ def make_env(env_id: str) -> gym.Env:
     import dynaq.envs  # noqa: F401  (registers the dynaq ids)
 
     try:
-        return gym.make(env_id)
-    except gym.error.Error as err:
+        with warnings.catch_warnings():  # a deprecation notice would break the one-line error
+            warnings.simplefilter("ignore")
+            return gym.make(env_id)
+    except (gym.error.Error, ImportError, AttributeError, TypeError) as err:
         dynaq_ids = ", ".join(i for i in gym.registry if i.startswith("dynaq/"))
         raise ConfigError(f"env must be a registered Gymnasium id ({dynaq_ids}, or e.g. "
                           f"FrozenLake-v1, CliffWalking-v1, Taxi-v4); got {env_id!r}: {err}"
@@ -68,10 +72,7 @@ def env_model(env_id: str) -> tuple[TabularMDP | None, int]:
     """
     env = make_env(env_id)
     limit = env.spec.max_episode_steps if env.spec and env.spec.max_episode_steps else 0
-    if not (isinstance(env.observation_space, gym.spaces.Discrete)
-            and isinstance(env.action_space, gym.spaces.Discrete)):
-        raise ConfigError(f"env {env_id!r}: tabular agents need Discrete observation and "
-                          f"action spaces, got {env.observation_space} and {env.action_space}")
+    require_discrete(env, "a tabular agent")
     mdp = TabularMDP.from_gymnasium(env) if hasattr(env.unwrapped, "P") else None
     env.close()
     return mdp, limit

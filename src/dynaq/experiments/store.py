@@ -81,6 +81,7 @@ class Store:
                     _episode_rows(cell))
 
     def close(self) -> None:
+        """Close the database connection."""
         self.conn.close()
 
 

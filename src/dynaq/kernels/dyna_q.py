@@ -19,13 +19,11 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from dynaq.kernels.tabular import egreedy_action, max_q, q_backup
-from dynaq.kernels.values import on_policy_states, policy_evaluation
+from dynaq.kernels.values import evaluate_on_policy, greedy_weights
 from dynaq.rng import _UNIT, step_words, uniform
 
 EVAL_TOL = 1e-10
 """Policy evaluation stops when no state value moves more than this in a sweep."""
-OPTIMAL_RTOL = 1e-6
-"""A greedy policy is optimal when its value is within this (relative) of V*(start)."""
 _EVAL_MAX_SWEEPS = 100_000
 
 SLOT, PAIR, NEXT_ROW, TERM = range(4)
@@ -148,25 +146,6 @@ def cycles():
 
 
 @njit(cache=True)
-def _update_greedy_weights(Q, weights):
-    """Write the greedy policy of ``Q`` (ties split evenly) into ``weights``; return whether
-    any entry changed."""
-    S, A = Q.shape
-    changed = False
-    for s in range(S):
-        best = max_q(Q, s)
-        ties = 0
-        for a in range(A):
-            ties += Q[s, a] == best
-        for a in range(A):
-            w = 1.0 / ties if Q[s, a] == best else 0.0
-            if w != weights[s, a]:
-                weights[s, a] = w
-                changed = True
-    return changed
-
-
-@njit(cache=True)
 def episode_metrics(mdp, Q, v_star, reachable, gamma, weights, v_pi, order, value):
     """Ground truth at the end of an episode: ``(value_error, policy_value)``.
 
@@ -182,12 +161,10 @@ def episode_metrics(mdp, Q, v_star, reachable, gamma, weights, v_pi, order, valu
     for s in range(Q.shape[0]):
         if reachable[s]:
             err = max(err, abs(max_q(Q, s) - v_star[s]))
-    if not _update_greedy_weights(Q, weights):
+    if not greedy_weights(Q, weights):
         return err, value
-    n = on_policy_states(offsets, next_state, prob, terminated, weights, initial, order)
-    policy_evaluation(offsets, next_state, prob, reward, terminated, weights, gamma, v_pi,
-                      EVAL_TOL, _EVAL_MAX_SWEEPS, order[:n])
-    return err, float(np.dot(initial, v_pi))
+    return err, evaluate_on_policy(offsets, next_state, prob, reward, terminated, weights,
+                                   initial, gamma, v_pi, order, EVAL_TOL, _EVAL_MAX_SWEEPS)
 
 
 # Columns of the per-episode record array written by the runners.

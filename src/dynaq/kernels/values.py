@@ -53,8 +53,10 @@ def value_iteration(offsets, next_state, prob, reward, terminated, n_actions, ga
 
 @njit(cache=True)
 def greedy_weights(Q, out):
-    """Write into ``out`` the greedy policy of ``Q`` with ties split evenly."""
+    """Write into ``out`` the greedy policy of ``Q``, ties split evenly; returns whether any
+    entry of ``out`` changed."""
     n_states, n_actions = Q.shape
+    changed = False
     for s in range(n_states):
         best = Q[s, 0]
         for a in range(1, n_actions):
@@ -64,7 +66,11 @@ def greedy_weights(Q, out):
         for a in range(n_actions):
             ties += Q[s, a] == best
         for a in range(n_actions):
-            out[s, a] = 1.0 / ties if Q[s, a] == best else 0.0
+            w = 1.0 / ties if Q[s, a] == best else 0.0
+            if w != out[s, a]:
+                out[s, a] = w
+                changed = True
+    return changed
 
 
 @njit(cache=True)
@@ -175,3 +181,87 @@ def shortest_episode(offsets, next_state, prob, terminated, n_actions, initial):
                 queue[tail] = t
                 tail += 1
     return 0
+
+
+@njit(cache=True)
+def evaluate_states(offsets, next_state, prob, reward, terminated, policy, gamma, V, tol,
+                    max_iter, states):
+    """Exact values of ``policy`` on ``states`` (§4.1), in place on ``V`` (a warm start).
+
+    ``states`` must hold every state they can lead to. With ``gamma == 1`` the sum over an
+    endless episode does not converge, so the states from which ``policy`` never ends the
+    episode are settled first (:func:`_settle_endless`) and only the others are iterated.
+
+    Returns:
+        The number of sweeps; ``max_iter`` means it did not converge.
+    """
+    if gamma >= 1.0:
+        states = _settle_endless(offsets, next_state, prob, reward, terminated, policy, V,
+                                 states)
+        for s in states:
+            if not np.isfinite(V[s]):  # an infinite warm start would be a fixed point
+                V[s] = 0.0
+    return policy_evaluation(offsets, next_state, prob, reward, terminated, policy, gamma, V,
+                             tol, max_iter, states)
+
+
+@njit(cache=True)
+def evaluate_on_policy(offsets, next_state, prob, reward, terminated, policy, initial, gamma,
+                       V, order, tol, max_iter):
+    """:func:`evaluate_states` on just the states ``policy`` can visit from the start,
+    successors first (``order`` is scratch space); returns the value from the start."""
+    n = on_policy_states(offsets, next_state, prob, terminated, policy, initial, order)
+    evaluate_states(offsets, next_state, prob, reward, terminated, policy, gamma, V, tol,
+                    max_iter, order[:n])
+    value = 0.0
+    for s in range(initial.shape[0]):
+        if initial[s] > 0.0:  # other states may hold ±inf from an earlier policy
+            value += initial[s] * V[s]
+    return value
+
+
+@njit(cache=True)
+def _settle_endless(offsets, next_state, prob, reward, terminated, policy, V, states):
+    """For undiscounted evaluation: give each state of ``states`` from which ``policy`` can
+    never end the episode its value (0 when every reward reachable from it is 0, −inf when
+    they are all ≤ 0, +inf when all ≥ 0, NaN when mixed: a conservative reading that counts
+    rewards on the way into a reward-free loop as if repeated) and return the other states,
+    in their order."""
+    n_actions = policy.shape[1]
+    can_end = np.zeros(V.shape[0], np.bool_)
+    pos = np.zeros(V.shape[0], np.bool_)
+    neg = np.zeros(V.shape[0], np.bool_)
+    changed = True
+    while changed:  # fixed points of "can end", "can earn > 0", "can earn < 0"
+        changed = False
+        for s in states:
+            for a in range(n_actions):
+                if policy[s, a] <= 0.0:
+                    continue
+                for i in range(offsets[s * n_actions + a], offsets[s * n_actions + a + 1]):
+                    if prob[i] <= 0.0:
+                        continue
+                    t = next_state[i]
+                    end = terminated[i] or can_end[t]
+                    up = reward[i] > 0.0 or (not terminated[i] and pos[t])
+                    down = reward[i] < 0.0 or (not terminated[i] and neg[t])
+                    if (end and not can_end[s]) or (up and not pos[s]) or (down and not neg[s]):
+                        can_end[s] |= end
+                        pos[s] |= up
+                        neg[s] |= down
+                        changed = True
+    keep = np.empty(states.shape[0], np.int64)
+    n = 0
+    for s in states:
+        if can_end[s]:
+            keep[n] = s
+            n += 1
+        elif pos[s] and neg[s]:
+            V[s] = np.nan
+        elif pos[s]:
+            V[s] = np.inf
+        elif neg[s]:
+            V[s] = -np.inf
+        else:
+            V[s] = 0.0
+    return keep[:n]
