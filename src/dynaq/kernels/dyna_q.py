@@ -86,8 +86,8 @@ def plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng):
 
     The hot loop of every run, written for speed with exactly the numbers of ``randint`` and
     ``q_backup``: the random state stays in registers, ``2**-53 * n_seen`` is one exact
-    multiply, indices are unsigned (numba emits no negative-index wraparound for them) and a
-    4-action row max is unrolled.
+    multiply, the 53 random bits convert to float as a signed integer, indices are unsigned
+    (numba emits no negative-index wraparound for them) and a 4-action row max is unrolled.
     """
     if n_seen == 0:
         return 0
@@ -97,7 +97,7 @@ def plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng):
     w0, w1, w2, w3 = rng[0], rng[1], rng[2], rng[3]
     for _ in range(k):
         bits, w0, w1, w2, w3 = step_words(w0, w1, w2, w3)
-        i = np.uint64(float(bits >> np.uint64(11)) * scale)
+        i = np.uint64(float(np.int64(bits >> np.uint64(11))) * scale)
         sa = np.uint64(m_int[PAIR, i])
         target = m_reward[i]
         if not m_int[TERM, i]:
@@ -173,16 +173,48 @@ N_FIELDS = 8
 
 
 @njit(cache=True)
+def run_episode(mdp, s, Q, m_int, m_reward, n_seen, alpha, gamma, epsilon, k, step_limit,
+                agent_rng, env_rng):
+    """One episode of Dyna-Q from state ``s``: act, learn, update the model, plan (§8.2).
+
+    The episode ends when an outcome terminates it or after ``step_limit`` steps
+    (0: no limit), which truncates it (a truncated step still bootstraps).
+
+    Returns:
+        ``(steps, return, truncated, n_seen, backups)``.
+    """
+    offsets, next_state, prob, reward, terminated, _ = mdp
+    A = Q.shape[1]
+    steps = 0
+    ret = 0.0
+    backups = 0
+    while True:
+        a = egreedy_action(Q, s, epsilon, agent_rng)
+        i = sample_outcome(offsets, prob, s * A + a, env_rng)
+        s2, r, term = next_state[i], reward[i], terminated[i]
+        q_backup(Q, s, a, r, s2, term, alpha, gamma)
+        n_seen = model_update(m_int, m_reward, n_seen, A, s, a, r, s2, term)
+        backups += 1
+        if k:
+            backups += plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, agent_rng)
+        steps += 1
+        ret += r
+        s = s2
+        if term:
+            return steps, ret, False, n_seen, backups
+        if steps == step_limit:
+            return steps, ret, True, n_seen, backups
+
+
+@njit(cache=True)
 def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_episodes,
             max_total_steps, max_episode_steps, agent_rng, env_rng, Q, records):
     """One seed of Dyna-Q (k = 0: Q-learning) from an empty model, in place on ``Q``.
 
     Runs ``max_episodes`` episodes, or, when ``max_total_steps > 0``, episodes until that
     many real steps (the last one cut short). ``max_episode_steps > 0`` truncates long
-    episodes (a truncated step still bootstraps). Writes one row of ``records`` per
-    episode and returns how many were written.
+    episodes. Writes one row of ``records`` per episode and returns how many were written.
     """
-    offsets, next_state, prob, reward, terminated, initial = mdp
     S, A = Q.shape
     m_int, m_reward = new_model(S, A)
     n_seen = 0
@@ -195,29 +227,14 @@ def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_e
     t0 = cycles()
     episode = 0
     while episode < max_episodes and (max_total_steps <= 0 or total_steps < max_total_steps):
-        s = sample_start(initial_cdf, env_rng)
-        steps = 0
-        ret = 0.0
-        truncated = False
-        while True:
-            a = egreedy_action(Q, s, epsilon, agent_rng)
-            i = sample_outcome(offsets, prob, s * A + a, env_rng)
-            s2, r, term = next_state[i], reward[i], terminated[i]
-            q_backup(Q, s, a, r, s2, term, alpha, gamma)
-            n_seen = model_update(m_int, m_reward, n_seen, A, s, a, r, s2, term)
-            backups += 1
-            if k:
-                backups += plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, agent_rng)
-            steps += 1
-            total_steps += 1
-            ret += r
-            s = s2
-            if term:
-                break
-            if (max_episode_steps > 0 and steps >= max_episode_steps) or (
-                    max_total_steps > 0 and total_steps >= max_total_steps):
-                truncated = True
-                break
+        limit = max_episode_steps
+        if max_total_steps > 0 and (limit <= 0 or max_total_steps - total_steps < limit):
+            limit = max_total_steps - total_steps
+        steps, ret, truncated, n_seen, done = run_episode(
+            mdp, sample_start(initial_cdf, env_rng), Q, m_int, m_reward, n_seen, alpha, gamma,
+            epsilon, k, limit, agent_rng, env_rng)
+        total_steps += steps
+        backups += done
         value_error, policy_value = episode_metrics(mdp, Q, v_star, reachable, gamma, weights,
                                                     v_pi, order, policy_value)
         row = records[episode]
