@@ -10,7 +10,8 @@ It prints:
    ``dynaq.kernels.dyna_q.run_batch`` (``numba.set_num_threads(1)``, timed after a warm-up
    call, over enough seeds to run at least 1 s), and their ratio. A backup is one Q update:
    1 direct + k planning per real step, as ``records[..., BACKUPS]`` counts them. dynaq's
-   time is the whole run, so it includes env steps and the per-episode ground-truth metrics;
+   time is the whole run, so it includes env steps and the per-episode ground-truth metrics
+   (the baseline computes none); then the planning kernel alone;
 2. dynaq on all cores: 1000 seeds × k ∈ {0, 5, 50} × 50 episodes through ``run_cells``;
 3. the whole-process wall time of ``dynaq reproduce fig8.2`` (one run to warm numba's
    cache, then the best and median of 3 into fresh temporary directories).
@@ -42,6 +43,7 @@ from dynaq.experiments.config import RunConfig
 from dynaq.experiments.runner import env_model, run_cells
 from dynaq.kernels import dyna_q as kernels
 from dynaq.metrics import GroundTruth
+from dynaq.models import DeterministicModel
 
 ENV_ID = "dynaq/DynaMaze-v0"
 K, EPISODES = 50, 50
@@ -149,6 +151,32 @@ def bench_dynaq_one_core(min_seconds: float, repeats: int) -> dict:
                 env_steps=float(records[:, -1, kernels.ENV_STEPS].sum()))
 
 
+def bench_plan_kernel(min_seconds: float, repeats: int) -> dict:
+    """The planning kernel alone: backups on a model holding every (s, a) of the maze, one
+    call of ``DeterministicModel.plan`` (the loop a k = 50 run spends most of its time in)."""
+    mdp, _ = env_model(ENV_ID)
+    model = DeterministicModel(mdp.n_states, mdp.n_actions)
+    for s in range(mdp.n_states):
+        for a in range(mdp.n_actions):
+            (_, s2, r, term), = mdp.outcomes(s, a)
+            model.update(s, a, r, s2, term)
+    Q = GroundTruth.of(mdp, GAMMA).q_star.copy()
+    state = rng.make_state(0)
+    model.plan(Q, 1000, ALPHA, GAMMA, state)  # warm-up
+    n, seconds = 1_000_000, 0.0
+    while seconds < min_seconds:
+        n = int(n * min(8.0, 1.25 * min_seconds / max(seconds, 1e-3))) if seconds else n
+        t0 = time.perf_counter()
+        model.plan(Q, n, ALPHA, GAMMA, state)
+        seconds = time.perf_counter() - t0
+    times = [seconds]
+    for _ in range(repeats - 1):
+        t0 = time.perf_counter()
+        model.plan(Q, n, ALPHA, GAMMA, state)
+        times.append(time.perf_counter() - t0)
+    return dict(rate=n / statistics.median(times), best=n / min(times), backups=n)
+
+
 # -- 2. all cores ---------------------------------------------------------------------------
 def bench_all_cores(seeds: int) -> dict:
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
@@ -234,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{verdict(dq['rate'] >= TARGET_BACKUPS_PER_S)}")
     print(f"   ratio dynaq/base {ratio:9.0f}x    target >= {TARGET_RATIO:.0f}x       "
           f"{verdict(ratio >= TARGET_RATIO)}   (best/best: {ratio_best:.0f}x)")
+    plan = bench_plan_kernel(min_s, repeats)
+    print(f"   planning kernel alone (every pair of the maze seen): {plan['rate']:.3e} "
+          f"backups/s (best {plan['best']:.3e}, {plan['backups']:,} backups per call)")
     print()
 
     allc = bench_all_cores(all_seeds)
