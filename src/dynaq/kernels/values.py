@@ -65,8 +65,9 @@ def greedy_weights(Q, out):
         ties = 0
         for a in range(n_actions):
             ties += Q[s, a] == best
+        share = 1.0 / ties
         for a in range(n_actions):
-            w = 1.0 / ties if Q[s, a] == best else 0.0
+            w = share if Q[s, a] == best else 0.0
             if w != out[s, a]:
                 out[s, a] = w
                 changed = True
@@ -126,7 +127,8 @@ def on_policy_states(offsets, next_state, prob, terminated, policy, initial, out
                         seen[t] = True
                         out[n] = t
                         n += 1
-    out[:n] = out[:n][::-1].copy()
+    for i in range(n // 2):
+        out[i], out[n - 1 - i] = out[n - 1 - i], out[i]
     return n
 
 
