@@ -134,25 +134,14 @@ def on_policy_states(offsets, next_state, prob, terminated, policy, initial, out
 
 @njit(cache=True)
 def reachable_states(offsets, next_state, prob, terminated, n_actions, initial):
-    """States the agent can act in: reached from the start support by non-terminal outcomes."""
+    """States the agent can act in: reached from the start support by non-terminal outcomes
+    of any action (:func:`on_policy_states` of the policy that tries every action)."""
     n_states = initial.shape[0]
+    order = np.empty(n_states, np.int64)
+    n = on_policy_states(offsets, next_state, prob, terminated,
+                         np.ones((n_states, n_actions)), initial, order)
     seen = np.zeros(n_states, np.bool_)
-    stack = np.empty(n_states, np.int64)
-    top = 0
-    for s in range(n_states):
-        if initial[s] > 0.0:
-            seen[s] = True
-            stack[top] = s
-            top += 1
-    while top > 0:
-        top -= 1
-        s = stack[top]
-        for i in range(offsets[s * n_actions], offsets[(s + 1) * n_actions]):
-            t = next_state[i]
-            if prob[i] > 0.0 and not terminated[i] and not seen[t]:
-                seen[t] = True
-                stack[top] = t
-                top += 1
+    seen[order[:n]] = True
     return seen
 
 
