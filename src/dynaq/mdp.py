@@ -265,5 +265,5 @@ def _entry(table: Any, key: int, message: str) -> Any:
 def greedy_policy(Q: np.ndarray) -> np.ndarray:
     """The greedy policy of ``Q`` as probabilities, ties split evenly."""
     out = np.empty(Q.shape, dtype=np.float64)
-    values.greedy_weights(np.asarray(Q, dtype=np.float64), out)
+    values.greedy_weights(np.asarray(Q, dtype=np.float64), out, np.arange(out.shape[0]))
     return out

@@ -146,25 +146,29 @@ def cycles():
 
 
 @njit(cache=True)
-def episode_metrics(mdp, Q, v_star, reachable, gamma, weights, v_pi, order, value):
-    """Ground truth at the end of an episode: ``(value_error, policy_value)``.
+def episode_metrics(mdp, Q, v_star, reachable, gamma, weights, v_pi, order, n_on, all_states,
+                    value):
+    """Ground truth at the end of an episode: ``(value_error, policy_value, n_on)``.
 
     ``value_error`` is the largest |max_a Q(s, a) − V*(s)| over reachable states;
     ``policy_value`` the exact value from the start of the greedy policy (ties split
-    evenly). ``weights`` holds the last greedy policy (start it at -1); policy evaluation is
-    warm-started from the last policy's values and skipped when the greedy policy has not
-    changed; only the states the greedy policy can visit are swept, successors first
-    (``order`` is scratch space); ``value`` is that last result.
+    evenly). ``weights`` holds the last greedy policy (start it at -1) and ``order[:n_on]``
+    the states it could visit (start ``n_on`` at 0); ``value`` is its value. A policy's
+    value depends only on its choices in the states it can visit, so when those choices are
+    unchanged the value is too, and nothing more is computed. Otherwise the policy is
+    evaluated on its on-policy states, warm-started from the last values.
     """
     offsets, next_state, prob, reward, terminated, initial = mdp
     err = 0.0
     for s in range(Q.shape[0]):
         if reachable[s]:
             err = max(err, abs(max_q(Q, s) - v_star[s]))
-    if not greedy_weights(Q, weights):
-        return err, value
-    return err, evaluate_on_policy(offsets, next_state, prob, reward, terminated, weights,
-                                   initial, gamma, v_pi, order, EVAL_TOL, _EVAL_MAX_SWEEPS)
+    if n_on > 0 and not greedy_weights(Q, weights, order[:n_on]):
+        return err, value, n_on
+    greedy_weights(Q, weights, all_states)
+    value, n_on = evaluate_on_policy(offsets, next_state, prob, reward, terminated, weights,
+                                     initial, gamma, v_pi, order, EVAL_TOL, _EVAL_MAX_SWEEPS)
+    return err, value, n_on
 
 
 # Columns of the per-episode record array written by the runners.
@@ -221,6 +225,8 @@ def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_e
     weights = np.full((S, A), -1.0)
     v_pi = np.zeros(S)
     order = np.empty(S, np.int64)
+    n_on = 0
+    all_states = np.arange(S)
     policy_value = 0.0
     total_steps = 0
     backups = 0
@@ -235,8 +241,9 @@ def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_e
             epsilon, k, limit, agent_rng, env_rng)
         total_steps += steps
         backups += done
-        value_error, policy_value = episode_metrics(mdp, Q, v_star, reachable, gamma, weights,
-                                                    v_pi, order, policy_value)
+        value_error, policy_value, n_on = episode_metrics(
+            mdp, Q, v_star, reachable, gamma, weights, v_pi, order, n_on, all_states,
+            policy_value)
         row = records[episode]
         row[STEPS] = steps
         row[RETURN] = ret

@@ -52,12 +52,12 @@ def value_iteration(offsets, next_state, prob, reward, terminated, n_actions, ga
 
 
 @njit(cache=True)
-def greedy_weights(Q, out):
-    """Write into ``out`` the greedy policy of ``Q``, ties split evenly; returns whether any
-    entry of ``out`` changed."""
-    n_states, n_actions = Q.shape
+def greedy_weights(Q, out, states):
+    """Write into ``out`` the greedy policy of ``Q`` on ``states``, ties split evenly;
+    returns whether any entry of ``out`` changed."""
+    n_actions = Q.shape[1]
     changed = False
-    for s in range(n_states):
+    for s in states:
         best = Q[s, 0]
         for a in range(1, n_actions):
             if Q[s, a] > best:
@@ -200,7 +200,12 @@ def evaluate_states(offsets, next_state, prob, reward, terminated, policy, gamma
 def evaluate_on_policy(offsets, next_state, prob, reward, terminated, policy, initial, gamma,
                        V, order, tol, max_iter):
     """:func:`evaluate_states` on just the states ``policy`` can visit from the start,
-    successors first (``order`` is scratch space); returns the value from the start."""
+    successors first.
+
+    Returns:
+        ``(value, n)``: the value from the start, and the number of those states, which
+        are left in ``order[:n]``.
+    """
     n = on_policy_states(offsets, next_state, prob, terminated, policy, initial, order)
     evaluate_states(offsets, next_state, prob, reward, terminated, policy, gamma, V, tol,
                     max_iter, order[:n])
@@ -208,7 +213,7 @@ def evaluate_on_policy(offsets, next_state, prob, reward, terminated, policy, in
     for s in range(initial.shape[0]):
         if initial[s] > 0.0:  # other states may hold ±inf from an earlier policy
             value += initial[s] * V[s]
-    return value
+    return value, n
 
 
 @njit(cache=True)
