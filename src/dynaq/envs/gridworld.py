@@ -20,7 +20,6 @@ from dynaq.mdp import TabularMDP
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 ACTION_NAMES = ("up", "down", "left", "right")
-MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
 _PERPENDICULAR = ((LEFT, RIGHT), (LEFT, RIGHT), (UP, DOWN), (UP, DOWN))
 
 
@@ -84,7 +83,7 @@ class GridWorld:
         return self.state(r, c)
 
     def _move(self, r: int, c: int, action: int) -> tuple[int, int]:
-        dr, dc = MOVES[action]
+        dr, dc = maps.MOVES[action]
         nr, nc = r + dr, c + dc
         height, width = self.grid.shape
         if 0 <= nr < height and 0 <= nc < width and self.grid[nr, nc] != maps.WALL:

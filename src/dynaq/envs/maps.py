@@ -16,6 +16,8 @@ from dynaq.errors import ConfigError
 
 WALL, FREE, START, GOAL, CLIFF = "#", ".", "S", "G", "C"
 ALLOWED = (WALL, FREE, START, GOAL, CLIFF)
+MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
+"""Row and column change of the four moves, in action order: up, down, left, right."""
 
 DYNA_MAZE = (
     ".......#G",
@@ -106,7 +108,7 @@ def _distances(grid: np.ndarray, start: tuple[int, int]) -> np.ndarray:
         r, c = queue.popleft()
         if grid[r, c] in (GOAL, CLIFF):
             continue
-        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        for dr, dc in MOVES:
             nr, nc = r + dr, c + dc
             if 0 <= nr < height and 0 <= nc < width and dist[nr, nc] < 0 \
                     and grid[nr, nc] != WALL:
