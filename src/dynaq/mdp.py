@@ -76,12 +76,12 @@ class TabularMDP:
                 raise ConfigError(f"{self.name}: {attr} must have {n} entries (offsets[-1])")
         bad = np.flatnonzero((self.next_state < 0) | (self.next_state >= S))
         if bad.size:
-            s, a = divmod(int(np.searchsorted(off, bad[0], side="right") - 1), A)
+            s, a = self._pair_of(int(bad[0]))
             raise ConfigError(f"{self.name}: next state {self.next_state[bad[0]]} of (s={s}, "
                               f"a={a}) is out of range [0, {S})")
         bad = np.flatnonzero(~(self.prob >= 0) | ~np.isfinite(self.prob))
         if bad.size:
-            s, a = divmod(int(np.searchsorted(off, bad[0], side="right") - 1), A)
+            s, a = self._pair_of(int(bad[0]))
             raise ConfigError(f"{self.name}: probability {self.prob[bad[0]]} of (s={s}, a={a}) "
                               "must be finite and >= 0")
         if not np.all(np.isfinite(self.reward)):
@@ -95,6 +95,11 @@ class TabularMDP:
         if self.initial.shape != (S,) or np.any(self.initial < 0) or abs(
                 self.initial.sum() - 1.0) > _PROB_TOL:
             raise ConfigError(f"{self.name}: initial must be a distribution over {S} states")
+
+    def _pair_of(self, outcome: int) -> tuple[int, int]:
+        """The (state, action) whose outcome list holds outcome index ``outcome``."""
+        return divmod(int(np.searchsorted(self.offsets, outcome, side="right") - 1),
+                      self.n_actions)
 
     # -- construction -------------------------------------------------------------------
     @classmethod
