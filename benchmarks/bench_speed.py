@@ -7,7 +7,8 @@ It prints:
 
 1. backups per second on ONE core, Dyna maze, k = 50, 50 episodes per seed, for the
    baseline (``benchmarks/baseline.py``) and for dynaq's compiled
-   ``dynaq.kernels.dyna_q.run_batch`` (``numba.set_num_threads(1)``, timed after a warm-up
+   ``dynaq.kernels.run.run_batch`` with Dyna-Q's functions (``numba.set_num_threads(1)``,
+   timed after a warm-up
    call, over enough seeds to run at least 1 s), and their ratio. A backup is one Q update:
    1 direct + k planning per real step, as ``records[..., BACKUPS]`` counts them. dynaq's
    time is the whole run, so it includes env steps and the per-episode ground-truth metrics
@@ -41,7 +42,8 @@ from baseline import dyna_maze_table, run_baseline  # benchmarks/, on sys.path a
 from dynaq import rng
 from dynaq.experiments.config import RunConfig
 from dynaq.experiments.runner import env_model, run_cells
-from dynaq.kernels import dyna_q as kernels
+from dynaq.kernels import dyna_q
+from dynaq.kernels import run as kernels
 from dynaq.metrics import GroundTruth
 from dynaq.models import DeterministicModel
 
@@ -110,9 +112,9 @@ class DynaqBatch:
     def __init__(self, k: int, episodes: int) -> None:
         mdp, _ = env_model(ENV_ID)
         truth = GroundTruth.of(mdp, GAMMA)
-        self.mdp_arrays = (*mdp.arrays, mdp.initial)
+        self.world, self.switch_at = mdp.stacked()
         self.initial_cdf = np.cumsum(mdp.initial)
-        self.truth = truth
+        self.v_star, self.reachable = truth.v_star[None], truth.reachable[None]
         self.shape = (mdp.n_states, mdp.n_actions)
         self.k, self.episodes = k, episodes
 
@@ -124,9 +126,10 @@ class DynaqBatch:
         Q = np.zeros((n, *self.shape))
         records = np.zeros((n, self.episodes, kernels.N_FIELDS))
         t0 = time.perf_counter()
-        kernels.run_batch(self.mdp_arrays, self.initial_cdf, self.truth.v_star,
-                          self.truth.reachable, ALPHA, GAMMA, EPSILON, self.k, self.episodes,
-                          0, 0, agent, env, Q, records)
+        kernels.run_batch(dyna_q.init, dyna_q.act, dyna_q.learn, dyna_q.diagnose,
+                          (ALPHA, GAMMA, EPSILON, self.k), GAMMA, self.world, self.switch_at,
+                          self.initial_cdf, self.v_star, self.reachable, self.episodes, 0, 0,
+                          agent, env, Q, records)
         return time.perf_counter() - t0, records
 
 

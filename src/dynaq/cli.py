@@ -82,11 +82,12 @@ def _run(cmd: Run) -> Path:
 
 def _reproduce(cmd: Reproduce) -> Path | None:
     from dynaq.experiments.driver import execute
-    from dynaq.experiments.presets import PRESETS, get_preset
+    from dynaq.experiments.presets import all_presets, get_preset
 
     if cmd.list or cmd.name is None:
-        width = max(map(len, PRESETS))
-        for preset in PRESETS.values():
+        presets = all_presets()
+        width = max(map(len, presets))
+        for preset in presets.values():
             print(f"{preset.name:<{width}}  {preset.description}")
         return None
     preset = get_preset(cmd.name)

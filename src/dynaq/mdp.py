@@ -38,6 +38,10 @@ class TabularMDP:
         terminated: ``bool`` whether the outcome ends the episode (bootstraps 0).
         initial: ``float64[S]`` start-state distribution.
         name: A label used in messages and results.
+        changes: A layout schedule for a world that changes (Sutton & Barto §8.3): pairs
+            ``(t, mdp)``, the dynamics becoming ``mdp``'s after ``t`` real steps (counted
+            across episodes), ``t`` increasing. These arrays are the dynamics before the
+            first change. Every phase has the same states, actions and start distribution.
     """
 
     n_states: int
@@ -49,6 +53,7 @@ class TabularMDP:
     terminated: np.ndarray
     initial: np.ndarray
     name: str = "mdp"
+    changes: tuple[tuple[int, TabularMDP], ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -95,6 +100,23 @@ class TabularMDP:
         if self.initial.shape != (S,) or np.any(self.initial < 0) or abs(
                 self.initial.sum() - 1.0) > _PROB_TOL:
             raise ConfigError(f"{self.name}: initial must be a distribution over {S} states")
+        self._validate_changes()
+
+    def _validate_changes(self) -> None:
+        object.__setattr__(self, "changes", tuple((t, m) for t, m in self.changes))
+        last = 0
+        for t, mdp in self.changes:
+            if isinstance(t, bool) or not isinstance(t, int | np.integer) or t <= last:
+                raise ConfigError(f"{self.name}: change steps must be increasing integers "
+                                  f">= 1, got {t!r} after {last}")
+            if not isinstance(mdp, TabularMDP) or mdp.changes:
+                raise ConfigError(f"{self.name}: each change must be a TabularMDP without "
+                                  "changes of its own")
+            if (mdp.n_states, mdp.n_actions) != (self.n_states, self.n_actions) or not \
+                    np.array_equal(mdp.initial, self.initial):
+                raise ConfigError(f"{self.name}: the dynamics after step {t} must have the "
+                                  "same states, actions and start distribution")
+            last = t
 
     def _pair_of(self, outcome: int) -> tuple[int, int]:
         """The (state, action) whose outcome list holds outcome index ``outcome``."""
@@ -179,6 +201,32 @@ class TabularMDP:
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(offsets, next_state, prob, reward, terminated)`` for the kernels."""
         return self.offsets, self.next_state, self.prob, self.reward, self.terminated
+
+    def phases(self) -> list[tuple[int, TabularMDP]]:
+        """``[(0, dynamics before any change), (t1, mdp1), ...]``."""
+        first = self if not self.changes else TabularMDP(
+            self.n_states, self.n_actions, *self.arrays, self.initial, self.name)
+        return [(0, first), *self.changes]
+
+    def at(self, step: int) -> TabularMDP:
+        """The dynamics in force after ``step`` real steps."""
+        return [mdp for t, mdp in self.phases() if t <= step][-1]
+
+    def stacked(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """Every phase's arrays end to end, for :mod:`dynaq.kernels.run`: ``((offsets,
+        next_state, prob, reward, terminated, initial), switch_at)``; phase p's (s, a)
+        outcomes start at ``offsets[p*S*A + s*A + a]``."""
+        if "stacked" not in self._cache:
+            phases = [mdp for _, mdp in self.phases()]
+            ends = np.cumsum([0] + [int(m.offsets[-1]) for m in phases[:-1]])
+            offsets = np.concatenate([m.offsets[:-1] + e for m, e in zip(phases, ends,
+                                                                          strict=True)]
+                                     + [[ends[-1] + phases[-1].offsets[-1]]])
+            world = (offsets, *(np.concatenate([getattr(m, a) for m in phases]) for a in
+                                ("next_state", "prob", "reward", "terminated")), self.initial)
+            switch_at = np.array([t for t, _ in self.phases()], dtype=np.int64)
+            self._cache["stacked"] = (world, switch_at)
+        return self._cache["stacked"]
 
     @property
     def is_deterministic(self) -> bool:

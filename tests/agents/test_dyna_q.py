@@ -7,7 +7,7 @@ import pytest
 
 import dynaq
 from dynaq import ConfigError, DynaQ, DynaQConfig, QLearning, RunConfig, run_cells
-from dynaq.kernels import dyna_q as K
+from dynaq.kernels import run as K
 from dynaq.metrics import GroundTruth, egreedy_episode_length
 
 

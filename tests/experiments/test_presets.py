@@ -3,7 +3,7 @@
 import pandas as pd
 
 from dynaq import execute, load_results
-from dynaq.experiments.presets import PRESETS, get_preset
+from dynaq.experiments.presets import all_presets, get_preset
 from dynaq.metrics import q_is_near_optimal
 
 
@@ -43,4 +43,4 @@ def test_seed_table_runs_every_seed_to_near_optimal(tmp_path):
 
 
 def test_every_preset_has_a_description():
-    assert all(p.description and p.default_seeds >= 30 for p in PRESETS.values())
+    assert all(p.description and p.default_seeds >= 30 for p in all_presets().values())

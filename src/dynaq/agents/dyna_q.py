@@ -20,6 +20,7 @@ import numpy as np
 
 from dynaq import rng as rng_mod
 from dynaq.errors import ConfigError
+from dynaq.kernels import dyna_q as dq
 from dynaq.kernels import tabular
 from dynaq.mdp import require_discrete
 from dynaq.models import DeterministicModel
@@ -37,15 +38,23 @@ class DynaQConfig:
     """Exploration rate ε of the ε-greedy behaviour, in [0, 1]."""
     planning_steps: int = 0
     """Planning backups k after each real step; 0 is plain Q-learning."""
+    model: str = "deterministic"
+    """What the agent learns of its world: ``deterministic`` (the last outcome of each
+    (s, a), §8.2)."""
 
     def __post_init__(self) -> None:
         _check_range("alpha", self.alpha, 0.0, 1.0, "(0, 1]", low_open=True)
         _check_range("gamma", self.gamma, 0.0, 1.0, "[0, 1]")
         _check_range("epsilon", self.epsilon, 0.0, 1.0, "[0, 1]")
+        if self.model not in _MODELS:
+            raise ConfigError(f"model must be one of {', '.join(_MODELS)}; got {self.model!r}")
         if isinstance(self.planning_steps, bool) or not isinstance(
                 self.planning_steps, int | np.integer) or self.planning_steps < 0:
             raise ConfigError(f"planning_steps must be an integer >= 0, got "
                               f"{self.planning_steps!r}")
+
+
+_MODELS = ("deterministic",)
 
 
 def _check_range(name: str, value: Any, low: float, high: float, allowed: str,
@@ -78,6 +87,7 @@ class DynaQ:
     """
 
     name = "dyna-q"
+    Config = DynaQConfig
 
     def __init__(self, n_states: int, n_actions: int, config: DynaQConfig | None = None,
                  seed: int = 0) -> None:
@@ -91,6 +101,17 @@ class DynaQ:
     @classmethod
     def check_config(cls, config: DynaQConfig) -> None:
         """Raise ConfigError if ``config`` does not suit this agent (any valid one does)."""
+
+    @classmethod
+    def kernels(cls, config: DynaQConfig) -> tuple[Any, Any, Any, Any]:
+        """The compiled ``(init, act, learn, diagnose)`` that :mod:`dynaq.kernels.run` runs."""
+        return dq.init, dq.act, dq.learn, dq.diagnose
+
+    @classmethod
+    def hyperparameters(cls, config: DynaQConfig) -> tuple[float, float, float, int]:
+        """``hp`` for :meth:`kernels`: ``(alpha, gamma, epsilon, k)``."""
+        return (float(config.alpha), float(config.gamma), float(config.epsilon),
+                int(config.planning_steps))
 
     @classmethod
     def for_env(cls, env: gym.Env, config: DynaQConfig | None = None, seed: int = 0) -> DynaQ:

@@ -16,9 +16,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from dynaq.agents import AGENTS, DynaQConfig
+from dynaq.agents import AGENTS
 from dynaq.errors import ConfigError
 from dynaq.models import MODELS
+
+AGENT_FIELDS = frozenset({"model", "backup", "sampling", "kappa", "bonus", "theta",
+                          "buffer_size", "ensemble", "imagined_ratio", "device"})
+"""RunConfig fields only some agents use: another agent must leave them at their default."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,25 @@ class RunConfig:
     """Agent name: one of ``dynaq.agents.AGENTS``."""
     model: str = "deterministic"
     """Model name: one of ``dynaq.models.MODELS``."""
+    backup: str = "sample"
+    """Planning backups of the counts model: ``sample`` (draw s′) or ``expected`` (§8.5)."""
+    sampling: str = "uniform"
+    """Which (s, a) Dyna-Q plans from: ``uniform`` over those seen (§8.2), ``latest`` (only
+    the last real one) or ``trajectory`` (on-policy simulated trajectories, §8.6)."""
+    kappa: float = 1e-3
+    """Dyna-Q+ exploration bonus weight κ (bonus κ√τ, §8.3)."""
+    bonus: str = "planning"
+    """Dyna-Q+: the bonus in planning backups (§8.3) or only in action choice (Ex. 8.4)."""
+    theta: float = 1e-4
+    """Prioritized sweeping: queue threshold θ on |priority| (§8.4)."""
+    buffer_size: int = 100_000
+    """Replay buffer capacity (replay and deep agents)."""
+    ensemble: int = 1
+    """Neural model: ensemble members."""
+    imagined_ratio: float = 0.5
+    """Dyna-DQN: fraction of each gradient batch drawn from imagined transitions."""
+    device: str = "cpu"
+    """Deep agents: torch device, ``cpu`` or ``cuda``."""
     planning_steps: int = 0
     """Planning backups k per real step."""
     alpha: float = 0.1
@@ -53,7 +76,15 @@ class RunConfig:
         _check_choice("model", self.model, MODELS)
         if not isinstance(self.env, str) or not self.env:
             raise ConfigError(f"env must be a Gymnasium id, got {self.env!r}")
-        AGENTS[self.agent].check_config(self.agent_config())  # validates α, γ, ε and k
+        config_fields = {f.name for f in fields(AGENTS[self.agent].Config)}
+        for f in fields(self):
+            if f.name in AGENT_FIELDS and f.name not in config_fields and \
+                    getattr(self, f.name) != f.default:
+                users = [n for n, a in AGENTS.items()
+                         if f.name in {g.name for g in fields(a.Config)}]
+                raise ConfigError(f"{f.name} does not apply to agent {self.agent}; it is "
+                                  f"used by: {', '.join(users) or 'no agent yet'}")
+        AGENTS[self.agent].check_config(self.agent_config())  # validates every value
         if (self.episodes is None) == (self.total_steps is None):
             raise ConfigError("give exactly one of episodes or total_steps")
         for name in ("episodes", "total_steps", "max_episode_steps"):
@@ -64,9 +95,10 @@ class RunConfig:
         if self.until_near_optimal and self.episodes is None:
             raise ConfigError("until_near_optimal needs episodes (a first budget), not total_steps")
 
-    def agent_config(self) -> DynaQConfig:
-        """The agent's hyperparameters (validated)."""
-        return DynaQConfig(self.alpha, self.gamma, self.epsilon, self.planning_steps)
+    def agent_config(self) -> Any:
+        """The agent's own config (validated), built from the fields of the same names."""
+        config = AGENTS[self.agent].Config
+        return config(**{f.name: getattr(self, f.name) for f in fields(config)})
 
     def key(self) -> str:
         """A stable short hash of this config."""

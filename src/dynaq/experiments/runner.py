@@ -20,7 +20,7 @@ from dynaq import rng
 from dynaq.agents import AGENTS
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import RunConfig, cell_key
-from dynaq.kernels import dyna_q as kernels
+from dynaq.kernels import run as kernels
 from dynaq.mdp import TabularMDP, require_discrete
 from dynaq.metrics import GroundTruth, q_is_near_optimal
 
@@ -39,8 +39,8 @@ class CellResult:
     """``(episodes, kernels.N_FIELDS)``, columns named by ``kernels.STEPS`` etc."""
     Q: np.ndarray
     """The final action-value table."""
-    v_star_start: float
-    """V*(start) of the true MDP (NaN when the env has no exact model)."""
+    v_star_start: np.ndarray
+    """V*(start) of the dynamics in force after each episode (NaN without an exact model)."""
 
     @property
     def key(self) -> str:
@@ -82,7 +82,12 @@ def validate(run: RunConfig) -> None:
     """Check what a config can only be checked against: its env. Raises ConfigError."""
     mdp, _ = env_model(run.env)
     if mdp is not None:
-        GroundTruth.of(mdp, run.gamma)
+        _truths(mdp, run.gamma)
+
+
+def _truths(mdp: TabularMDP, gamma: float) -> list[GroundTruth]:
+    """Ground truth of each phase of the dynamics (one, unless the world changes)."""
+    return [GroundTruth.of(phase, gamma) for _, phase in mdp.phases()]
 
 
 def run_cells(run: RunConfig, seeds: Sequence[int]) -> list[CellResult]:
@@ -91,29 +96,30 @@ def run_cells(run: RunConfig, seeds: Sequence[int]) -> list[CellResult]:
     max_episode_steps = run.max_episode_steps or limit
     if mdp is None:
         return [_run_stepwise(run, seed, max_episode_steps) for seed in seeds]
-    truth = GroundTruth.of(mdp, run.gamma)
+    truths = _truths(mdp, run.gamma)
     if not run.until_near_optimal:
-        return _run_compiled(run, list(seeds), mdp, truth, run.episodes, max_episode_steps)
+        return _run_compiled(run, list(seeds), mdp, truths, run.episodes, max_episode_steps)
     results: dict[int, CellResult] = {}
     pending, budget = list(seeds), run.episodes
     while pending:
-        for cell in _run_compiled(run, pending, mdp, truth, budget, max_episode_steps):
+        for cell in _run_compiled(run, pending, mdp, truths, budget, max_episode_steps):
             final_error = cell.records[-1, kernels.VALUE_ERROR]
             last_try = budget >= run.episodes * UNTIL_NEAR_OPTIMAL_MAX_FACTOR
-            if last_try or q_is_near_optimal(final_error, truth.v_star_start):
+            if last_try or q_is_near_optimal(final_error, cell.v_star_start[-1]):
                 results[cell.seed] = cell
         pending = [s for s in pending if s not in results]
         budget *= 2
     return [results[s] for s in seeds]
 
 
-def _run_compiled(run: RunConfig, seeds: list[int], mdp: TabularMDP, truth: GroundTruth,
-                  episodes: int | None, max_episode_steps: int) -> list[CellResult]:
+def _run_compiled(run: RunConfig, seeds: list[int], mdp: TabularMDP,
+                  truths: list[GroundTruth], episodes: int | None, max_episode_steps: int
+                  ) -> list[CellResult]:
     capacity = episodes if episodes is not None else _episode_capacity(
         run.total_steps, mdp, max_episode_steps)
     per_call = max(1, RECORDS_BYTES // (capacity * kernels.N_FIELDS * 8))
     return [cell for i in range(0, len(seeds), per_call)
-            for cell in _run_batch(run, seeds[i:i + per_call], mdp, truth, episodes, capacity,
+            for cell in _run_batch(run, seeds[i:i + per_call], mdp, truths, episodes, capacity,
                                    max_episode_steps)]
 
 
@@ -126,24 +132,33 @@ def _episode_capacity(total_steps: int, mdp: TabularMDP, max_episode_steps: int)
     return -(-total_steps // shortest)
 
 
-def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truth: GroundTruth,
+def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[GroundTruth],
                episodes: int | None, capacity: int, max_episode_steps: int
                ) -> list[CellResult]:
+    agent = AGENTS[run.agent]
+    config = run.agent_config()
+    world, switch_at = mdp.stacked()
     n = len(seeds)
     records = np.zeros((n, capacity, kernels.N_FIELDS))
     Q = np.zeros((n, mdp.n_states, mdp.n_actions))
     c0, t0 = kernels.cycles(), time.perf_counter()
     done = kernels.run_batch(
-        (*mdp.arrays, mdp.initial), np.cumsum(mdp.initial), truth.v_star, truth.reachable,
-        run.alpha, run.gamma, run.epsilon, run.planning_steps, capacity,
+        *agent.kernels(config), agent.hyperparameters(config), run.gamma, world, switch_at,
+        np.cumsum(mdp.initial), np.stack([t.v_star for t in truths]),
+        np.stack([t.reachable for t in truths]), capacity,
         0 if episodes is not None else run.total_steps, max_episode_steps,
         rng.make_states(seeds, rng.AGENT), rng.make_states(seeds, rng.ENV), Q, records)
     c1, t1 = kernels.cycles(), time.perf_counter()
     # The kernels time episodes in CPU cycles (no GIL, so threads never queue for a clock);
     # this call's own wall time converts them to seconds.
     records[..., kernels.WALL_S] *= (t1 - t0) / max(c1 - c0, 1.0)
-    return [CellResult(run, seed, records[i, :done[i]].copy(), Q[i], truth.v_star_start)
-            for i, seed in enumerate(seeds)]
+    starts = np.array([t.v_star_start for t in truths])
+    cells = []
+    for i, seed in enumerate(seeds):
+        rec = records[i, :done[i]].copy()
+        phase = np.searchsorted(switch_at, rec[:, kernels.ENV_STEPS], side="right") - 1
+        cells.append(CellResult(run, seed, rec, Q[i], starts[phase]))
+    return cells
 
 
 def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int) -> CellResult:
@@ -166,6 +181,7 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int) -> CellResu
             if terminated or truncated:
                 break
         rows.append((steps, ret, total, agent.backups, np.nan, np.nan,
-                     time.perf_counter() - t0, truncated and not terminated))
+                     time.perf_counter() - t0, truncated and not terminated, np.nan, np.nan,
+                     np.nan))
     env.close()
-    return CellResult(run, seed, np.array(rows, dtype=float), agent.Q, float("nan"))
+    return CellResult(run, seed, np.array(rows, dtype=float), agent.Q, np.full(len(rows), np.nan))

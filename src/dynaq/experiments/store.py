@@ -19,7 +19,7 @@ import pandas as pd
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import Experiment
 from dynaq.experiments.runner import CellResult
-from dynaq.kernels import dyna_q as K
+from dynaq.kernels import run as K
 from dynaq.metrics import policy_is_optimal
 
 DB_NAME = "results.sqlite"
@@ -28,17 +28,19 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cells (
     cell_key TEXT PRIMARY KEY, config TEXT NOT NULL, seed INTEGER NOT NULL,
-    v_star_start REAL, episodes INTEGER NOT NULL);
+    episodes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS episodes (
     cell_key TEXT NOT NULL REFERENCES cells(cell_key), episode INTEGER NOT NULL,
     steps INTEGER NOT NULL, return REAL NOT NULL, env_steps INTEGER NOT NULL,
     backups INTEGER NOT NULL, value_error REAL, policy_value REAL, policy_optimal INTEGER,
-    truncated INTEGER NOT NULL, wall_s REAL NOT NULL,
+    truncated INTEGER NOT NULL, wall_s REAL NOT NULL, v_star_start REAL, model_error REAL,
+    reward_error REAL, model_coverage REAL,
     PRIMARY KEY (cell_key, episode)) WITHOUT ROWID;
 """
 
 EPISODE_COLUMNS = ["episode", "steps", "return", "env_steps", "backups", "value_error",
-                   "policy_value", "policy_optimal", "truncated", "wall_s"]
+                   "policy_value", "policy_optimal", "truncated", "wall_s", "v_star_start",
+                   "model_error", "reward_error", "model_coverage"]
 
 
 class Store:
@@ -73,12 +75,10 @@ class Store:
         """Store finished cells, all in one transaction."""
         with self.conn:
             for cell in cells:
-                self.conn.execute("INSERT INTO cells VALUES (?, ?, ?, ?, ?)", (
-                    cell.key, json.dumps(asdict(cell.run)), cell.seed, cell.v_star_start,
-                    len(cell.records)))
+                self.conn.execute("INSERT INTO cells VALUES (?, ?, ?, ?)", (
+                    cell.key, json.dumps(asdict(cell.run)), cell.seed, len(cell.records)))
                 self.conn.executemany(
-                    "INSERT INTO episodes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _episode_rows(cell))
+                    f"INSERT INTO episodes VALUES ({', '.join('?' * 15)})", _episode_rows(cell))
 
     def close(self) -> None:
         """Close the database connection."""
@@ -95,7 +95,8 @@ def _episode_rows(cell: CellResult) -> list[tuple]:
     return [(cell.key, i + 1, int(r[K.STEPS]), float(r[K.RETURN]), int(r[K.ENV_STEPS]),
              int(r[K.BACKUPS]), opt(r[K.VALUE_ERROR]), opt(r[K.POLICY_VALUE]),
              None if np.isnan(r[K.POLICY_VALUE]) else int(optimal[i]), int(r[K.TRUNCATED]),
-             float(r[K.WALL_S])) for i, r in enumerate(rec)]
+             float(r[K.WALL_S]), opt(cell.v_star_start[i]), opt(r[K.MODEL_ERROR]),
+             opt(r[K.REWARD_ERROR]), opt(r[K.MODEL_COVERAGE])) for i, r in enumerate(rec)]
 
 
 def check_compatible(out: str | Path, experiment: Experiment) -> None:
@@ -127,8 +128,9 @@ def load_results(out: str | Path) -> pd.DataFrame:
     """Every stored episode as a DataFrame, one row per (config, seed, episode).
 
     Columns: the run config's fields (env, agent, model, planning_steps, alpha, …), seed,
-    v_star_start, then episode, steps, return, env_steps, backups, value_error,
-    policy_value, policy_optimal, truncated, wall_s.
+    then episode, steps, return, env_steps, backups, value_error, policy_value,
+    policy_optimal, truncated, wall_s, v_star_start (of the dynamics in force),
+    model_error, reward_error, model_coverage.
 
     Raises:
         ConfigError: If ``out`` holds no results database.
@@ -137,8 +139,7 @@ def load_results(out: str | Path) -> pd.DataFrame:
     if not db.exists():
         raise ConfigError(f"out: no dynaq results in {out} (no {DB_NAME})")
     with closing(sqlite3.connect(db)) as conn:
-        cells = pd.read_sql_query("SELECT cell_key, config, seed, v_star_start FROM cells",
-                                  conn)
+        cells = pd.read_sql_query("SELECT cell_key, config, seed FROM cells", conn)
         eps = pd.read_sql_query("SELECT * FROM episodes ORDER BY cell_key, episode", conn)
     config = pd.DataFrame([json.loads(c) for c in cells.pop("config")], index=cells.index)
     cells = pd.concat([config, cells], axis=1)

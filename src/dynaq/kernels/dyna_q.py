@@ -1,5 +1,5 @@
 """Dyna-Q (Sutton & Barto §8.2, the course's loop) compiled: the deterministic model update,
-k planning backups, and whole runs over a TabularMDP for many seeds at once.
+k planning backups, and the agent functions that :mod:`dynaq.kernels.run` runs.
 
 The deterministic model is two arrays. The i-th distinct (s, a) seen owns slot i:
 ``m_int[SLOT, s*A + a]`` is that slot (-1 while unseen); ``m_int[PAIR, i] = s*A + a``,
@@ -14,17 +14,11 @@ a reference-count round trip: with five model arrays a real step took three time
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit
 
-from dynaq.kernels.tabular import egreedy_action, max_q, q_backup
-from dynaq.kernels.values import evaluate_on_policy, greedy_weights
-from dynaq.rng import _UNIT, step_words, uniform
-
-EVAL_TOL = 1e-10
-"""Policy evaluation stops when no state value moves more than this in a sweep."""
-_EVAL_MAX_SWEEPS = 100_000
+from dynaq.kernels.run import point_error
+from dynaq.kernels.tabular import egreedy_action, q_backup
+from dynaq.rng import _UNIT, step_words
 
 SLOT, PAIR, NEXT_ROW, TERM = range(4)
 """Rows of the deterministic model's integer table ``m_int``."""
@@ -107,168 +101,57 @@ def plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng):
     return k
 
 
-@njit(cache=True, inline="always")
-def sample_outcome(offsets, prob, sa, rng):
-    """Index of an outcome of (s, a) = ``sa`` drawn by its probability."""
-    lo = offsets[sa]
-    hi = offsets[sa + 1]
-    if hi - lo == 1:
-        return lo
-    u = uniform(rng)
-    for i in range(lo, hi - 1):
-        u -= prob[i]
-        if u < 0.0:
-            return i
-    return hi - 1
+@njit(cache=True)
+def init(n_states, n_actions, hp):
+    """Agent state for :mod:`dynaq.kernels.run`: the model, ``count = [pairs seen, changes
+    to known pairs' outcomes, and at the last diagnosis: that count, the phase, pairs
+    seen]`` and that diagnosis's sums."""
+    m_int, m_reward = new_model(n_states, n_actions)
+    return m_int, m_reward, np.array([0, 0, 0, -1, 0]), np.zeros(3)
 
 
 @njit(cache=True)
-def sample_start(initial_cdf, rng):
-    """A start state drawn from the start distribution (given as its running sum)."""
-    return min(np.searchsorted(initial_cdf, uniform(rng), side="right"),
-               initial_cdf.shape[0] - 1)
-
-
-@intrinsic
-def _read_cycle_counter(typingctx):
-    """``llvm.readcyclecounter`` (rdtsc on x86-64, CNTVCT on AArch64): no GIL, ~10 ns."""
-    def codegen(context, builder, sig, args):
-        fn = builder.module.declare_intrinsic("llvm.readcyclecounter",
-                                              fnty=ir.FunctionType(ir.IntType(64), []))
-        return builder.call(fn, [])
-    return types.uint64(), codegen
+def act(Q, state, s, t, hp, rng):
+    """ε-greedy on Q; ``hp = (alpha, gamma, epsilon, k)``."""
+    return egreedy_action(Q, s, hp[2], rng)
 
 
 @njit(cache=True)
-def cycles():
-    """Raw cycle counter; the runner scales it to seconds with the batch's own wall time."""
-    return float(_read_cycle_counter())
-
-
-@njit(cache=True)
-def episode_metrics(mdp, Q, v_star, reachable, gamma, weights, v_pi, order, n_on, all_states,
-                    value):
-    """Ground truth at the end of an episode: ``(value_error, policy_value, n_on)``.
-
-    ``value_error`` is the largest |max_a Q(s, a) − V*(s)| over reachable states;
-    ``policy_value`` the exact value from the start of the greedy policy (ties split
-    evenly). ``weights`` holds the last greedy policy (start it at -1) and ``order[:n_on]``
-    the states it could visit (start ``n_on`` at 0); ``value`` is its value. A policy's
-    value depends only on its choices in the states it can visit, so when those choices are
-    unchanged the value is too, and nothing more is computed. Otherwise the policy is
-    evaluated on its on-policy states, warm-started from the last values.
-    """
-    offsets, next_state, prob, reward, terminated, initial = mdp
-    err = 0.0
-    for s in range(Q.shape[0]):
-        if reachable[s]:
-            err = max(err, abs(max_q(Q, s) - v_star[s]))
-    if n_on > 0 and not greedy_weights(Q, weights, order[:n_on]):
-        return err, value, n_on
-    greedy_weights(Q, weights, all_states)
-    value, n_on = evaluate_on_policy(offsets, next_state, prob, reward, terminated, weights,
-                                     initial, gamma, v_pi, order, EVAL_TOL, _EVAL_MAX_SWEEPS)
-    return err, value, n_on
-
-
-# Columns of the per-episode record array written by the runners.
-STEPS, RETURN, ENV_STEPS, BACKUPS, VALUE_ERROR, POLICY_VALUE, WALL_S, TRUNCATED = range(8)
-N_FIELDS = 8
-
-
-@njit(cache=True)
-def run_episode(mdp, s, Q, m_int, m_reward, n_seen, alpha, gamma, epsilon, k, step_limit,
-                agent_rng, env_rng):
-    """One episode of Dyna-Q from state ``s``: act, learn, update the model, plan (§8.2).
-
-    The episode ends when an outcome terminates it or after ``step_limit`` steps
-    (0: no limit), which truncates it (a truncated step still bootstraps).
-
-    Returns:
-        ``(steps, return, truncated, n_seen, backups)``.
-    """
-    offsets, next_state, prob, reward, terminated, _ = mdp
+def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
+    """One real step of Dyna-Q (§8.2): direct RL (d), model learning (e), planning (f)."""
+    alpha, gamma, _, k = hp
+    m_int, m_reward, count, _ = state
     A = Q.shape[1]
-    steps = 0
-    ret = 0.0
-    backups = 0
-    while True:
-        a = egreedy_action(Q, s, epsilon, agent_rng)
-        i = sample_outcome(offsets, prob, s * A + a, env_rng)
-        s2, r, term = next_state[i], reward[i], terminated[i]
-        q_backup(Q, s, a, r, s2, term, alpha, gamma)
-        n_seen = model_update(m_int, m_reward, n_seen, A, s, a, r, s2, term)
-        backups += 1
-        if k:
-            backups += plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, agent_rng)
-        steps += 1
-        ret += r
-        s = s2
-        if term:
-            return steps, ret, False, n_seen, backups
-        if steps == step_limit:
-            return steps, ret, True, n_seen, backups
+    q_backup(Q, s, a, r, s2, terminated, alpha, gamma)
+    i = m_int[SLOT, s * A + a]
+    if i >= 0 and (m_int[NEXT_ROW, i] != s2 * A or m_reward[i] != r):
+        count[1] += 1
+    count[0] = n_seen = model_update(m_int, m_reward, count[0], A, s, a, r, s2, terminated)
+    if k:
+        return 1 + plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng)
+    return 1
 
 
 @njit(cache=True)
-def run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_episodes,
-            max_total_steps, max_episode_steps, agent_rng, env_rng, Q, records):
-    """One seed of Dyna-Q (k = 0: Q-learning) from an empty model, in place on ``Q``.
+def diagnose(state, world, base, reachable, n_actions):
+    """The deterministic model against the truth (see :mod:`dynaq.kernels.run`).
 
-    Runs ``max_episodes`` episodes, or, when ``max_total_steps > 0``, episodes until that
-    many real steps (the last one cut short). ``max_episode_steps > 0`` truncates long
-    episodes. Writes one row of ``records`` per episode and returns how many were written.
+    Only pairs seen since the last diagnosis are compared, unless a known pair's outcome
+    or the dynamics changed: in a deterministic world a real step costs no more for it.
     """
-    S, A = Q.shape
-    m_int, m_reward = new_model(S, A)
-    n_seen = 0
-    weights = np.full((S, A), -1.0)
-    v_pi = np.zeros(S)
-    order = np.empty(S, np.int64)
-    n_on = 0
-    all_states = np.arange(S)
-    policy_value = 0.0
-    total_steps = 0
-    backups = 0
-    t0 = cycles()
-    episode = 0
-    while episode < max_episodes and (max_total_steps <= 0 or total_steps < max_total_steps):
-        limit = max_episode_steps
-        if max_total_steps > 0 and (limit <= 0 or max_total_steps - total_steps < limit):
-            limit = max_total_steps - total_steps
-        steps, ret, truncated, n_seen, done = run_episode(
-            mdp, sample_start(initial_cdf, env_rng), Q, m_int, m_reward, n_seen, alpha, gamma,
-            epsilon, k, limit, agent_rng, env_rng)
-        total_steps += steps
-        backups += done
-        value_error, policy_value, n_on = episode_metrics(
-            mdp, Q, v_star, reachable, gamma, weights, v_pi, order, n_on, all_states,
-            policy_value)
-        row = records[episode]
-        row[STEPS] = steps
-        row[RETURN] = ret
-        row[ENV_STEPS] = total_steps
-        row[BACKUPS] = backups
-        row[VALUE_ERROR] = value_error
-        row[POLICY_VALUE] = policy_value
-        row[WALL_S] = cycles() - t0
-        row[TRUNCATED] = truncated
-        episode += 1
-    return episode
-
-
-@njit(cache=True, parallel=True)
-def run_batch(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k, max_episodes,
-              max_total_steps, max_episode_steps, agent_rngs, env_rngs, Q_out, records):
-    """:func:`run_one` for each seed (row of the RNG arrays), seeds spread over threads.
-
-    Each seed owns its random states and output rows, so the result does not depend on how
-    many threads ran it. Returns the number of episodes written per seed.
-    """
-    n = agent_rngs.shape[0]
-    done = np.zeros(n, np.int64)
-    for i in prange(n):
-        done[i] = run_one(mdp, initial_cdf, v_star, reachable, alpha, gamma, epsilon, k,
-                          max_episodes, max_total_steps, max_episode_steps, agent_rngs[i],
-                          env_rngs[i], Q_out[i], records[i])
-    return done
+    m_int, m_reward, count, sums = state
+    n = count[0]
+    if n == 0:
+        return np.nan, np.nan, 0.0
+    first = count[4]
+    if count[2] != count[1] or count[3] != base:
+        first = 0
+        sums[:] = 0.0
+    for i in range(first, n):
+        e_p, e_r = point_error(world, base, m_int[PAIR, i], m_int[NEXT_ROW, i] // n_actions,
+                               m_reward[i])
+        sums[0] += e_p
+        sums[1] += e_r
+        sums[2] += reachable[m_int[PAIR, i] // n_actions]
+    count[2], count[3], count[4] = count[1], base, n
+    return sums[0] / n, sums[1] / n, sums[2] / max(reachable.sum() * n_actions, 1)

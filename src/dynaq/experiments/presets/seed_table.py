@@ -1,0 +1,74 @@
+"""The course's worked example: the 9×9 single-path maze, until Q is near-optimal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from dynaq.analysis.plots import plot_curves
+from dynaq.analysis.report import fmt_ci
+from dynaq.experiments.config import Experiment, RunConfig
+from dynaq.experiments.presets.base import Preset
+from dynaq.experiments.runner import env_model
+from dynaq.metrics import NEAR_OPTIMAL_RTOL
+
+_COURSE_TABLE = {0: "~800", 50: "~30", 200: "~15"}
+_SEED_TABLE_BUDGET = {0: 500, 5: 200, 50: 50, 200: 20}
+
+
+def _seed_table_experiment(seeds: int) -> Experiment:
+    runs = tuple(RunConfig(env="dynaq/SinglePath9x9-v0", agent="dyna-q", planning_steps=k,
+                           episodes=budget, until_near_optimal=True)
+                 for k, budget in _SEED_TABLE_BUDGET.items())
+    return Experiment("seed-table", runs, seeds)
+
+
+def _seed_table_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
+    v_start = float(df["v_star_start"].iloc[0])
+    plot_curves(df, out / "value_error.png", y="value_error", first=1, logy=True,
+                ylabel="max |max_a Q − V*| over states",
+                hline=(NEAR_OPTIMAL_RTOL * v_start, "near-optimal threshold"))
+    plot_curves(df, out / "curves.png", y="steps", first=2, logy=True,
+                ylabel="steps per episode")
+    lines = ["## Beside the course", "",
+             "| setting | course: episodes to near-optimal Q | dynaq: episodes to near-optimal "
+             "Q | course: env steps | dynaq: env steps to near-optimal Q | dynaq: episodes to "
+             "optimal greedy policy |", "|---|---|---|---|---|---|"]
+    for _, row in summary.iterrows():
+        k = int(row["planning_steps"])
+        name = "Q-learning, k=0" if k == 0 else f"Dyna-Q, k={k}"
+        cells = [fmt_ci(row[m], row[f"{m}_lo"], row[f"{m}_hi"]) for m in (
+            "episodes_to_near_optimal_q", "env_steps_to_near_optimal_q",
+            "episodes_to_optimal_policy")]
+        course = _COURSE_TABLE.get(k, "–")
+        lines.append(f"| {name} | {course} | {cells[0]} | {course} | {cells[1]} | {cells[2]} |")
+    first = df[df["episode"] == 1]["steps"].mean()
+    k0_policy = float(summary.loc[summary["planning_steps"] == 0,
+                                  "episodes_to_optimal_policy"].iloc[0])
+    mdp, _ = env_model("dynaq/SinglePath9x9-v0")
+    reached = int(summary["episodes_to_near_optimal_q_reached"].sum())
+    cells = int(summary["seeds"].sum())
+    lines += ["", f"Near-optimal Q: max over the {int(mdp.reachable().sum())} states the agent "
+              f"acts in of |max_a Q(s,a) − V*(s)| ≤ {NEAR_OPTIMAL_RTOL} · V*(start) = "
+              f"{NEAR_OPTIMAL_RTOL * v_start:.5f}, from that episode on (V* by value iteration, "
+              "γ = 0.95, α = 0.1, ε = 0.1). Each seed ran until it was near-optimal at its last "
+              f"episode (budget doubled up to 64×): {reached} of {cells} runs got there.", "",
+              "Where and why we differ from the course:", "",
+              "- The course gives the same number for episodes and env steps. That cannot be: "
+              "every episode of this maze is at least 48 steps, and the first one, a random "
+              f"walk, took {first:,.0f} steps on average here.",
+              f"- Q-learning's greedy policy became optimal after {k0_policy:.1f} episodes on "
+              "average, close to the corridor's 48 steps: one-step Q-learning carries the "
+              "goal's value back about one state per episode along a single path, while "
+              "planning replays the whole known corridor after every real step.",
+              "- The course does not define 'near-optimal' or its hyperparameters; with ours, "
+              "the ordering and the diminishing returns of larger k match its claim, and the "
+              "counts are in the table above. Ours are measured, not copied.", "",
+              "![value error](value_error.png)", "", "![steps per episode](curves.png)"]
+    return "\n".join(lines)
+
+
+PRESET = Preset("seed-table", "the course's worked example: 9×9 single-path maze, "
+                "k ∈ {0, 5, 50, 200}, until near-optimal", _seed_table_experiment, 30,
+                _seed_table_report)

@@ -1,0 +1,290 @@
+"""Whole runs of any tabular agent over a TabularMDP, compiled: the env step, the episode
+loop, exact metrics after each episode, and many seeds at once.
+
+An agent is four compiled functions over its own state (a tuple of arrays, made by
+``init``) and hyperparameters ``hp`` (a tuple of numbers), each agent's file defining them:
+
+- ``init(n_states, n_actions, hp) -> state``: an empty model.
+- ``act(Q, state, s, t, hp, rng) -> a``: the behaviour policy at real step ``t``.
+- ``learn(Q, state, s, a, r, s2, terminated, t, hp, rng) -> backups``: everything the
+  agent does with one real transition: direct RL, model learning and planning (§8.2), in
+  place on Q and the state. (Returning the state instead, so that a model could grow into
+  new arrays, made Dyna-Q's real step a quarter slower; a growing model keeps its arrays
+  in a typed List.)
+- ``diagnose(state, world, base, reachable, n_actions) -> (model_error, reward_error,
+  coverage)``: the model against the true dynamics in force (outcome rows from ``base``;
+  ``reachable``: the states an agent can act in),
+  built from :func:`pair_error` (or :func:`point_error`) and :func:`coverage`.
+
+The loop passes the functions themselves, so numba compiles one specialised loop per agent
+and each algorithm is written once. The world is one or more *phases* of dynamics (a
+world that changes, Figures 8.4 and 8.5): a TabularMDP's arrays for every phase stacked,
+``offsets`` holding ``n_phases * S * A + 1`` entries, and ``switch_at[p]`` the number of
+real steps after which phase ``p`` is in force (``switch_at[0] = 0``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
+
+from dynaq.kernels.tabular import max_q
+from dynaq.kernels.values import evaluate_on_policy, greedy_weights
+from dynaq.rng import uniform
+
+EVAL_TOL = 1e-10
+"""Policy evaluation stops when no state value moves more than this in a sweep."""
+_EVAL_MAX_SWEEPS = 100_000
+
+# Columns of the per-episode record array written by the runners.
+(STEPS, RETURN, ENV_STEPS, BACKUPS, VALUE_ERROR, POLICY_VALUE, WALL_S, TRUNCATED, MODEL_ERROR,
+ REWARD_ERROR, MODEL_COVERAGE) = range(11)
+N_FIELDS = 11
+
+
+@njit(cache=True, inline="always")
+def sample_outcome(offsets, prob, sa, rng):
+    """Index of an outcome of (s, a) = ``sa`` drawn by its probability."""
+    lo = offsets[sa]
+    hi = offsets[sa + 1]
+    if hi - lo == 1:
+        return lo
+    u = uniform(rng)
+    for i in range(lo, hi - 1):
+        u -= prob[i]
+        if u < 0.0:
+            return i
+    return hi - 1
+
+
+@njit(cache=True)
+def sample_start(initial_cdf, rng):
+    """A start state drawn from the start distribution (given as its running sum)."""
+    return min(np.searchsorted(initial_cdf, uniform(rng), side="right"),
+               initial_cdf.shape[0] - 1)
+
+
+@intrinsic
+def _read_cycle_counter(typingctx):
+    """``llvm.readcyclecounter`` (rdtsc on x86-64, CNTVCT on AArch64): no GIL, ~10 ns."""
+    def codegen(context, builder, sig, args):
+        fn = builder.module.declare_intrinsic("llvm.readcyclecounter",
+                                              fnty=ir.FunctionType(ir.IntType(64), []))
+        return builder.call(fn, [])
+    return types.uint64(), codegen
+
+
+@njit(cache=True)
+def cycles():
+    """Raw cycle counter; the runner scales it to seconds with the batch's own wall time."""
+    return float(_read_cycle_counter())
+
+
+@njit(cache=True)
+def episode_metrics(world, base, Q, v_star, reachable, gamma, weights, v_pi, order, n_on,
+                    all_states, value):
+    """Ground truth at the end of an episode: ``(value_error, policy_value, n_on)``.
+
+    ``value_error`` is the largest |max_a Q(s, a) − V*(s)| over reachable states;
+    ``policy_value`` the exact value from the start of the greedy policy (ties split
+    evenly). ``weights`` holds the last greedy policy (start it at -1) and ``order[:n_on]``
+    the states it could visit (start ``n_on`` at 0); ``value`` is its value. A policy's
+    value depends only on its choices in the states it can visit, so when those choices are
+    unchanged the value is too, and nothing more is computed. Otherwise the policy is
+    evaluated on its on-policy states, warm-started from the last values.
+    """
+    offsets, next_state, prob, reward, terminated, initial = world
+    S, A = Q.shape
+    err = 0.0
+    for s in range(S):
+        if reachable[s]:
+            err = max(err, abs(max_q(Q, s) - v_star[s]))
+    if n_on > 0 and not greedy_weights(Q, weights, order[:n_on]):
+        return err, value, n_on
+    greedy_weights(Q, weights, all_states)
+    value, n_on = evaluate_on_policy(offsets[base:base + S * A + 1], next_state, prob, reward,
+                                     terminated, weights, initial, gamma, v_pi, order,
+                                     EVAL_TOL, _EVAL_MAX_SWEEPS)
+    return err, value, n_on
+
+
+@njit(cache=True)
+def run_episode(act, learn, state, hp, world, switch_at, phase, s, Q, t, step_limit,
+                agent_rng, env_rng):
+    """One episode from state ``s`` after ``t`` real steps: act, step the world, learn.
+
+    The episode ends when an outcome terminates it or after ``step_limit`` steps
+    (0: no limit), which truncates it (a truncated step still bootstraps).
+
+    Returns:
+        ``(steps, return, truncated, backups, phase)``.
+    """
+    offsets, next_state, prob, reward, terminated, _ = world
+    S, A = Q.shape
+    base = phase * S * A
+    steps = 0
+    ret = 0.0
+    backups = 0
+    while True:
+        if phase + 1 < switch_at.shape[0] and t >= switch_at[phase + 1]:
+            phase += 1
+            base = phase * S * A
+        a = act(Q, state, s, t, hp, agent_rng)
+        i = sample_outcome(offsets, prob, base + s * A + a, env_rng)
+        s2, r, term = next_state[i], reward[i], terminated[i]
+        t += 1
+        backups += learn(Q, state, s, a, r, s2, term, t, hp, agent_rng)
+        steps += 1
+        ret += r
+        s = s2
+        if term:
+            return steps, ret, False, backups, phase
+        if steps == step_limit:
+            return steps, ret, True, backups, phase
+
+
+@njit(cache=True)
+def run_one(init, act, learn, diagnose, hp, gamma, world, switch_at, initial_cdf, v_star,
+            reachable, max_episodes, max_total_steps, max_episode_steps, agent_rng, env_rng, Q,
+            records):
+    """One seed of an agent from an empty model, in place on ``Q``.
+
+    Runs ``max_episodes`` episodes, or, when ``max_total_steps > 0``, episodes until that
+    many real steps (the last one cut short). ``max_episode_steps > 0`` truncates long
+    episodes. ``v_star`` and ``reachable`` have one row per phase. Writes one
+    row of ``records`` per episode and returns how many were written.
+    """
+    S, A = Q.shape
+    state = init(S, A, hp)
+    weights = np.full((S, A), -1.0)
+    v_pi = np.zeros(S)
+    order = np.empty(S, np.int64)
+    n_on = 0
+    all_states = np.arange(S)
+    policy_value = 0.0
+    phase = 0
+    total_steps = 0
+    backups = 0
+    t0 = cycles()
+    episode = 0
+    while episode < max_episodes and (max_total_steps <= 0 or total_steps < max_total_steps):
+        limit = max_episode_steps
+        if max_total_steps > 0 and (limit <= 0 or max_total_steps - total_steps < limit):
+            limit = max_total_steps - total_steps
+        steps, ret, truncated, done, now = run_episode(
+            act, learn, state, hp, world, switch_at, phase, sample_start(initial_cdf, env_rng),
+            Q, total_steps, limit, agent_rng, env_rng)
+        total_steps += steps
+        backups += done
+        if phase + 1 < switch_at.shape[0] and total_steps >= switch_at[phase + 1]:
+            now += 1  # the metrics judge Q against the dynamics the next step will meet
+        if now != phase:
+            phase, n_on = now, 0  # new dynamics: the last policy's value no longer holds
+        row = records[episode]
+        row[VALUE_ERROR], row[POLICY_VALUE], n_on = episode_metrics(
+            world, phase * S * A, Q, v_star[phase], reachable[phase], gamma, weights, v_pi,
+            order, n_on, all_states, policy_value)
+        policy_value = row[POLICY_VALUE]
+        row[MODEL_ERROR], row[REWARD_ERROR], row[MODEL_COVERAGE] = diagnose(
+            state, world, phase * S * A, reachable[phase], A)
+        row[STEPS] = steps
+        row[RETURN] = ret
+        row[ENV_STEPS] = total_steps
+        row[BACKUPS] = backups
+        row[WALL_S] = cycles() - t0
+        row[TRUNCATED] = truncated
+        episode += 1
+    return episode
+
+
+@njit(cache=True, parallel=True)
+def run_batch(init, act, learn, diagnose, hp, gamma, world, switch_at, initial_cdf, v_star,
+              reachable, max_episodes, max_total_steps, max_episode_steps, agent_rngs,
+              env_rngs, Q_out, records):
+    """:func:`run_one` for each seed (row of the RNG arrays), seeds spread over threads.
+
+    Each seed owns its random states and output rows, so the result does not depend on how
+    many threads ran it. Returns the number of episodes written per seed.
+    """
+    n = agent_rngs.shape[0]
+    done = np.zeros(n, np.int64)
+    for i in prange(n):
+        done[i] = run_one(init, act, learn, diagnose, hp, gamma, world, switch_at,
+                          initial_cdf, v_star, reachable, max_episodes,
+                          max_total_steps, max_episode_steps, agent_rngs[i], env_rngs[i],
+                          Q_out[i], records[i])
+    return done
+
+
+@njit(cache=True)
+def pair_error(world, base, sa, learned_next, learned_prob, learned_reward):
+    """``(total variation, reward error)`` of a learned model of one pair ``sa``.
+
+    The total-variation distance ½ Σ_s' |p̂(s') − p(s')| between the learned next-state
+    distribution (``learned_next`` with probabilities ``learned_prob``) and the true one,
+    and |r̂ − E[r | s, a]|, in the phase whose outcome rows start at ``base``.
+    """
+    offsets, next_state, prob, _, _, _ = world
+    lo, hi = offsets[base + sa], offsets[base + sa + 1]
+    n = learned_next.shape[0]
+    total = 0.0
+    for i in range(n):
+        if _first(learned_next, 0, i):
+            s2 = learned_next[i]
+            total += abs(_mass(learned_next, learned_prob, 0, n, s2)
+                         - _mass(next_state, prob, lo, hi, s2))
+    for j in range(lo, hi):
+        if _first(next_state, lo, j) and _mass(learned_next, learned_prob, 0, n,
+                                               next_state[j]) == 0.0:
+            total += _mass(next_state, prob, lo, hi, next_state[j])
+    return 0.5 * total, abs(learned_reward - _mean_reward(world, lo, hi))
+
+
+@njit(cache=True)
+def point_error(world, base, sa, learned_next, learned_reward):
+    """:func:`pair_error` of a model that predicts ``learned_next`` for sure."""
+    offsets, next_state, prob, _, _, _ = world
+    lo, hi = offsets[base + sa], offsets[base + sa + 1]
+    return (1.0 - _mass(next_state, prob, lo, hi, learned_next),
+            abs(learned_reward - _mean_reward(world, lo, hi)))
+
+
+@njit(cache=True, inline="always")
+def _mean_reward(world, lo, hi):
+    _, _, prob, reward, _, _ = world
+    total = 0.0
+    for i in range(lo, hi):
+        total += prob[i] * reward[i]
+    return total
+
+
+@njit(cache=True)
+def coverage(pairs, n_pairs, reachable, n_actions):
+    """Fraction of the pairs an agent can meet (``reachable`` states × actions) among the
+    ``pairs[:n_pairs]`` it has seen (each ``s * A + a``)."""
+    seen = 0
+    for j in range(n_pairs):
+        if reachable[pairs[j] // n_actions]:
+            seen += 1
+    return seen / max(reachable.sum() * n_actions, 1)
+
+
+@njit(cache=True, inline="always")
+def _mass(next_states, probs, lo, hi, s):
+    """Probability of next state ``s`` among outcomes ``lo:hi``."""
+    total = 0.0
+    for i in range(lo, hi):
+        if next_states[i] == s:
+            total += probs[i]
+    return total
+
+
+@njit(cache=True, inline="always")
+def _first(values, lo, i):
+    """Whether ``values[i]`` does not occur in ``values[lo:i]``."""
+    for j in range(lo, i):
+        if values[j] == values[i]:
+            return False
+    return True
