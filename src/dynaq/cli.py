@@ -81,7 +81,7 @@ def _run(cmd: Run) -> Path:
 
 
 def _reproduce(cmd: Reproduce) -> Path | None:
-    from dynaq.experiments.driver import execute
+    from dynaq.experiments.driver import execute, execute_table
     from dynaq.experiments.presets import all_presets, get_preset
 
     if cmd.list or cmd.name is None:
@@ -91,9 +91,14 @@ def _reproduce(cmd: Reproduce) -> Path | None:
             print(f"{preset.name:<{width}}  {preset.description}")
         return None
     preset = get_preset(cmd.name)
-    experiment = preset.experiment(cmd.seeds if cmd.seeds is not None else preset.default_seeds)
+    seeds = cmd.seeds if cmd.seeds is not None else preset.default_seeds
+    if isinstance(seeds, bool) or seeds < 1:
+        raise ConfigError(f"seeds must be an integer >= 1, got {seeds!r}")
     out = cmd.out if cmd.out is not None else Path("results") / preset.name
-    execute(experiment, out, quiet=cmd.quiet, reporter=preset.reporter)
+    if preset.compute is not None:
+        execute_table(preset.name, preset.compute(seeds, cmd.quiet), out, preset.reporter)
+    else:
+        execute(preset.experiment(seeds), out, quiet=cmd.quiet, reporter=preset.reporter)
     return out
 
 

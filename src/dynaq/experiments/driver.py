@@ -15,6 +15,7 @@ from tqdm import tqdm
 from dynaq.analysis.plots import plot_curves
 from dynaq.analysis.report import write_summary, write_text
 from dynaq.analysis.stats import summarize
+from dynaq.errors import ConfigError
 from dynaq.experiments.config import Experiment, cell_key
 from dynaq.experiments.runner import run_cells, validate
 from dynaq.experiments.store import Store, load_results
@@ -77,6 +78,30 @@ def write_outputs(experiment: Experiment, out: Path,
     notes = (reporter or default_report)(df, summary, out)
     write_summary(summary, out, f"dynaq: {experiment.name}", notes)
     return summary
+
+
+def execute_table(name: str, table: pd.DataFrame, out: str | Path,
+                  reporter: Reporter) -> pd.DataFrame:
+    """Write a computed results table (a reproduction that is not a set of learning runs):
+    ``results.csv``, the reporter's plots and ``summary.md`` with its notes.
+
+    Raises:
+        ConfigError: If ``out`` holds something else.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(
+            p.name not in _TABLE_OUTPUTS and not p.name.endswith(".png")
+            for p in out.iterdir())):
+        raise ConfigError(f"out: {out} is not an empty directory nor a previous {name} "
+                          "output; choose another")
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "results.csv", table.to_csv(index=False))
+    notes = reporter(table, table, out)
+    write_text(out / "summary.md", f"# dynaq: {name}\n\n{notes.strip()}\n")
+    return table
+
+
+_TABLE_OUTPUTS = {"results.csv", "summary.md"}
 
 
 def default_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
