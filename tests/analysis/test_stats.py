@@ -4,7 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dynaq.analysis.stats import bootstrap_ci, curve, per_seed, summarize
+from dynaq import ConfigError
+from dynaq.analysis.stats import (
+    aggregate_ci,
+    bootstrap_ci,
+    curve,
+    iqm,
+    per_seed,
+    performance_profile,
+    probability_of_improvement,
+    step_curve,
+    summarize,
+)
 
 
 def test_bootstrap_ci_of_constant_data_is_the_constant():
@@ -35,20 +46,16 @@ def test_bootstrap_ci_is_vectorised_and_deterministic():
     assert np.allclose(a[0], x.mean(axis=0)) and np.all(a[1] < a[0]) and np.all(a[0] < a[2])
 
 
-def frame(flags_per_seed, errors_per_seed, k=5):
-    rows = []
-    for seed, (flags, errors) in enumerate(zip(flags_per_seed, errors_per_seed, strict=True)):
-        for i, (flag, err) in enumerate(zip(flags, errors, strict=True)):
-            rows.append({"env": "e", "agent": "dyna-q", "model": "deterministic",
-                         "planning_steps": k, "seed": seed, "v_star_start": 1.0,
-                         "episode": i + 1, "steps": 10, "return": 1.0,
-                         "env_steps": 10 * (i + 1), "backups": 60 * (i + 1),
-                         "value_error": err, "policy_value": 1.0 if flag else 0.5,
-                         "policy_optimal": flag, "truncated": False, "wall_s": 0.1 * (i + 1)})
-    return pd.DataFrame(rows)
+@pytest.fixture
+def frame(episodes):
+    def make(flags_per_seed, errors_per_seed):
+        return pd.DataFrame([row for seed, (flags, errors) in enumerate(
+            zip(flags_per_seed, errors_per_seed, strict=True))
+            for row in episodes(flags, errors, seed=seed)])
+    return make
 
 
-def test_per_seed_first_episode_that_stays():
+def test_per_seed_first_episode_that_stays(frame):
     df = frame([[False, True, False, True, True], [True, True, True, True, False]],
                [[0.5, 0.2, 0.04, 0.06, 0.01], [0.01, 0.01, 0.01, 0.01, 0.01]])
     seeds = per_seed(df).set_index("seed")
@@ -60,7 +67,7 @@ def test_per_seed_first_episode_that_stays():
     assert seeds.loc[0, "backups"] == 300 and seeds.loc[0, "wall_s"] == pytest.approx(0.5)
 
 
-def test_summarize_counts_seeds_that_reached():
+def test_summarize_counts_seeds_that_reached(frame):
     df = frame([[False, True], [True, True], [False, False]], [[1, 1], [1, 1], [1, 1]])
     row = summarize(df).iloc[0]
     assert row["seeds"] == 3
@@ -70,8 +77,106 @@ def test_summarize_counts_seeds_that_reached():
     assert np.isnan(row["episodes_to_near_optimal_q"])
 
 
-def test_curve_means_over_seeds_per_episode():
+def test_curve_means_over_seeds_per_episode(frame):
     df = frame([[True] * 3, [True] * 3], [[0.0] * 3, [0.0] * 3])
     df.loc[df["seed"] == 1, "steps"] = 20
     c = curve(df)
     assert list(c["episode"]) == [1, 2, 3] and np.allclose(c["mean"], 15.0)
+
+
+def test_per_seed_reports_the_last_value_error(frame):
+    df = frame([[True] * 3], [[0.5, 0.2, 0.1]])
+    assert per_seed(df).loc[0, "final_value_error"] == pytest.approx(0.1)
+
+
+def test_iqm_by_hand():
+    # sorted: 1 2 | 3 4 5 6 | 10 100 -> mean of the middle half
+    assert iqm(np.array([10.0, 1, 2, 3, 4, 5, 6, 100])) == pytest.approx(4.5)
+    assert iqm(np.array([0.0, 1, 2, 100])) == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("stat, func", [("mean", np.mean), ("median", np.median)])
+def test_aggregate_ci_estimate_and_interval(stat, func):
+    x = np.random.default_rng(1).exponential(size=31)
+    est, lo, hi = aggregate_ci(x, stat)
+    assert est == pytest.approx(func(x)) and lo < est < hi
+    assert aggregate_ci(x, stat) == (est, lo, hi)  # seeded: the same twice
+    assert aggregate_ci(x, stat, seed=1) != (est, lo, hi)
+    if stat == "median":  # a bootstrap median of an odd sample is one of its values
+        assert lo in x and hi in x
+
+
+def test_aggregate_ci_pools_tasks_and_refuses_unknown_stat():
+    est, _, _ = aggregate_ci([np.array([0.0, 1.0]), np.array([10.0, 11.0, 12.0, 13.0])], "mean")
+    assert est == pytest.approx(47 / 6)
+    with pytest.raises(ConfigError, match="stat must be one of mean, median, iqm"):
+        aggregate_ci(np.ones(3), "mode")
+
+
+def test_stratified_bootstrap_needs_two_runs_per_task():
+    est, lo, hi = aggregate_ci([np.array([1.0, 2.0]), np.array([3.0])], "mean")
+    assert est == pytest.approx(2.0) and np.isnan(lo) and np.isnan(hi)
+
+
+@pytest.mark.parametrize("stat", ["mean", "iqm"])
+def test_stratified_ci_covers_the_truth_at_about_95_percent(stat):
+    # Two tasks of 20 runs each; normal scores, so the pooled mean and IQM are both 2.5.
+    gen = np.random.default_rng(2)
+    covered = 0
+    for _ in range(200):
+        tasks = [gen.normal(0.0, 1.0, 20), gen.normal(5.0, 1.0, 20)]
+        _, lo, hi = aggregate_ci(tasks, stat)
+        covered += lo <= 2.5 <= hi
+    assert 0.88 <= covered / 200 <= 0.99
+
+
+def test_probability_of_improvement_by_hand():
+    # 1 beats 0; 2 ties 2, 2 and beats 0; 3 beats all: (1 + 2 + 3) / 9
+    p, lo, hi = probability_of_improvement(np.array([1.0, 2, 3]), np.array([2.0, 2, 0]))
+    assert p == pytest.approx(6 / 9) and lo <= p <= hi
+    q, _, _ = probability_of_improvement(np.array([2.0, 2, 0]), np.array([1.0, 2, 3]))
+    assert p + q == pytest.approx(1.0)
+    assert probability_of_improvement(np.ones(4), np.ones(5)) == (0.5, 0.5, 0.5)
+    # inf (never reached) ties inf and beats everything else: (0 + 0 + ½ + 1) / 4
+    p, _, _ = probability_of_improvement(np.array([1.0, np.inf]), np.array([np.inf, 2.0]))
+    assert p == pytest.approx(0.375)
+
+
+def test_probability_of_improvement_averages_over_tasks():
+    x = [np.array([1.0, 2.0]), np.array([3.0, 4.0])]
+    y = [np.array([0.0, 0.0]), np.array([5.0, 5.0])]
+    assert probability_of_improvement(x, y)[0] == pytest.approx(0.5)  # (1 + 0) / 2
+    with pytest.raises(ConfigError, match="same tasks"):
+        probability_of_improvement(x, y[:1])
+
+
+def test_performance_profile_by_hand():
+    frac, lo, hi = performance_profile(np.array([1.0, 2, 3, 4]), [0, 1, 2.5, 4])
+    assert np.allclose(frac, [1, 0.75, 0.5, 0])
+    assert np.all(lo <= frac) and np.all(frac <= hi) and lo[-1] == hi[-1] == 0
+    # per task, then averaged: task 1 has none above 2.5, task 2 all
+    frac, _, _ = performance_profile([np.array([1.0, 2]), np.array([3.0, 4, 5, 6])], [2.5])
+    assert np.allclose(frac, [0.5])
+
+
+def test_summarize_adds_median_and_iqm_columns(frame):
+    df = frame([[True] * 2] * 5, [[0.0] * 2] * 5)
+    df.loc[df["seed"] == 4, "backups"] *= 10
+    row = summarize(df, stats=("mean", "median", "iqm")).iloc[0]
+    per = per_seed(df)["backups"]
+    assert row["backups"] == pytest.approx(per.mean())
+    assert row["backups_median"] == pytest.approx(per.median())
+    assert row["backups_iqm"] == pytest.approx(120.0)  # 5 seeds: the middle 3 are all 120
+    assert row["backups_iqm_lo"] <= row["backups_iqm"] <= row["backups_iqm_hi"]
+
+
+def test_step_curve_puts_seeds_on_a_common_grid(episodes):
+    df = pd.DataFrame(episodes([True, True], [0.0, 0.0], seed=0, steps=10)
+                      + episodes([True, True, True], [0.0] * 3, seed=1, steps=15))
+    # seed 0 ends episodes at 10, 20; seed 1 at 15, 30, 45; the grid stops at 20
+    c = step_curve(df, "return", points=5, cumulative=True)
+    assert np.allclose(c["env_steps"], [0, 5, 10, 15, 20])
+    assert np.allclose(c["mean"], [0, 0, 0.5, 1, 1.5])
+    df.loc[df["seed"] == 1, "steps"] = 20
+    c = step_curve(df, "steps", points=5)
+    assert np.allclose(c["mean"], [15, 15, 15, 15, 15])

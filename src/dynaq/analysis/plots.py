@@ -1,61 +1,268 @@
-"""Plots of learning curves with 95% bootstrap CI bands."""
+"""Plots: learning curves with 95% bootstrap CI bands per episode and per real step,
+cumulative reward, a metric against the planning steps k, and value-function heatmaps.
+
+matplotlib is imported inside the functions (so that ``import dynaq`` stays light) with the
+Agg backend (files only, no display); every file is written atomically.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from dynaq.analysis.stats import curve
+from dynaq.analysis.compare import HIGHER_IS_BETTER, compare, group_columns, task_scores
+from dynaq.analysis.report import metric_label
+from dynaq.analysis.stats import (
+    config_columns,
+    curve,
+    per_seed,
+    performance_profile,
+    step_curve,
+    varying_columns,
+)
+from dynaq.errors import ConfigError
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` (same suffix, so writers that go by the suffix
+    pick the right format), moved onto ``path`` only once it is completely written."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Save ``fig`` atomically to ``path`` (format from its suffix) and close it."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi)
+    pyplot().close(fig)
+    return Path(path)
+
+
+def config_label(config: dict, varying: Sequence[str]) -> str:
+    """A legend label for a config: agent, k, and the other config columns that vary."""
+    parts = [str(config.get("agent", ""))]
+    if config.get("agent") != "q-learning" and "planning_steps" in config:
+        parts.append(f"k = {config['planning_steps']}")
+    parts += [f"{c} = {config[c]}" for c in varying if c not in ("agent", "planning_steps")]
+    return ", ".join(p for p in parts if p)
+
+
+def _bands(ax: Any, data: pd.DataFrame, x: str, varying: list[str]) -> None:
+    """One line with its CI band per config of ``data`` (as from curve or step_curve)."""
+    cfg = config_columns(data)
+    for values, part in data.groupby(cfg, dropna=False, sort=True):
+        label = config_label(dict(zip(cfg, values, strict=True)), varying)
+        (line,) = ax.plot(part[x], part["mean"], label=label, lw=1.5)
+        ax.fill_between(part[x], part["lo"], part["hi"], color=line.get_color(), alpha=0.2,
+                        lw=0)
+
+
+def _title(df: pd.DataFrame, what: str = "mean over {n} seeds, 95% bootstrap CI") -> str:
+    envs = ", ".join(map(str, df["env"].unique()))
+    return f"{envs}: {what.format(n=df['seed'].nunique())}"
 
 
 def plot_curves(df: pd.DataFrame, path: str | Path, y: str = "steps", x: str = "episode",
                 first: int = 1, logy: bool = False, ylabel: str | None = None,
-                title: str | None = None, hline: tuple[float, str] | None = None) -> Path:
-    """Mean ``y`` against ``x``, one line per config (labelled by agent and k), CI bands.
+                title: str | None = None, hline: tuple[float, str] | None = None,
+                vline: tuple[float, str] | None = None, cumulative: bool = False) -> Path:
+    """Mean ``y`` against ``x``, one line per config (labelled by agent, k and the other
+    config columns that vary), with 95% bootstrap CI bands.
 
     Args:
         df: Results as from :func:`dynaq.load_results`.
         path: Where to write the PNG (atomically).
         y: Column to average over seeds.
-        x: Column on the horizontal axis.
+        x: Column on the horizontal axis; ``env_steps`` puts every seed on a common grid
+            of real steps (see :func:`~dynaq.analysis.stats.step_curve`).
         first: Smallest ``x`` shown (Figure 8.2 starts at episode 2).
         logy: Logarithmic vertical axis.
         ylabel: Vertical axis label (default: ``y``).
         title: Figure title (default: the env).
-        hline: An optional reference line ``(value, label)``.
+        hline: An optional horizontal reference line ``(value, label)``.
+        vline: An optional vertical reference line ``(value, label)``, e.g. when the
+            world changes.
+        cumulative: With ``x="env_steps"``: plot the running sum of ``y``.
 
     Returns:
         The path written.
     """
-    import matplotlib  # imported here so that `import dynaq` stays light
-
-    matplotlib.use("Agg")  # files only; never needs a display
-    import matplotlib.pyplot as plt
-
-    data = curve(df, y=y, x=x)
-    data = data[data[x] >= first]
+    if x == "env_steps":
+        data = step_curve(df, y=y, cumulative=cumulative, points=400)
+    elif cumulative:
+        raise ConfigError(f"cumulative needs x='env_steps', got x={x!r}")
+    else:
+        data = curve(df, y=y, x=x)
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for (agent, k), part in data.groupby(["agent", "planning_steps"], sort=True):
-        label = f"{agent}, k = {k}" if agent != "q-learning" else "q-learning"
-        (line,) = ax.plot(part[x], part["mean"], label=label, lw=1.5)
-        ax.fill_between(part[x], part["lo"], part["hi"], color=line.get_color(), alpha=0.2,
-                        lw=0)
-    if hline is not None:
-        ax.axhline(hline[0], color="grey", ls="--", lw=1, label=hline[1])
+    _bands(ax, data[data[x] >= first], x, varying_columns(df))
+    for line, draw in ((hline, ax.axhline), (vline, ax.axvline)):
+        if line is not None:
+            draw(line[0], color="grey", ls="--", lw=1, label=line[1])
     if logy:
         ax.set_yscale("log")
-    seeds = df["seed"].nunique()
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(ylabel or y.replace("_", " "))
-    ax.set_title(title or f"{df['env'].iloc[0]}: mean over {seeds} seeds, 95% bootstrap CI")
+    ax.set_title(title or _title(df))
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path)
+
+
+def plot_cumulative_reward(df: pd.DataFrame, path: str | Path, title: str | None = None,
+                           change_at: float | None = None) -> Path:
+    """Cumulative reward against real steps with CI bands (Sutton & Barto Figures 8.4 and
+    8.5, the blocking and shortcut mazes).
+
+    Args:
+        df: Results as from :func:`dynaq.load_results`.
+        path: Where to write the PNG.
+        title: Figure title (default: the env).
+        change_at: The real step at which the world changes, drawn as a dashed line.
+
+    Returns:
+        The path written.
+    """
+    return plot_curves(df, path, y="return", x="env_steps", first=0, cumulative=True,
+                       ylabel="cumulative reward", title=title,
+                       vline=None if change_at is None else (change_at, "the world changes"))
+
+
+def plot_metric_vs_k(df: pd.DataFrame, path: str | Path,
+                     metrics: Sequence[str] = ("episodes_to_near_optimal_q", "backups"),
+                     by: str = "planning_steps", seed: int = 0) -> Path:
+    """The speed-versus-cost trade-off: each per-seed metric's IQM with its 95% stratified
+    bootstrap CI against ``by`` (k), log scales, one panel per metric.
+
+    Args:
+        df: Results as from :func:`dynaq.load_results`.
+        path: Where to write the PNG.
+        metrics: Columns of :func:`~dynaq.analysis.stats.per_seed`; "to" metrics average
+            the seeds that reached them.
+        by: A numeric config column.
+        seed: Seeds the bootstrap.
+
+    Returns:
+        The path written.
+    """
+    table = compare(df, by, metrics, seed=seed)
+    if not pd.api.types.is_numeric_dtype(table[by]):
+        raise ConfigError(f"by must be a numeric config column to plot against; got {by!r}")
+    others = group_columns(df, by)[1:]
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        rows = table[(table["metric"] == metric) & table["iqm"].notna()]
+        for values, part in rows.groupby(others, dropna=False) if others else [((), rows)]:
+            label = ", ".join(f"{c} = {v}" for c, v in zip(others, values, strict=True))
+            _error_bars(ax, part, by, label)
+        ax.set_xscale("symlog" if (table[by] <= 0).any() else "log", linthresh=1)
+        ax.set_yscale("log")
+        _plain_ticks(ax, sorted(table[by].unique()))
+        ax.set_xlabel(by.replace("_", " ") + (" k" if by == "planning_steps" else ""))
+        ax.set_ylabel(f"{metric_label(metric)} (IQM)")
+        missing = table.loc[(table["metric"] == metric) & table["iqm"].isna(), by]
+        if len(missing):
+            ax.set_title(f"no seed reached it at {by} = {', '.join(map(str, missing))}",
+                         fontsize=8)
+        ax.grid(alpha=0.3, which="both")
+        if others:
+            ax.legend(frameon=False, fontsize=8)
+    fig.suptitle(_title(df, "IQM over {n} seeds, 95% stratified bootstrap CI (n/m: only n "
+                        "of m seeds reached it)"), fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def _error_bars(ax: Any, part: pd.DataFrame, by: str, label: str) -> None:
+    """IQM points with CI bars, each marked n/m where only n of its m seeds count."""
+    err = [part["iqm"] - part["iqm_lo"], part["iqm_hi"] - part["iqm"]]
+    ax.errorbar(part[by], part["iqm"], yerr=np.nan_to_num(err), marker="o", capsize=3,
+                label=label or None)
+    for x, y, n, m in part[[by, "iqm", "reached", "seeds"]].itertuples(index=False):
+        if n < m:
+            ax.annotate(f"{n}/{m}", (x, y), textcoords="offset points", xytext=(5, 5),
+                        fontsize=7)
+
+
+def _plain_ticks(ax: Any, xticks: list) -> None:
+    """Ticks at the given x values, and plain numbers instead of powers of ten."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.set_xticks(xticks)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    plain = FuncFormatter(lambda v, _: f"{v:,.10g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.yaxis.set_major_formatter(plain)
+    # A range within one decade has no major tick: label the minor ticks at 2× and 5×.
+    ax.yaxis.set_minor_formatter(FuncFormatter(
+        lambda v, _: f"{v:,.10g}" if f"{v:.0e}"[0] in "25" else ""))
+
+
+def plot_performance_profile(df: pd.DataFrame, path: str | Path,
+                             metric: str = "episodes_to_near_optimal_q",
+                             by: str = "planning_steps", points: int = 100,
+                             seed: int = 0) -> Path:
+    """Performance profiles (Agarwal et al. 2021) of a per-seed metric, one line per group
+    with its 95% stratified bootstrap band: for a metric where higher is better, the
+    fraction of runs scoring above τ; otherwise the fraction scoring at most τ (e.g. the
+    fraction of seeds near-optimal within τ episodes; a seed that never got there never
+    counts).
+
+    Args:
+        df: Results as from :func:`dynaq.load_results`.
+        path: Where to write the PNG.
+        metric: A column of :func:`~dynaq.analysis.stats.per_seed`.
+        by: A config column; groups as in :func:`~dynaq.analysis.compare.compare`.
+        points: Thresholds τ, evenly spaced over the observed values.
+        seed: Seeds the bootstrap.
+
+    Returns:
+        The path written.
+    """
+    keys = group_columns(df, by)
+    seeds = per_seed(df)
+    values = seeds[metric].to_numpy(float)
+    if np.isnan(values).all():
+        raise ConfigError(f"metric {metric} has no value in any run")
+    taus = np.linspace(np.nanmin(values), np.nanmax(values), points)
+    higher = metric in HIGHER_IS_BETTER
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
+    for key, group in seeds.groupby(keys, dropna=False, sort=True):
+        frac, lo, hi = performance_profile(task_scores(group, metric, ranked=True), taus, seed)
+        if not higher:  # fraction ≤ τ is one minus the fraction > τ
+            frac, lo, hi = 1 - frac, 1 - hi, 1 - lo
+        (line,) = ax.plot(taus, frac, label=config_label(dict(zip(keys, key, strict=True)),
+                                                         keys), lw=1.5)
+        ax.fill_between(taus, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel(f"{metric_label(metric)} τ")
+    ax.set_ylabel(f"fraction of runs with score {'>' if higher else '≤'} τ")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(_title(df, "{n} seeds, 95% stratified bootstrap bands"))
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save_figure(fig, path)

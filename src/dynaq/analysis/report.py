@@ -1,4 +1,5 @@
-"""Summary tables: ``summary.csv`` and ``summary.md`` of an output directory."""
+"""Tables as text: Markdown from display strings, and an output directory's ``summary.csv``
+and ``summary.md``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dynaq.analysis.stats import SUMMARY_METRICS
+from dynaq.analysis.stats import SUMMARY_METRICS, varying_columns
 
 _HEADERS = {
     "episodes_to_near_optimal_q": "episodes to near-optimal Q",
@@ -17,7 +18,14 @@ _HEADERS = {
     "env_steps_to_optimal_policy": "env steps to optimal policy",
     "backups": "backups",
     "wall_s": "wall s / seed",
+    "final_value_error": "final value error",
+    "mean_return": "mean return",
 }
+
+
+def metric_label(metric: str) -> str:
+    """A column of :func:`~dynaq.analysis.stats.per_seed` in words."""
+    return _HEADERS.get(metric, metric.replace("_", " "))
 
 
 def fmt_ci(mean: float, lo: float, hi: float) -> str:
@@ -35,29 +43,47 @@ def fmt_ci(mean: float, lo: float, hi: float) -> str:
     return f"{f(mean)} [{f(lo)}, {f(hi)}]"
 
 
-def markdown_table(summary: pd.DataFrame, metrics: tuple[str, ...] = SUMMARY_METRICS) -> str:
-    """The summary as a Markdown table: one row per config, ``mean [95% CI]`` cells, and the
-    number of seeds that reached each "to" metric where not all did."""
-    head = ["env", "agent", "k", "seeds", *[_HEADERS.get(m, m) for m in metrics]]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, row in summary.iterrows():
-        cells = [str(row["env"]), str(row["agent"]), str(row["planning_steps"]),
-                 str(row["seeds"])]
-        for m in metrics:
+def summary_cells(summary: pd.DataFrame,
+                  metrics: tuple[str, ...] = SUMMARY_METRICS) -> pd.DataFrame:
+    """The summary as display strings: one row per config (env, agent, k, the other config
+    columns that vary, seeds), ``mean [95% CI]`` cells, and the number of seeds that reached
+    each "to" metric where not all did."""
+    other = [c for c in varying_columns(summary)
+             if c not in ("env", "agent", "planning_steps")]
+    cells = pd.DataFrame({"env": summary["env"].astype(str),
+                          "agent": summary["agent"].astype(str),
+                          "k": summary["planning_steps"].astype(str),
+                          **{c: summary[c].astype(str) for c in other},
+                          "seeds": summary["seeds"].astype(str)})
+    for m in metrics:
+        column = []
+        for _, row in summary.iterrows():
             cell = fmt_ci(row[m], row[f"{m}_lo"], row[f"{m}_hi"])
             reached = row.get(f"{m}_reached")
             if reached is not None and reached < row["seeds"]:
                 cell += f" ({reached}/{row['seeds']} seeds)"
-            cells.append(cell)
-        lines.append("| " + " | ".join(cells) + " |")
+            column.append(cell)
+        cells[metric_label(m)] = column
+    return cells
+
+
+def markdown_rows(cells: pd.DataFrame) -> str:
+    """A frame of display strings as a Markdown table."""
+    lines = ["| " + " | ".join(cells.columns) + " |", "|" + "---|" * cells.shape[1]]
+    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
     return "\n".join(lines) + "\n"
+
+
+def markdown_table(summary: pd.DataFrame, metrics: tuple[str, ...] = SUMMARY_METRICS) -> str:
+    """The summary as a Markdown table (see :func:`summary_cells`)."""
+    return markdown_rows(summary_cells(summary, metrics))
 
 
 def write_text(path: str | Path, text: str) -> Path:
     """Write a file atomically (a reader never sees it half-written)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
 

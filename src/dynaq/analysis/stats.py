@@ -1,12 +1,20 @@
-"""Means with 95% bootstrap CIs, per-seed "reached and stayed" metrics, and summaries."""
+"""Means, medians and IQMs with 95% (stratified) bootstrap CIs, performance profiles,
+probability of improvement, per-seed "reached and stayed" metrics, summaries and curves.
+
+The interval estimates follow Agarwal et al. (2021), "Deep reinforcement learning at the
+edge of the statistical precipice": percentile bootstrap CIs where, when several tasks
+(envs) are aggregated, the runs are resampled within each task ("stratified").
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 
 import numpy as np
 import pandas as pd
 
+from dynaq.errors import ConfigError
 from dynaq.experiments.config import RunConfig
 from dynaq.metrics import q_is_near_optimal
 
@@ -15,11 +23,54 @@ N_RESAMPLES = 2000
 SUMMARY_METRICS = ("episodes_to_optimal_policy", "env_steps_to_optimal_policy",
                    "episodes_to_near_optimal_q", "env_steps_to_near_optimal_q", "backups",
                    "wall_s")
+FINAL_COLUMNS = ("value_error", "model_error", "reward_error", "model_coverage")
+"""Per-episode diagnostics whose last value per seed :func:`per_seed` reports as ``final_*``."""
+
+Samples = np.ndarray | Sequence[np.ndarray]
+"""Scores: a 1-D array (one task), or one 1-D array per task (stratum)."""
 
 
 def config_columns(df: pd.DataFrame) -> list[str]:
     """The run-config columns of a results frame (what identifies a configuration)."""
     return [f.name for f in fields(RunConfig) if f.name in df.columns]
+
+
+def varying_columns(df: pd.DataFrame) -> list[str]:
+    """The config columns whose value is not the same in every row."""
+    return [c for c in config_columns(df) if df[c].nunique(dropna=False) > 1]
+
+
+def bootstrap_interval(samples: Sequence[np.ndarray], statistic: Callable[..., np.ndarray],
+                       axis: int = -1, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """A statistic of one or more samples and its 95% percentile-bootstrap CI.
+
+    Each sample is resampled on its own, so passing one sample per task gives the
+    stratified bootstrap. The resampling stream comes from ``seed`` alone.
+
+    Args:
+        samples: The samples; NaNs are not allowed.
+        statistic: ``statistic(*samples, axis=axis)``, vectorised along ``axis``; extra
+            outputs (e.g. one per threshold) go on leading axes.
+        axis: The axis of the observations.
+        seed: Seeds the resampling.
+
+    Returns:
+        ``(estimate, low, high)``; the bounds are NaN when a sample has fewer than two
+        observations, and equal the estimate when every resample gives the same value.
+    """
+    samples = tuple(np.asarray(s, dtype=float) for s in samples)
+    value = np.asarray(statistic(*samples, axis=axis), dtype=float)
+    if min(s.shape[axis] for s in samples) < 2:
+        nan = np.full_like(value, np.nan)
+        return value, nan, nan
+    from scipy import stats  # imported here: it costs more than the rest of `import dynaq`
+
+    res = stats.bootstrap(samples, statistic, axis=axis, vectorized=True,
+                          confidence_level=CONFIDENCE, n_resamples=N_RESAMPLES,
+                          method="percentile", rng=np.random.default_rng(seed))
+    low, high = res.confidence_interval
+    # Degenerate samples (all equal) give NaN bounds in some SciPy versions.
+    return value, np.where(np.isnan(low), value, low), np.where(np.isnan(high), value, high)
 
 
 def bootstrap_ci(data: np.ndarray, axis: int = 0, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -30,19 +81,108 @@ def bootstrap_ci(data: np.ndarray, axis: int = 0, seed: int = 0) -> tuple[np.nda
     Returns:
         ``(mean, low, high)``, each with ``axis`` removed.
     """
-    data = np.asarray(data, dtype=float)
-    mean = data.mean(axis=axis)
-    if data.shape[axis] < 2:
-        nan = np.full_like(mean, np.nan)
-        return mean, nan, nan
-    from scipy import stats  # imported here: it costs more than the rest of `import dynaq`
+    return bootstrap_interval((data,), np.mean, axis=axis, seed=seed)
 
-    res = stats.bootstrap((data,), np.mean, axis=axis, confidence_level=CONFIDENCE,
-                          n_resamples=N_RESAMPLES, method="percentile",
-                          rng=np.random.default_rng(seed))
-    low, high = res.confidence_interval
-    # Degenerate samples (all equal) give NaN bounds in some SciPy versions.
-    return mean, np.where(np.isnan(low), mean, low), np.where(np.isnan(high), mean, high)
+
+def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Interquartile mean: the mean of the middle 50% (25% trimmed from each end)."""
+    from scipy import stats
+
+    return stats.trim_mean(x, 0.25, axis=axis)
+
+
+AGGREGATES: dict[str, Callable[..., np.ndarray]] = {"mean": np.mean, "median": np.median,
+                                                      "iqm": iqm}
+"""The aggregate statistics of :func:`aggregate_ci`, by name."""
+
+
+def _strata(samples: Samples) -> list[np.ndarray]:
+    if isinstance(samples, np.ndarray) or np.ndim(samples[0]) == 0:
+        return [np.asarray(samples, dtype=float).ravel()]
+    return [np.asarray(s, dtype=float).ravel() for s in samples]
+
+
+def aggregate_ci(samples: Samples, stat: str = "iqm",
+                 seed: int = 0) -> tuple[float, float, float]:
+    """Mean, median or IQM of all runs, pooled over tasks, with a stratified bootstrap CI.
+
+    Args:
+        samples: Scores, one array per task (or one array); NaNs are not allowed.
+        stat: ``"mean"``, ``"median"`` or ``"iqm"``.
+        seed: Seeds the resampling.
+
+    Returns:
+        ``(estimate, low, high)``.
+    """
+    if stat not in AGGREGATES:
+        raise ConfigError(f"stat must be one of {', '.join(AGGREGATES)}; got {stat!r}")
+    func = AGGREGATES[stat]
+
+    def pooled(*xs: np.ndarray, axis: int = -1) -> np.ndarray:
+        return func(np.concatenate(xs, axis=axis), axis=axis)
+
+    value, low, high = bootstrap_interval(_strata(samples), pooled, seed=seed)
+    return float(value), float(low), float(high)
+
+
+def performance_profile(samples: Samples, taus: np.ndarray,
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fraction of runs scoring above each threshold τ, averaged over tasks, with CI bands.
+
+    Args:
+        samples: Scores, one array per task (or one array); NaNs are not allowed.
+        taus: The thresholds.
+        seed: Seeds the resampling.
+
+    Returns:
+        ``(fraction, low, high)``, each of the shape of ``taus``.
+    """
+    taus = np.asarray(taus, dtype=float)
+
+    def profile(*xs: np.ndarray, axis: int = -1) -> np.ndarray:
+        above = [np.mean(np.moveaxis(x, axis, -1)[..., None, :] > taus[:, None], axis=-1)
+                 for x in xs]  # (..., taus) per task
+        return np.moveaxis(np.mean(above, axis=0), -1, 0)  # outputs lead, as SciPy wants
+
+    return bootstrap_interval(_strata(samples), profile, seed=seed)
+
+
+def _improvement(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """P(X > Y) with ties counted ½: the Mann-Whitney U statistic of x over n·m."""
+    from scipy import stats
+
+    x, y = np.moveaxis(x, axis, -1), np.moveaxis(y, axis, -1)
+    n, m = x.shape[-1], y.shape[-1]
+    ranks = stats.rankdata(np.concatenate([x, y], axis=-1), axis=-1)
+    return (ranks[..., :n].sum(axis=-1) - n * (n + 1) / 2) / (n * m)
+
+
+def probability_of_improvement(x: Samples, y: Samples,
+                               seed: int = 0) -> tuple[float, float, float]:
+    """P(X > Y): the probability that a run of X scores above a run of Y, ties counting ½,
+    averaged over tasks, with a stratified bootstrap CI (X and Y resampled apart).
+
+    Args:
+        x: Scores of X, one array per task (or one array); ±inf is allowed, NaN is not.
+        y: Scores of Y, the same tasks in the same order.
+        seed: Seeds the resampling.
+
+    Returns:
+        ``(probability, low, high)``.
+
+    Raises:
+        ConfigError: If x and y have different numbers of tasks.
+    """
+    xs, ys = _strata(x), _strata(y)
+    if len(xs) != len(ys):
+        raise ConfigError(f"x and y must hold the same tasks; got {len(xs)} and {len(ys)}")
+    tasks = len(xs)
+
+    def average(*s: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.mean([_improvement(s[i], s[tasks + i], axis) for i in range(tasks)], axis=0)
+
+    value, low, high = bootstrap_interval([*xs, *ys], average, seed=seed)
+    return float(value), float(low), float(high)
 
 
 def _reached(df: pd.DataFrame, cell: pd.Series, flag: pd.Series, name: str) -> pd.DataFrame:
@@ -55,17 +195,24 @@ def _reached(df: pd.DataFrame, cell: pd.Series, flag: pd.Series, name: str) -> p
                                 "env_steps": f"env_steps_to_{name}"})
 
 
+def is_to_metric(metric: str) -> bool:
+    """Whether ``metric`` counts until something happened (NaN: it never did)."""
+    return metric.startswith(("episodes_to", "env_steps_to"))
+
+
 def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     """One row per (config, seed): when the greedy policy became and stayed optimal, when Q
     became and stayed near-optimal (value_error ≤ 0.05·|V*(start)|), total backups, wall
-    time, episodes run and mean return. Not reached: NaN."""
+    time, episodes run, mean return, and the last recorded value of each diagnostic of
+    :data:`FINAL_COLUMNS` in the frame (``final_value_error``, …). Not reached: NaN."""
     keys = [*config_columns(df), "seed"]
     cell = df.groupby(keys, dropna=False, sort=False).ngroup()
     g = df.groupby(cell)
+    finals = {f"final_{c}": (c, "last") for c in FINAL_COLUMNS if c in df.columns}
     out = g[[*keys, "v_star_start"]].first().join(
         g.agg(episodes_run=("episode", "max"), env_steps=("env_steps", "max"),
               backups=("backups", "max"), wall_s=("wall_s", "max"),
-              mean_return=("return", "mean")))
+              mean_return=("return", "mean"), **finals))
     near = q_is_near_optimal(df["value_error"].to_numpy(float), df["v_star_start"].to_numpy())
     for name, flag in (("optimal_policy", df["policy_optimal"].fillna(False)),
                        ("near_optimal_q", pd.Series(near, index=df.index))):
@@ -73,22 +220,32 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def summarize(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per config: seeds, and for each of :data:`SUMMARY_METRICS` the mean, the 95%
-    bootstrap CI (``_lo``, ``_hi``) and, for the "to" metrics, how many seeds ``_reached``
-    it (the mean and CI are over those seeds)."""
+def summarize(df: pd.DataFrame, stats: Sequence[str] = ("mean",),
+              metrics: Sequence[str] = SUMMARY_METRICS) -> pd.DataFrame:
+    """One row per config: seeds, and for each metric the aggregate over seeds with its 95%
+    bootstrap CI and, for the "to" metrics, how many seeds ``_reached`` it (the aggregate
+    and CI are over those seeds).
+
+    Args:
+        df: Results as from :func:`dynaq.load_results`.
+        stats: Aggregates of :data:`AGGREGATES`. The mean goes in columns ``{metric}``,
+            ``{metric}_lo``, ``{metric}_hi``; the others in ``{metric}_{stat}``,
+            ``{metric}_{stat}_lo``, ``{metric}_{stat}_hi``.
+        metrics: Columns of :func:`per_seed`.
+    """
     seeds = per_seed(df)
     cfg = config_columns(df)
     rows = []
     for values, group in seeds.groupby(cfg, dropna=False, sort=False):
         row = dict(zip(cfg, values, strict=True))
         row["seeds"] = len(group)
-        for metric in SUMMARY_METRICS:
+        for metric in metrics:
             x = group[metric].dropna().to_numpy(float)
-            mean, lo, hi = bootstrap_ci(x) if x.size else (np.nan, np.nan, np.nan)
-            row.update({metric: float(mean), f"{metric}_lo": float(lo),
-                        f"{metric}_hi": float(hi)})
-            if metric.startswith(("episodes_to", "env_steps_to")):
+            for stat in stats:
+                name = metric if stat == "mean" else f"{metric}_{stat}"
+                est = aggregate_ci(x, stat) if x.size else (np.nan, np.nan, np.nan)
+                row.update(zip((name, f"{name}_lo", f"{name}_hi"), est, strict=True))
+            if is_to_metric(metric):
                 row[f"{metric}_reached"] = int(x.size)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -103,9 +260,47 @@ def curve(df: pd.DataFrame, y: str = "steps", x: str = "episode") -> pd.DataFram
     parts = []
     for values, group in df.groupby(cfg, dropna=False, sort=False):
         table = group.pivot_table(index="seed", columns=x, values=y).dropna(axis=1)
-        mean, lo, hi = bootstrap_ci(table.to_numpy(), axis=0)
-        part = pd.DataFrame({x: table.columns, "mean": mean, "lo": lo, "hi": hi})
-        for k, v in zip(cfg, values, strict=True):
-            part[k] = v
-        parts.append(part)
+        parts.append(_band(table.columns.to_numpy(), table.to_numpy(), x,
+                           dict(zip(cfg, values, strict=True))))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _band(grid: np.ndarray, table: np.ndarray, x: str, config: dict) -> pd.DataFrame:
+    """Mean and CI over the seeds (rows of ``table``) at each point of ``grid``."""
+    mean, lo, hi = bootstrap_ci(table, axis=0)
+    return pd.DataFrame({x: grid, "mean": mean, "lo": lo, "hi": hi}).assign(**config)
+
+
+def step_curve(df: pd.DataFrame, y: str = "steps", points: int = 200,
+               cumulative: bool = False) -> pd.DataFrame:
+    """Mean of ``y`` with its 95% bootstrap CI against real steps (``env_steps``), per config.
+
+    Each seed's series, known at the end of each episode, is put on a common grid of
+    ``points`` real steps up to where every seed of the config got, so runs whose episodes
+    end at different steps can be averaged.
+
+    Args:
+        df: Results as from :func:`dynaq.load_results`.
+        y: Per-episode column.
+        points: Grid size.
+        cumulative: Sum ``y`` over the episodes finished by each grid step (a step
+            function from 0, as the cumulative reward of Sutton & Barto Figures 8.4 and
+            8.5); otherwise interpolate linearly between episode ends.
+
+    Returns:
+        Columns ``env_steps``, ``mean``, ``lo``, ``hi`` and the config columns.
+    """
+    cfg = config_columns(df)
+    parts = []
+    for values, group in df.groupby(cfg, dropna=False, sort=False):
+        runs = [(s["env_steps"].to_numpy(float), s[y].to_numpy(float))
+                for _, s in group.sort_values("episode").groupby("seed")]
+        grid = np.linspace(0.0, min(xs[-1] for xs, _ in runs), points)
+        if cumulative:
+            table = [np.concatenate([[0.0], np.cumsum(ys)])[np.searchsorted(xs, grid, "right")]
+                     for xs, ys in runs]
+        else:
+            table = [np.interp(grid, xs, ys) for xs, ys in runs]
+        parts.append(_band(grid, np.array(table), "env_steps",
+                           dict(zip(cfg, values, strict=True))))
     return pd.concat(parts, ignore_index=True)

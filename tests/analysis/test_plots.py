@@ -1,0 +1,72 @@
+"""Every plot writes a real image file, atomically, and refuses what it cannot draw."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dynaq import RIGHT, UP, ConfigError
+from dynaq.analysis.animate import animate_value_flood, value_trace
+from dynaq.analysis.plots import (
+    plot_cumulative_reward,
+    plot_curves,
+    plot_metric_vs_k,
+    plot_performance_profile,
+)
+from dynaq.analysis.values import plot_value_heatmap
+from dynaq.envs.maps import DYNA_MAZE
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def written(path, magic=PNG):
+    assert path.read_bytes().startswith(magic) and path.stat().st_size > 1000
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left over
+    return path
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"x": "env_steps", "logy": True},
+                                    {"y": "value_error", "hline": (0.05, "threshold")}])
+def test_plot_curves(sweep, tmp_path, kwargs):
+    written(plot_curves(sweep, tmp_path / "curves.png", **kwargs))
+
+
+def test_plot_cumulative_reward(sweep, tmp_path):
+    written(plot_cumulative_reward(sweep, tmp_path / "cumulative.png", change_at=60))
+    with pytest.raises(ConfigError, match="cumulative needs x='env_steps'"):
+        plot_curves(sweep, tmp_path / "no.png", cumulative=True)
+
+
+def test_plot_metric_vs_k(sweep, tmp_path):
+    written(plot_metric_vs_k(sweep, tmp_path / "vs_k.png"))
+    with pytest.raises(ConfigError, match="numeric"):
+        plot_metric_vs_k(sweep.assign(agent=sweep["planning_steps"].map(str)), tmp_path / "x.png",
+                         by="agent")
+
+
+def test_plot_performance_profile(sweep, tmp_path):
+    written(plot_performance_profile(sweep, tmp_path / "profile.png",
+                                     metric="episodes_to_optimal_policy"))
+
+
+def test_plot_value_heatmap(tmp_path):
+    Q = np.zeros((47, 4))
+    Q[7, UP] = 1.0
+    Q[0, [UP, RIGHT]] = 0.5  # a tie: two arrows
+    written(plot_value_heatmap(Q, DYNA_MAZE, tmp_path / "values.png"))
+    with pytest.raises(ConfigError, match=r"Q must have shape \(47, 4\)"):
+        plot_value_heatmap(np.zeros((5, 4)), DYNA_MAZE, tmp_path / "x.png")
+
+
+def test_value_trace_keeps_q_after_every_real_step():
+    Q, episode = value_trace("dynaq/DynaMaze-v0", k=5, episodes=2, seed=3)
+    assert len(Q) == len(episode) and not Q[0].any()
+    assert episode[0] == 1 and episode[-1] == 2 and np.all(np.diff(episode) >= 0)
+    assert Q[-1].max() > 0  # the goal was reached at least once
+
+
+def test_animate_value_flood_writes_a_small_gif(tmp_path):
+    path = written(animate_value_flood(tmp_path / "flood.gif", episodes=2, frames=6),
+                   magic=b"GIF8")
+    assert path.stat().st_size < 2_000_000
+    with Image.open(path) as gif:
+        assert gif.n_frames >= 2 and gif.size[0] > 2 * gif.size[1]  # two panels side by side
