@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	# The CPU build of torch lies on disk; pin it before the deep extra, whose range it meets
 	# (a looser requirement with no torch installed would pull a multi-GB CUDA build).
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev,deep]"
+	$(BIN)/pip install --quiet -e ".[dev,deep,ray,parquet]"
 	touch $(STAMP)
 
 demo: $(STAMP)

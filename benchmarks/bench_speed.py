@@ -126,8 +126,9 @@ class DynaqBatch:
         Q = np.zeros((n, *self.shape))
         records = np.zeros((n, self.episodes, kernels.N_FIELDS))
         t0 = time.perf_counter()
-        kernels.run_batch(dyna_q.init, dyna_q.act, dyna_q.learn, dyna_q.diagnose,
-                          (ALPHA, GAMMA, EPSILON, self.k), GAMMA, self.world, self.switch_at,
+        agent_id = kernels.agent_id(dyna_q.init, dyna_q.act, dyna_q.learn, dyna_q.diagnose)
+        kernels.run_agent(agent_id, (ALPHA, GAMMA, EPSILON, self.k), GAMMA, self.world,
+                          self.switch_at,
                           self.initial_cdf, self.v_star, self.reachable, self.episodes, 0, 0,
                           agent, env, Q, records)
         return time.perf_counter() - t0, records

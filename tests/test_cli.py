@@ -12,7 +12,7 @@ BASE = ["run", "--env", "dynaq/DynaMaze-v0", "--episodes", "3", "--seeds", "2", 
 
 @pytest.mark.parametrize("args, message", [
     (["--env", "Nope-v0"], "env must be a registered Gymnasium id (dynaq/DynaMaze-v0"),
-    (["--agent", "sarsa"], "agent must be one of q-learning, dyna-q; got 'sarsa'"),
+    (["--agent", "sarsa"], "agent must be one of q-learning, dyna-q"),
     (["--planning-steps", "-1"], "planning_steps must be an integer >= 0"),
     (["--alpha", "0"], "alpha must be in (0, 1]"),
     (["--alpha", "1.5"], "alpha must be in (0, 1]"),

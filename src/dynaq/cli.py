@@ -1,4 +1,4 @@
-"""The ``dynaq`` command: ``dynaq run`` and ``dynaq reproduce`` (built with tyro)."""
+"""The ``dynaq`` command (built with tyro): run, sweep, reproduce, and look at results."""
 
 from __future__ import annotations
 
@@ -6,24 +6,52 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import tyro
 
 from dynaq.errors import ConfigError
 
+Positional = tyro.conf.Positional
 
-@dataclass(frozen=True)
-class Run:
-    """Run a tabular agent on a Discrete Gymnasium env for N seeds and each k; write the
-    results database, summary.csv, summary.md, curves.png and config.toml to --out."""
+
+@dataclass(frozen=True, kw_only=True)
+class _Execution:
+    """How to run (never changes the numbers)."""
+
+    backend: Literal["serial", "process", "ray"] = "serial"
+    """Where cells run: serial (this process, all cores), process (a pool), ray."""
+    workers: int | None = None
+    """Processes or Ray CPUs (default: all cores)."""
+    ray_address: str | None = None
+    """Join a running Ray cluster (e.g. auto, or HOST:6379) instead of a local Ray."""
+    chunk: int = 64
+    """Seeds per unit of work."""
+    force_new: bool = False
+    """If --out holds a different experiment, discard its results and start again."""
+    retry_failed: bool = False
+    """Run again the cells that failed in an earlier run."""
+    quiet: bool = False
+    """No progress bar."""
+
+    def options(self) -> object:
+        from dynaq.experiments.driver import Options
+
+        return Options(self.backend, self.workers, self.ray_address, self.chunk,
+                       self.force_new, self.retry_failed, self.quiet)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run(_Execution):
+    """Run an agent on a Discrete Gymnasium env for N seeds and each k; write the results
+    database, summary.csv, summary.md, curves.png and config.toml to --out."""
 
     env: str
     """Gymnasium id, e.g. dynaq/DynaMaze-v0, dynaq/SinglePath9x9-v0, FrozenLake-v1."""
     out: Path
     """Output directory (new, empty, or holding this same run to resume it)."""
     agent: str = "dyna-q"
-    """Agent: q-learning or dyna-q."""
+    """Agent name (see dynaq.AGENTS): q-learning, dyna-q, …"""
     planning_steps: tuple[int, ...] = (0,)
     """Planning steps k per real step; several values run side by side."""
     seeds: int = 10
@@ -39,18 +67,38 @@ class Run:
     epsilon: float = 0.1
     """Exploration ε in [0, 1]."""
     model: str = "deterministic"
-    """Model the agent learns: deterministic."""
+    """Model the agent learns (see dynaq.MODELS)."""
+    backup: str = "sample"
+    """Counts-model planning backups: sample or expected."""
+    sampling: str = "uniform"
+    """Dyna-Q planning distribution: uniform, latest or trajectory."""
+    kappa: float = 1e-3
+    """Dyna-Q+ bonus weight κ."""
+    bonus: str = "planning"
+    """Dyna-Q+: planning (§8.3) or action (Exercise 8.4)."""
+    theta: float = 1e-4
+    """Prioritized sweeping threshold θ."""
+    buffer_size: int = 100_000
+    """Replay buffer capacity."""
     max_episode_steps: int | None = None
     """Truncate episodes after this many steps (default: the env's own limit, if any)."""
-    quiet: bool = False
-    """No progress bar."""
 
 
-@dataclass(frozen=True)
-class Reproduce:
+@dataclass(frozen=True, kw_only=True)
+class Sweep(_Execution):
+    """Run the cross product of a TOML sweep file (see dynaq.experiments.sweep)."""
+
+    file: Annotated[Path, Positional, tyro.conf.arg(metavar="FILE.toml")]
+    """The sweep file."""
+    out: Path
+    """Output directory."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reproduce(_Execution):
     """Reproduce an experiment of the course or of Sutton & Barto ch. 8 (see --list)."""
 
-    name: Annotated[str | None, tyro.conf.Positional, tyro.conf.arg(metavar="NAME")] = None
+    name: Annotated[str | None, Positional, tyro.conf.arg(metavar="NAME")] = None
     """Which reproduction, e.g. fig8.2 or seed-table."""
     out: Path | None = None
     """Output directory (default: results/NAME)."""
@@ -58,8 +106,43 @@ class Reproduce:
     """Number of seeds (default: the reproduction's own)."""
     list: bool = False
     """List the reproductions and exit."""
-    quiet: bool = False
-    """No progress bar."""
+
+
+@dataclass(frozen=True)
+class Ls:
+    """Show what a results directory holds: configs, seeds done, failed and missing."""
+
+    dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
+
+
+@dataclass(frozen=True)
+class Export:
+    """Export a results directory as one table, one row per (config, seed, episode)."""
+
+    dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
+    format: Literal["csv", "parquet"] = "csv"
+    """csv, or parquet (needs pyarrow: pip install 'dynaq[parquet]')."""
+    output: Path | None = None
+    """Where to write (default: DIR/results.csv or DIR/results.parquet)."""
+
+
+@dataclass(frozen=True)
+class Compare:
+    """Compare configs of a results directory: summary metrics with CIs, and which
+    differences from the baseline are significant."""
+
+    dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
+    by: str = "planning_steps"
+    """The column whose values are compared (any config column)."""
+    baseline: str | None = None
+    """The value of --by to compare against (default: the smallest)."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """Write DIR/report.html: one self-contained page with tables, plots and config."""
+
+    dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
 
 
 def _run(cmd: Run) -> Path:
@@ -71,12 +154,24 @@ def _run(cmd: Run) -> Path:
     repeated = sorted({k for k in cmd.planning_steps if cmd.planning_steps.count(k) > 1})
     if repeated:
         raise ConfigError(f"planning_steps lists {repeated[0]} more than once")
-    runs = tuple(RunConfig(env=cmd.env, agent=cmd.agent, model=cmd.model, planning_steps=k,
-                           alpha=cmd.alpha, gamma=cmd.gamma, epsilon=cmd.epsilon,
-                           episodes=cmd.episodes, total_steps=cmd.steps,
-                           max_episode_steps=cmd.max_episode_steps)
+    given = {f: getattr(cmd, f) for f in ("model", "backup", "sampling", "kappa", "bonus",
+                                          "theta", "buffer_size")}
+    defaults = RunConfig()
+    extra = {k: v for k, v in given.items() if v != getattr(defaults, k)}
+    runs = tuple(RunConfig(env=cmd.env, agent=cmd.agent, planning_steps=k, alpha=cmd.alpha,
+                           gamma=cmd.gamma, epsilon=cmd.epsilon, episodes=cmd.episodes,
+                           total_steps=cmd.steps, max_episode_steps=cmd.max_episode_steps,
+                           **extra)
                  for k in cmd.planning_steps)
-    execute(Experiment("run", runs, cmd.seeds), cmd.out, quiet=cmd.quiet)
+    execute(Experiment("run", runs, cmd.seeds), cmd.out, options=cmd.options())
+    return cmd.out
+
+
+def _sweep(cmd: Sweep) -> Path:
+    from dynaq.experiments.driver import execute
+    from dynaq.experiments.sweep import load_sweep
+
+    execute(load_sweep(cmd.file), cmd.out, options=cmd.options())
     return cmd.out
 
 
@@ -98,26 +193,66 @@ def _reproduce(cmd: Reproduce) -> Path | None:
     if preset.compute is not None:
         execute_table(preset.name, preset.compute(seeds, cmd.quiet), out, preset.reporter)
     else:
-        execute(preset.experiment(seeds), out, quiet=cmd.quiet, reporter=preset.reporter)
+        execute(preset.experiment(seeds), out, reporter=preset.reporter,
+                options=cmd.options())
     return out
+
+
+def _ls(cmd: Ls) -> None:
+    from dynaq.experiments.store import describe
+
+    print(describe(cmd.dir))
+
+
+def _export(cmd: Export) -> None:
+    from dynaq.experiments.store import export
+
+    print(f"wrote {export(cmd.dir, cmd.format, cmd.output)}")
+
+
+def _compare(cmd: Compare) -> None:
+    from dynaq.analysis.compare import compare, compare_markdown
+    from dynaq.experiments.store import load_results
+
+    print(compare_markdown(compare(load_results(cmd.dir), cmd.by, baseline=cmd.baseline)))
+
+
+def _report(cmd: Report) -> None:
+    from dynaq.analysis.html import write_report
+
+    print(f"wrote {write_report(cmd.dir)}")
+
+
+COMMANDS = {"run": (Run, _run), "sweep": (Sweep, _sweep), "reproduce": (Reproduce, _reproduce),
+            "ls": (Ls, _ls), "export": (Export, _export), "compare": (Compare, _compare),
+            "report": (Report, _report)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dynaq`` command; returns the exit status."""
+    from dynaq.experiments.driver import FailedCells
+
     cmd = tyro.extras.subcommand_cli_from_dict(
-        {"run": Run, "reproduce": Reproduce}, prog="dynaq",
+        {name: cls for name, (cls, _) in COMMANDS.items()}, prog="dynaq",
         description="dynaq: model-based RL in the Dyna family (Sutton & Barto ch. 8).",
         args=list(argv) if argv is not None else None)
+    handler = next(fn for cls, fn in COMMANDS.values() if isinstance(cmd, cls))
     try:
-        out = _run(cmd) if isinstance(cmd, Run) else _reproduce(cmd)
+        out = handler(cmd)
     except ConfigError as err:
         print(f"dynaq: error: {err}", file=sys.stderr)
         return 2
+    except FailedCells as err:
+        print(f"dynaq: {len(err.failures)} cell(s) failed (everything else is saved; rerun "
+              "with --retry-failed to try them again):", file=sys.stderr)
+        for key, (seed, error) in sorted(err.failures.items()):
+            print(f"  {key} (seed {seed}): {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("dynaq: interrupted; finished cells are saved, run the same command to resume",
               file=sys.stderr)
         return 130
-    if out is not None:
+    if isinstance(out, Path):
         files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
         print((out / "summary.md").read_text())
         print(f"wrote {out}/: {', '.join(files)}")

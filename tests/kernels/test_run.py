@@ -29,9 +29,9 @@ def _run(seeds, k, episodes=20, total_steps=0, env="dynaq/DynaMaze-v0"):
     Q = np.zeros((n, mdp.n_states, mdp.n_actions))
     rec = np.zeros((n, capacity, K.N_FIELDS))
     world, switch_at = mdp.stacked()
-    done = K.run_batch(dq.init, dq.act, dq.learn, dq.diagnose, (0.1, 0.95, 0.1, k), 0.95,
-                       world, switch_at, np.cumsum(mdp.initial), truth.v_star[None],
-                       truth.reachable[None], capacity, total_steps, 0,
+    done = K.run_agent(K.agent_id(dq.init, dq.act, dq.learn, dq.diagnose),
+                       (0.1, 0.95, 0.1, k), 0.95, world, switch_at, np.cumsum(mdp.initial),
+                       truth.v_star[None], truth.reachable[None], capacity, total_steps, 0,
                        rng.make_states(seeds), rng.make_states(seeds, rng.ENV), Q, rec)
     return done, rec, Q
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,57 +17,98 @@ from dynaq.analysis.plots import plot_curves
 from dynaq.analysis.report import write_summary, write_text
 from dynaq.analysis.stats import summarize
 from dynaq.errors import ConfigError
+from dynaq.experiments.backends import execute_units
 from dynaq.experiments.config import Experiment, cell_key
-from dynaq.experiments.runner import run_cells, validate
+from dynaq.experiments.runner import validate
 from dynaq.experiments.store import Store, load_results
 
 CHUNK = 64
-"""Seeds per compiled call: enough to keep both cores busy, small enough for a live bar."""
+"""Seeds per unit of work (one compiled call): enough to keep the cores busy, few enough
+for a live progress bar and little lost to an interruption."""
 
 Reporter = Callable[[pd.DataFrame, pd.DataFrame, Path], str]
 """Writes an experiment's plots from (results, summary, out) and returns Markdown notes."""
 
 
+@dataclass(frozen=True)
+class Options:
+    """How to run an experiment (none of it changes the numbers)."""
+
+    backend: str = "serial"
+    """``serial`` (in the driver, all cores through numba), ``process`` or ``ray``."""
+    workers: int | None = None
+    """Processes or Ray CPUs (default: all cores)."""
+    ray_address: str | None = None
+    """Join this Ray cluster instead of starting a local one."""
+    chunk: int = CHUNK
+    """Seeds per unit of work."""
+    force_new: bool = False
+    """Discard results of a different experiment in the output directory."""
+    retry_failed: bool = False
+    """Run again the cells that failed before (otherwise they are skipped)."""
+    quiet: bool = False
+    """No progress bar."""
+
+
+class FailedCells(Exception):
+    """Some cells raised; everything else is stored. ``failures``: key → (seed, error)."""
+
+    def __init__(self, failures: dict[str, tuple[int, str]]) -> None:
+        self.failures = failures
+        super().__init__(f"{len(failures)} cell(s) failed")
+
+
 def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
-            reporter: Reporter | None = None) -> pd.DataFrame:
+            reporter: Reporter | None = None, options: Options | None = None
+            ) -> pd.DataFrame:
     """Run every cell of ``experiment`` not yet stored in ``out``, then write the outputs.
 
-    Everything is validated before the directory is touched. Each finished chunk of cells
-    is committed at once, so an interrupted run loses only the chunk in flight and
-    re-running the same command resumes it.
+    Everything is validated before the directory is touched. Each finished unit of cells
+    is committed at once, so an interrupted run (Ctrl-C, or even SIGKILL) loses only the
+    units in flight, and re-running the same command resumes it.
 
     Args:
         experiment: What to run.
         out: The output directory (created if missing).
-        quiet: No progress bar.
+        quiet: No progress bar (or set ``options.quiet``).
         reporter: Writes plots and returns notes for ``summary.md``; the default draws
             ``curves.png`` (steps per episode).
+        options: Backend, workers and the other :class:`Options`.
 
     Returns:
         The summary table (as written to ``summary.csv``).
 
     Raises:
         ConfigError: On any invalid input, before anything is written.
+        FailedCells: After storing everything else, if some cells raised.
     """
+    opts = options or Options(quiet=quiet)
+    if opts.chunk < 1:
+        raise ConfigError(f"chunk must be an integer >= 1, got {opts.chunk!r}")
     for run in experiment.runs:
         validate(run)
+    execute_units([], opts.backend, opts.workers, opts.ray_address)  # validates the options
     out = Path(out)
-    store = Store(out, experiment)
+    store = Store(out, experiment, force_new=opts.force_new)
     try:
-        done = store.done_keys()
-        todo = [(run, [s for s in range(experiment.seeds) if cell_key(run, s) not in done])
-                for run in experiment.runs]
-        total = sum(len(seeds) for _, seeds in todo)
-        with tqdm(total=total, desc=experiment.name, unit="cell", file=sys.stderr,
-                  disable=quiet, delay=1.0) as bar:
-            for run, seeds in todo:
-                for i in range(0, len(seeds), CHUNK):
-                    chunk = seeds[i:i + CHUNK]
-                    store.write(run_cells(run, chunk))
-                    bar.update(len(chunk))
+        failed = store.failed()
+        skip = store.done_keys() | (set() if opts.retry_failed else set(failed))
+        units = [(run, seeds[i:i + opts.chunk]) for run in experiment.runs
+                 for seeds in [[s for s in range(experiment.seeds)
+                                if cell_key(run, s) not in skip]]
+                 for i in range(0, len(seeds), opts.chunk)]
+        with tqdm(total=sum(len(s) for _, s in units), desc=experiment.name, unit="cell",
+                  file=sys.stderr, disable=opts.quiet or quiet, delay=1.0) as bar:
+            for result in execute_units(units, opts.backend, opts.workers, opts.ray_address):
+                store.write(result.cells, result.failures)
+                bar.update(len(result.cells) + len(result.failures))
+        failed = store.failed()
     finally:
         store.close()
-    return write_outputs(experiment, out, reporter)
+    summary = write_outputs(experiment, out, reporter)
+    if failed:
+        raise FailedCells(failed)
+    return summary
 
 
 def write_outputs(experiment: Experiment, out: Path,

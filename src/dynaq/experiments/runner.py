@@ -142,8 +142,9 @@ def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[G
     records = np.zeros((n, capacity, kernels.N_FIELDS))
     Q = np.zeros((n, mdp.n_states, mdp.n_actions))
     c0, t0 = kernels.cycles(), time.perf_counter()
-    done = kernels.run_batch(
-        *agent.kernels(config), agent.hyperparameters(config), run.gamma, world, switch_at,
+    done = kernels.run_agent(
+        kernels.agent_id(*agent.kernels(config)), agent.hyperparameters(config), run.gamma,
+        world, switch_at,
         np.cumsum(mdp.initial), np.stack([t.v_star for t in truths]),
         np.stack([t.reachable for t in truths]), capacity,
         0 if episodes is not None else run.total_steps, max_episode_steps,

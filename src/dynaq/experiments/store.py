@@ -1,17 +1,23 @@
 """The results database of an output directory: one SQLite file, written by the driver only.
 
 Each finished batch of cells is committed in one transaction; a cell's key is unique, so a
-re-run skips finished cells and never duplicates a row.
+re-run skips finished cells and never duplicates a row. A cell that raised is kept in the
+``failures`` table with its traceback until a retry succeeds. While a driver writes, it
+holds an exclusive ``flock`` on ``.dynaq.lock``: a second writer is refused, and a crashed
+one leaves nothing stuck, since the system releases the lock with the process.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,7 +28,13 @@ from dynaq.experiments.runner import CellResult
 from dynaq.kernels import run as K
 from dynaq.metrics import policy_is_optimal
 
+if TYPE_CHECKING:
+    from dynaq.experiments.backends import Failure
+
 DB_NAME = "results.sqlite"
+LOCK_NAME = ".dynaq.lock"
+OUTPUTS = ("summary.csv", "summary.md", "config.toml", "report.html")
+"""Files the driver writes beside the database (and plots: ``*.png``, ``*.gif``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,6 +48,9 @@ CREATE TABLE IF NOT EXISTS episodes (
     truncated INTEGER NOT NULL, wall_s REAL NOT NULL, v_star_start REAL, model_error REAL,
     reward_error REAL, model_coverage REAL,
     PRIMARY KEY (cell_key, episode)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS failures (
+    cell_key TEXT PRIMARY KEY, config TEXT NOT NULL, seed INTEGER NOT NULL,
+    error TEXT NOT NULL, traceback TEXT NOT NULL);
 """
 
 EPISODE_COLUMNS = ["episode", "steps", "return", "env_steps", "backups", "value_error",
@@ -54,16 +69,19 @@ class Store:
         ConfigError: If the directory already holds a different experiment.
     """
 
-    def __init__(self, out: str | Path, experiment: Experiment) -> None:
-        self.path = Path(out) / DB_NAME
-        check_compatible(out, experiment)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, out: str | Path, experiment: Experiment, force_new: bool = False
+                 ) -> None:
+        out = Path(out)
+        self.path = out / DB_NAME
+        check_compatible(out, experiment, force_new)
+        out.mkdir(parents=True, exist_ok=True)
+        self._lock = _acquire_lock(out)
+        if force_new:
+            discard_results(out)
         self.conn = sqlite3.connect(self.path)
         self.conn.execute("PRAGMA journal_mode=WAL")
         with self.conn:
             self.conn.executescript(_SCHEMA)
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('fingerprint', ?)",
-                              (experiment.fingerprint(),))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('experiment', ?)",
                               (json.dumps(experiment.to_dict()),))
 
@@ -71,18 +89,52 @@ class Store:
         """Keys of the cells already stored."""
         return {k for (k,) in self.conn.execute("SELECT cell_key FROM cells")}
 
-    def write(self, cells: Iterable[CellResult]) -> None:
-        """Store finished cells, all in one transaction."""
+    def failed(self) -> dict[str, tuple[int, str]]:
+        """Failed cells: key → (seed, error line)."""
+        return {k: (seed, err) for k, seed, err in
+                self.conn.execute("SELECT cell_key, seed, error FROM failures")}
+
+    def write(self, cells: Iterable[CellResult], failures: Iterable[Failure] = ()) -> None:
+        """Store finished cells and failed ones, all in one transaction."""
         with self.conn:
+            for f in failures:
+                self.conn.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)",
+                                  (f.key, json.dumps(asdict(f.run)), f.seed, f.error,
+                                   f.traceback))
             for cell in cells:
+                self.conn.execute("DELETE FROM failures WHERE cell_key = ?", (cell.key,))
                 self.conn.execute("INSERT INTO cells VALUES (?, ?, ?, ?)", (
                     cell.key, json.dumps(asdict(cell.run)), cell.seed, len(cell.records)))
                 self.conn.executemany(
                     f"INSERT INTO episodes VALUES ({', '.join('?' * 15)})", _episode_rows(cell))
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection and release the directory."""
         self.conn.close()
+        os.close(self._lock)
+
+
+def _acquire_lock(out: Path) -> int:
+    fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise ConfigError(f"out: {out} is being written by another dynaq process ({holder}); "
+                          "wait for it to finish or choose another directory") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"pid {os.getpid()}".encode())
+    return fd
+
+
+def discard_results(out: Path) -> None:
+    """Delete the results and outputs of ``out`` (``--force-new``), nothing else."""
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", *OUTPUTS):
+        (out / name).unlink(missing_ok=True)
+    for pattern in ("*.png", "*.gif"):
+        for path in out.glob(pattern):
+            path.unlink()
 
 
 def _episode_rows(cell: CellResult) -> list[tuple]:
@@ -99,29 +151,60 @@ def _episode_rows(cell: CellResult) -> list[tuple]:
              opt(r[K.REWARD_ERROR]), opt(r[K.MODEL_COVERAGE])) for i, r in enumerate(rec)]
 
 
-def check_compatible(out: str | Path, experiment: Experiment) -> None:
-    """Refuse an output directory that holds another experiment's results.
+def check_compatible(out: str | Path, experiment: Experiment, force_new: bool = False
+                     ) -> None:
+    """Refuse an output directory that holds another experiment's results (unless
+    ``force_new``, which discards them) or anything that is not dynaq's.
 
     Raises:
-        ConfigError: Naming the directory and what to do.
+        ConfigError: Naming the directory, what differs and what to do.
     """
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"out must be a directory, but {path} is a file")
     db = path / DB_NAME
     if not db.exists():
-        if path.is_dir() and any(path.iterdir()):
+        if path.is_dir() and any(p.name != LOCK_NAME for p in path.iterdir()):
             raise ConfigError(f"out: {path} is not empty and holds no dynaq results; "
                               "choose a new or empty directory")
         return
+    stored = stored_experiment(path)
+    if stored is not None and stored == experiment.to_dict() or force_new:
+        return
+    raise ConfigError(f"out: {path} holds another experiment's results "
+                      f"({_difference(stored, experiment.to_dict())}); rerun with --force-new "
+                      "to discard them, or choose another directory")
+
+
+def stored_experiment(out: str | Path) -> dict | None:
+    """The experiment (as :meth:`Experiment.to_dict`) a results database was made for.
+
+    Raises:
+        ConfigError: If the database cannot be read.
+    """
     try:
-        with closing(sqlite3.connect(db)) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+        with closing(sqlite3.connect(Path(out) / DB_NAME)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'experiment'").fetchone()
     except sqlite3.DatabaseError as err:
-        raise ConfigError(f"out: {db} is not a dynaq results database ({err})") from None
-    if row is None or row[0] != experiment.fingerprint():
-        raise ConfigError(f"out: {path} holds another experiment's results; choose another "
-                          "directory (or the exact same command to resume)")
+        raise ConfigError(f"out: {Path(out) / DB_NAME} is not a dynaq results database "
+                          f"({err})") from None
+    return json.loads(row[0]) if row else None
+
+
+def _difference(old: dict | None, new: dict) -> str:
+    if old is None:
+        return "of an unknown experiment"
+    parts = [f"{k} {old.get(k)!r} → {new[k]!r}" for k in ("name", "seeds")
+             if old.get(k) != new[k]]
+    old_runs = [json.dumps(r, sort_keys=True) for r in old.get("runs", [])]
+    new_runs = [json.dumps(r, sort_keys=True) for r in new["runs"]]
+    gone = [json.loads(r) for r in old_runs if r not in new_runs]
+    added = [json.loads(r) for r in new_runs if r not in old_runs]
+    if gone or added:
+        fields_differ = sorted({k for a in gone for b in added for k in a if a[k] != b.get(k)})
+        parts.append(f"{len(gone)} run config(s) only there, {len(added)} only here"
+                     + (f", differing in {', '.join(fields_differ)}" if fields_differ else ""))
+    return "; ".join(parts) or "different settings"
 
 
 def load_results(out: str | Path) -> pd.DataFrame:
@@ -148,3 +231,60 @@ def load_results(out: str | Path) -> pd.DataFrame:
     df["truncated"] = df["truncated"].astype(bool)
     return df.sort_values([*config.columns, "seed", "episode"], kind="stable",
                           ignore_index=True)
+
+
+def describe(out: str | Path) -> str:
+    """What ``out`` holds, as text: the experiment, then per run config the seeds done,
+    failed and missing.
+
+    Raises:
+        ConfigError: If ``out`` holds no results database.
+    """
+    db = Path(out) / DB_NAME
+    if not db.exists():
+        raise ConfigError(f"dir: no dynaq results in {out} (no {DB_NAME})")
+    exp = stored_experiment(out)
+    with closing(sqlite3.connect(db)) as conn:
+        done = {k for (k,) in conn.execute("SELECT cell_key FROM cells")}
+        failed = {k for (k,) in conn.execute("SELECT cell_key FROM failures")}
+    if exp is None:
+        return f"{out}: {len(done)} cells, no experiment recorded"
+    from dynaq.experiments.config import RunConfig, cell_key
+
+    runs = [RunConfig(**r) for r in exp["runs"]]
+    varying = [k for k in exp["runs"][0] if len({json.dumps(r[k]) for r in exp["runs"]}) > 1]
+    lines = [f"{out}: experiment {exp['name']!r}, {len(runs)} run config(s) × "
+             f"{exp['seeds']} seeds", "",
+             "| run | env | " + " | ".join(varying) + " | done | failed | missing |",
+             "|---|---|" + "---|" * (len(varying) + 3)]
+    for i, run in enumerate(runs):
+        keys = {cell_key(run, s) for s in range(exp["seeds"])}
+        n_done, n_failed = len(keys & done), len(keys & failed)
+        cells = [str(i), run.env, *(str(getattr(run, k)) for k in varying), str(n_done),
+                 str(n_failed), str(exp["seeds"] - n_done - n_failed)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def export(out: str | Path, fmt: str = "csv", path: str | Path | None = None) -> Path:
+    """Write every stored episode (:func:`load_results`) as CSV or Parquet; returns the path.
+
+    Raises:
+        ConfigError: For an unknown format, no results, or Parquet without pyarrow.
+    """
+    if fmt not in ("csv", "parquet"):
+        raise ConfigError(f"format must be csv or parquet, got {fmt!r}")
+    df = load_results(out)
+    target = Path(path) if path is not None else Path(out) / f"results.{fmt}"
+    tmp = target.with_name(f".{target.name}.tmp")
+    if fmt == "csv":
+        df.to_csv(tmp, index=False)
+    else:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ConfigError("format parquet needs pyarrow: pip install 'dynaq[parquet]'"
+                              ) from None
+        df.to_parquet(tmp, index=False)
+    os.replace(tmp, target)
+    return target

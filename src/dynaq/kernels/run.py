@@ -16,9 +16,10 @@ An agent is four compiled functions over its own state (a tuple of arrays, made 
   ``reachable``: the states an agent can act in),
   built from :func:`pair_error` (or :func:`point_error`) and :func:`coverage`.
 
-The loop passes the functions themselves, so numba compiles one specialised loop per agent
-and each algorithm is written once. The world is one or more *phases* of dynamics (a
-world that changes, Figures 8.4 and 8.5): a TabularMDP's arrays for every phase stacked,
+The loop below is written once and takes the agent as its first argument, its
+:func:`agent_id`; each algorithm is written once, in its own file. The world is one or
+more *phases* of dynamics (a world that changes, Figures 8.4 and 8.5): a TabularMDP's
+arrays for every phase stacked,
 ``offsets`` holding ``n_phases * S * A + 1`` entries, and ``switch_at[p]`` the number of
 real steps after which phase ``p`` is in force (``switch_at[0] = 0``).
 """
@@ -27,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import literally, njit, prange, typeof, types
+from numba.extending import intrinsic, overload
 
 from dynaq.kernels.tabular import max_q
 from dynaq.kernels.values import evaluate_on_policy, greedy_weights
@@ -110,8 +111,71 @@ def episode_metrics(world, base, Q, v_star, reachable, gamma, weights, v_pi, ord
     return err, value, n_on
 
 
+_AGENTS: dict[str, tuple] = {}
+
+
+def agent_id(init, act, learn, diagnose) -> str:
+    """The name under which the compiled loop below knows an agent's four functions.
+
+    The loop takes it as a string literal, so numba compiles one loop per agent, calls its
+    functions directly (and can inline them), and caches each on disk under its name.
+    (Passing the functions themselves as arguments makes numba type them by object
+    identity, so no process could reuse another's cache.)
+    """
+    fns = (init, act, learn, diagnose)
+    name = "|".join(f"{f.py_func.__module__}.{f.py_func.__name__}" for f in fns)
+    _AGENTS[name] = fns
+    return name
+
+
+def _agent_fn(agent, position):
+    """The ``position``-th function of the agent named by the string literal ``agent``."""
+    return _AGENTS[agent.literal_value][position]
+
+
+def _init(agent, n_states, n_actions, hp): ...
+def _act(agent, Q, state, s, t, hp, rng): ...
+def _learn(agent, Q, state, s, a, r, s2, terminated, t, hp, rng): ...
+def _diagnose(agent, state, world, base, reachable, n_actions): ...
+
+
+# Explicit arities, not *args: packing arguments into a tuple made a real step 3x slower.
+@overload(_init)
+def _ol_init(agent, n_states, n_actions, hp):
+    if not isinstance(agent, types.StringLiteral):
+        return lambda agent, n_states, n_actions, hp: literally(agent)
+    fn = _agent_fn(agent, 0)
+    return lambda agent, n_states, n_actions, hp: fn(n_states, n_actions, hp)
+
+
+@overload(_act)
+def _ol_act(agent, Q, state, s, t, hp, rng):
+    if not isinstance(agent, types.StringLiteral):
+        return lambda agent, Q, state, s, t, hp, rng: literally(agent)
+    fn = _agent_fn(agent, 1)
+    return lambda agent, Q, state, s, t, hp, rng: fn(Q, state, s, t, hp, rng)
+
+
+@overload(_learn)
+def _ol_learn(agent, Q, state, s, a, r, s2, terminated, t, hp, rng):
+    if not isinstance(agent, types.StringLiteral):
+        return lambda agent, Q, state, s, a, r, s2, terminated, t, hp, rng: literally(agent)
+    fn = _agent_fn(agent, 2)
+    return lambda agent, Q, state, s, a, r, s2, terminated, t, hp, rng: fn(
+        Q, state, s, a, r, s2, terminated, t, hp, rng)
+
+
+@overload(_diagnose)
+def _ol_diagnose(agent, state, world, base, reachable, n_actions):
+    if not isinstance(agent, types.StringLiteral):
+        return lambda agent, state, world, base, reachable, n_actions: literally(agent)
+    fn = _agent_fn(agent, 3)
+    return lambda agent, state, world, base, reachable, n_actions: fn(
+        state, world, base, reachable, n_actions)
+
+
 @njit(cache=True)
-def run_episode(act, learn, state, hp, world, switch_at, phase, s, Q, t, step_limit,
+def run_episode(agent, state, hp, world, switch_at, phase, s, Q, t, step_limit,
                 agent_rng, env_rng):
     """One episode from state ``s`` after ``t`` real steps: act, step the world, learn.
 
@@ -131,11 +195,11 @@ def run_episode(act, learn, state, hp, world, switch_at, phase, s, Q, t, step_li
         if phase + 1 < switch_at.shape[0] and t >= switch_at[phase + 1]:
             phase += 1
             base = phase * S * A
-        a = act(Q, state, s, t, hp, agent_rng)
+        a = _act(agent, Q, state, s, t, hp, agent_rng)
         i = sample_outcome(offsets, prob, base + s * A + a, env_rng)
         s2, r, term = next_state[i], reward[i], terminated[i]
         t += 1
-        backups += learn(Q, state, s, a, r, s2, term, t, hp, agent_rng)
+        backups += _learn(agent, Q, state, s, a, r, s2, term, t, hp, agent_rng)
         steps += 1
         ret += r
         s = s2
@@ -146,7 +210,7 @@ def run_episode(act, learn, state, hp, world, switch_at, phase, s, Q, t, step_li
 
 
 @njit(cache=True)
-def run_one(init, act, learn, diagnose, hp, gamma, world, switch_at, initial_cdf, v_star,
+def run_one(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
             reachable, max_episodes, max_total_steps, max_episode_steps, agent_rng, env_rng, Q,
             records):
     """One seed of an agent from an empty model, in place on ``Q``.
@@ -157,7 +221,7 @@ def run_one(init, act, learn, diagnose, hp, gamma, world, switch_at, initial_cdf
     row of ``records`` per episode and returns how many were written.
     """
     S, A = Q.shape
-    state = init(S, A, hp)
+    state = _init(agent, S, A, hp)
     weights = np.full((S, A), -1.0)
     v_pi = np.zeros(S)
     order = np.empty(S, np.int64)
@@ -174,7 +238,7 @@ def run_one(init, act, learn, diagnose, hp, gamma, world, switch_at, initial_cdf
         if max_total_steps > 0 and (limit <= 0 or max_total_steps - total_steps < limit):
             limit = max_total_steps - total_steps
         steps, ret, truncated, done, now = run_episode(
-            act, learn, state, hp, world, switch_at, phase, sample_start(initial_cdf, env_rng),
+            agent, state, hp, world, switch_at, phase, sample_start(initial_cdf, env_rng),
             Q, total_steps, limit, agent_rng, env_rng)
         total_steps += steps
         backups += done
@@ -187,7 +251,7 @@ def run_one(init, act, learn, diagnose, hp, gamma, world, switch_at, initial_cdf
             world, phase * S * A, Q, v_star[phase], reachable[phase], gamma, weights, v_pi,
             order, n_on, all_states, policy_value)
         policy_value = row[POLICY_VALUE]
-        row[MODEL_ERROR], row[REWARD_ERROR], row[MODEL_COVERAGE] = diagnose(
+        row[MODEL_ERROR], row[REWARD_ERROR], row[MODEL_COVERAGE] = _diagnose(agent,
             state, world, phase * S * A, reachable[phase], A)
         row[STEPS] = steps
         row[RETURN] = ret
@@ -200,7 +264,7 @@ def run_one(init, act, learn, diagnose, hp, gamma, world, switch_at, initial_cdf
 
 
 @njit(cache=True, parallel=True)
-def run_batch(init, act, learn, diagnose, hp, gamma, world, switch_at, initial_cdf, v_star,
+def run_batch(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
               reachable, max_episodes, max_total_steps, max_episode_steps, agent_rngs,
               env_rngs, Q_out, records):
     """:func:`run_one` for each seed (row of the RNG arrays), seeds spread over threads.
@@ -211,11 +275,12 @@ def run_batch(init, act, learn, diagnose, hp, gamma, world, switch_at, initial_c
     n = agent_rngs.shape[0]
     done = np.zeros(n, np.int64)
     for i in prange(n):
-        done[i] = run_one(init, act, learn, diagnose, hp, gamma, world, switch_at,
+        done[i] = run_one(agent, hp, gamma, world, switch_at,
                           initial_cdf, v_star, reachable, max_episodes,
                           max_total_steps, max_episode_steps, agent_rngs[i], env_rngs[i],
                           Q_out[i], records[i])
     return done
+
 
 
 @njit(cache=True)
@@ -288,3 +353,17 @@ def _first(values, lo, i):
         if values[j] == values[i]:
             return False
     return True
+
+
+def run_agent(agent: str, *args):
+    """:func:`run_batch` for the agent named ``agent`` (an :func:`agent_id`).
+
+    Calling ``run_batch`` with a string costs about 0.4 s a call (numba retypes the
+    string as a literal through an exception each time), so once compiled for these
+    argument types this goes straight to the compiled code.
+    """
+    sig = (types.literal(agent), *(typeof(a) for a in args))
+    compiled = run_batch.overloads.get(sig)
+    if compiled is None:
+        return run_batch(agent, *args)
+    return compiled.entry_point(agent, *args)

@@ -1,0 +1,166 @@
+"""Backends give bitwise the same results; failures, locks, kill -9 and Ctrl-C are safe."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from dynaq import ConfigError, Experiment, RunConfig, execute, load_results
+from dynaq.experiments import backends
+from dynaq.experiments.driver import FailedCells, Options
+from dynaq.experiments.store import DB_NAME, Store, describe, export
+
+NUMBERS = ["steps", "return", "env_steps", "backups", "value_error", "policy_value",
+           "model_error", "model_coverage"]
+
+
+def small(seeds=5):
+    return Experiment("small", (RunConfig(planning_steps=0, episodes=6),
+                                RunConfig(planning_steps=5, episodes=6)), seeds)
+
+
+def numbers(out):
+    return load_results(out).sort_values(["planning_steps", "seed", "episode"])[
+        ["planning_steps", "seed", "episode", *NUMBERS]].reset_index(drop=True)
+
+
+def test_process_pool_equals_serial_bitwise(tmp_path):
+    execute(small(), tmp_path / "serial", options=Options(quiet=True))
+    execute(small(), tmp_path / "process",
+            options=Options(backend="process", workers=2, chunk=2, quiet=True))
+    assert numbers(tmp_path / "serial").equals(numbers(tmp_path / "process"))
+
+
+def test_ray_equals_serial_bitwise(tmp_path):
+    pytest.importorskip("ray")
+    execute(small(3), tmp_path / "serial", options=Options(quiet=True))
+    execute(small(3), tmp_path / "ray", options=Options(backend="ray", workers=2, chunk=2,
+                                                        quiet=True))
+    assert numbers(tmp_path / "serial").equals(numbers(tmp_path / "ray"))
+
+
+def test_bad_options_are_refused_before_anything_is_written(tmp_path):
+    for opts, message in ((Options(backend="mpi"), "backend must be one of serial"),
+                          (Options(workers=0), "workers must be an integer >= 1"),
+                          (Options(chunk=0), "chunk must be an integer >= 1"),
+                          (Options(ray_address="auto"), "ray_address needs backend ray")):
+        with pytest.raises(ConfigError, match=message):
+            execute(small(), tmp_path / "out", options=opts)
+    assert not (tmp_path / "out").exists()
+
+
+def test_failed_cells_are_recorded_the_rest_stored_and_retried(tmp_path, monkeypatch):
+    real = backends.run_cells
+
+    def flaky(run, seeds):
+        if run.planning_steps == 5 and 3 in seeds:
+            raise RuntimeError("boom")
+        return real(run, seeds)
+
+    monkeypatch.setattr(backends, "run_cells", flaky)
+    out = tmp_path / "out"
+    with pytest.raises(FailedCells) as err:
+        execute(small(), out, options=Options(quiet=True, chunk=2))
+    (key, (seed, message)), = err.value.failures.items()
+    assert seed == 3 and message == "RuntimeError: boom"
+    with sqlite3.connect(out / DB_NAME) as conn:
+        (tb,) = conn.execute("SELECT traceback FROM failures").fetchone()
+    assert "RuntimeError: boom" in tb and "Traceback" in tb
+    assert len(load_results(out)) == (2 * 5 - 1) * 6
+    assert "| 4 | 1 | 0 |" in describe(out)
+    with pytest.raises(FailedCells):  # a plain rerun skips the failed cell
+        execute(small(), out, options=Options(quiet=True))
+    monkeypatch.setattr(backends, "run_cells", real)
+    execute(small(), out, options=Options(quiet=True, retry_failed=True))
+    assert len(load_results(out)) == 2 * 5 * 6
+    assert "| 5 | 0 | 0 |" in describe(out)
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    out = tmp_path / "out"
+    first = Store(out, small())
+    try:
+        with pytest.raises(ConfigError, match="being written by another dynaq process"):
+            execute(small(), out, options=Options(quiet=True))
+    finally:
+        first.close()
+    execute(small(), out, options=Options(quiet=True))  # released: now it runs
+
+
+def test_different_config_is_refused_unless_force_new(tmp_path):
+    out = tmp_path / "out"
+    execute(small(), out, options=Options(quiet=True))
+    other = Experiment("small", (RunConfig(planning_steps=0, episodes=6),
+                                 RunConfig(planning_steps=50, episodes=6)), 5)
+    with pytest.raises(ConfigError, match="1 run config.* only there, 1 only here, differing "
+                                          "in planning_steps.*--force-new"):
+        execute(other, out, options=Options(quiet=True))
+    execute(other, out, options=Options(quiet=True, force_new=True))
+    assert sorted(load_results(out)["planning_steps"].unique()) == [0, 50]
+
+
+def test_export_csv_and_parquet(tmp_path):
+    out = tmp_path / "out"
+    execute(small(2), out, options=Options(quiet=True))
+    csv = export(out, "csv")
+    assert csv.read_text().startswith("env,agent,")
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    assert len(pd.read_parquet(export(out, "parquet"))) == 2 * 2 * 6
+    with pytest.raises(ConfigError, match="format must be csv or parquet"):
+        export(out, "xlsx")
+
+
+def _cli(out, *extra):
+    return [sys.executable, "-m", "dynaq", "run", "--env", "dynaq/SinglePath9x9-v0",
+            "--planning-steps", "0", "--seeds", "24", "--episodes", "60", "--chunk", "1",
+            "--quiet", "--out", str(out), *extra]
+
+
+def _wait_for_cells(out, n, proc):
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(out / DB_NAME) as conn:
+                if conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0] >= n:
+                    return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+
+
+def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    proc = subprocess.Popen(_cli(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for_cells(out, 3, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(out / DB_NAME) as conn:
+        before = conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+    assert 3 <= before < 24
+    subprocess.run(_cli(out), check=True, capture_output=True)
+    subprocess.run(_cli(ref), check=True, capture_output=True)
+    with sqlite3.connect(out / DB_NAME) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0] == 24
+        assert conn.execute("SELECT COUNT(*) FROM (SELECT cell_key, episode FROM episodes "
+                            "GROUP BY 1, 2 HAVING COUNT(*) > 1)").fetchone()[0] == 0
+    assert numbers(out).equals(numbers(ref))
+
+
+def test_ctrl_c_exits_130_with_finished_cells_saved(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_cli(out, "--backend", "process", "--workers", "2"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_cells(out, 2, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; finished cells are saved" in err and "Traceback" not in err
+    done = len(load_results(out)[["seed"]].drop_duplicates())
+    assert 2 <= done < 24
+    assert not [p for p in os.listdir(out) if p.endswith(".tmp")]
