@@ -16,20 +16,25 @@ An agent is four compiled functions over its own state (a tuple of arrays, made 
   ``reachable``: the states an agent can act in),
   built from :func:`pair_error` (or :func:`point_error`) and :func:`coverage`.
 
-The loop below is written once and takes the agent as its first argument, its
-:func:`agent_id`; each algorithm is written once, in its own file. The world is one or
-more *phases* of dynamics (a world that changes, Figures 8.4 and 8.5): a TabularMDP's
-arrays for every phase stacked,
+The loop below is written once, as plain Python that calls ``_init``, ``_act``, ``_learn``
+and ``_diagnose``; :func:`run_agent` compiles one copy per agent (named by
+:func:`agent_id`) with the agent's functions in their place; each algorithm is written
+once, in its own file. The world is one or more *phases* of dynamics (a world that
+changes, Figures 8.4 and 8.5): a TabularMDP's arrays for every phase stacked,
 ``offsets`` holding ``n_phases * S * A + 1`` entries, and ``switch_at[p]`` the number of
 real steps after which phase ``p`` is in force (``switch_at[0] = 0``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import types as pytypes
+from typing import Any
+
 import numpy as np
 from llvmlite import ir
 from numba import literally, njit, prange, typeof, types
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic
 
 from dynaq.kernels.tabular import max_q
 from dynaq.kernels.values import evaluate_on_policy, greedy_weights
@@ -111,70 +116,34 @@ def episode_metrics(world, base, Q, v_star, reachable, gamma, weights, v_pi, ord
     return err, value, n_on
 
 
-_AGENTS: dict[str, tuple] = {}
+_AGENTS: dict[int, tuple] = {}
 
 
-def agent_id(init, act, learn, diagnose) -> str:
-    """The name under which the compiled loop below knows an agent's four functions.
+def agent_id(init, act, learn, diagnose) -> int:
+    """The number under which the compiled loop below knows an agent's four functions.
 
-    The loop takes it as a string literal, so numba compiles one loop per agent, calls its
-    functions directly (and can inline them), and caches each on disk under its name.
-    (Passing the functions themselves as arguments makes numba type them by object
-    identity, so no process could reuse another's cache.)
+    Each agent's copy of the loop takes it as an integer literal, so that numba caches
+    the copies on disk apart: a hash of the functions' qualified names, the same in every
+    process. (Passing the functions as arguments instead makes numba type them by object
+    identity, so no process could reuse another's cache; calling them through an
+    ``overload`` made a real step 1.5x slower.)
     """
     fns = (init, act, learn, diagnose)
     name = "|".join(f"{f.py_func.__module__}.{f.py_func.__name__}" for f in fns)
-    _AGENTS[name] = fns
-    return name
+    number = int.from_bytes(hashlib.sha256(name.encode()).digest()[:7], "little")
+    if _AGENTS.setdefault(number, fns) != fns:
+        raise RuntimeError(f"agent id collision for {name}")
+    return number
 
 
-def _agent_fn(agent, position):
-    """The ``position``-th function of the agent named by the string literal ``agent``."""
-    return _AGENTS[agent.literal_value][position]
+def _unbound(*_args: Any) -> Any:
+    """Stands for an agent function in the loop below until :func:`_specialise` binds it."""
+    raise TypeError("the run loop runs per agent: call run_agent")
 
 
-def _init(agent, n_states, n_actions, hp): ...
-def _act(agent, Q, state, s, t, hp, rng): ...
-def _learn(agent, Q, state, s, a, r, s2, terminated, t, hp, rng): ...
-def _diagnose(agent, state, world, base, reachable, n_actions): ...
+_init = _act = _learn = _diagnose = _unbound
 
 
-# Explicit arities, not *args: packing arguments into a tuple made a real step 3x slower.
-@overload(_init)
-def _ol_init(agent, n_states, n_actions, hp):
-    if not isinstance(agent, types.StringLiteral):
-        return lambda agent, n_states, n_actions, hp: literally(agent)
-    fn = _agent_fn(agent, 0)
-    return lambda agent, n_states, n_actions, hp: fn(n_states, n_actions, hp)
-
-
-@overload(_act)
-def _ol_act(agent, Q, state, s, t, hp, rng):
-    if not isinstance(agent, types.StringLiteral):
-        return lambda agent, Q, state, s, t, hp, rng: literally(agent)
-    fn = _agent_fn(agent, 1)
-    return lambda agent, Q, state, s, t, hp, rng: fn(Q, state, s, t, hp, rng)
-
-
-@overload(_learn)
-def _ol_learn(agent, Q, state, s, a, r, s2, terminated, t, hp, rng):
-    if not isinstance(agent, types.StringLiteral):
-        return lambda agent, Q, state, s, a, r, s2, terminated, t, hp, rng: literally(agent)
-    fn = _agent_fn(agent, 2)
-    return lambda agent, Q, state, s, a, r, s2, terminated, t, hp, rng: fn(
-        Q, state, s, a, r, s2, terminated, t, hp, rng)
-
-
-@overload(_diagnose)
-def _ol_diagnose(agent, state, world, base, reachable, n_actions):
-    if not isinstance(agent, types.StringLiteral):
-        return lambda agent, state, world, base, reachable, n_actions: literally(agent)
-    fn = _agent_fn(agent, 3)
-    return lambda agent, state, world, base, reachable, n_actions: fn(
-        state, world, base, reachable, n_actions)
-
-
-@njit(cache=True)
 def run_episode(agent, state, hp, world, switch_at, phase, s, Q, t, step_limit,
                 agent_rng, env_rng):
     """One episode from state ``s`` after ``t`` real steps: act, step the world, learn.
@@ -195,11 +164,11 @@ def run_episode(agent, state, hp, world, switch_at, phase, s, Q, t, step_limit,
         if phase + 1 < switch_at.shape[0] and t >= switch_at[phase + 1]:
             phase += 1
             base = phase * S * A
-        a = _act(agent, Q, state, s, t, hp, agent_rng)
+        a = _act(Q, state, s, t, hp, agent_rng)
         i = sample_outcome(offsets, prob, base + s * A + a, env_rng)
         s2, r, term = next_state[i], reward[i], terminated[i]
         t += 1
-        backups += _learn(agent, Q, state, s, a, r, s2, term, t, hp, agent_rng)
+        backups += _learn(Q, state, s, a, r, s2, term, t, hp, agent_rng)
         steps += 1
         ret += r
         s = s2
@@ -209,7 +178,6 @@ def run_episode(agent, state, hp, world, switch_at, phase, s, Q, t, step_limit,
             return steps, ret, True, backups, phase
 
 
-@njit(cache=True)
 def run_one(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
             reachable, max_episodes, max_total_steps, max_episode_steps, agent_rng, env_rng, Q,
             records):
@@ -221,7 +189,7 @@ def run_one(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
     row of ``records`` per episode and returns how many were written.
     """
     S, A = Q.shape
-    state = _init(agent, S, A, hp)
+    state = _init(S, A, hp)
     weights = np.full((S, A), -1.0)
     v_pi = np.zeros(S)
     order = np.empty(S, np.int64)
@@ -251,7 +219,7 @@ def run_one(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
             world, phase * S * A, Q, v_star[phase], reachable[phase], gamma, weights, v_pi,
             order, n_on, all_states, policy_value)
         policy_value = row[POLICY_VALUE]
-        row[MODEL_ERROR], row[REWARD_ERROR], row[MODEL_COVERAGE] = _diagnose(agent,
+        row[MODEL_ERROR], row[REWARD_ERROR], row[MODEL_COVERAGE] = _diagnose(
             state, world, phase * S * A, reachable[phase], A)
         row[STEPS] = steps
         row[RETURN] = ret
@@ -263,7 +231,6 @@ def run_one(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
     return episode
 
 
-@njit(cache=True, parallel=True)
 def run_batch(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
               reachable, max_episodes, max_total_steps, max_episode_steps, agent_rngs,
               env_rngs, Q_out, records):
@@ -272,6 +239,7 @@ def run_batch(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
     Each seed owns its random states and output rows, so the result does not depend on how
     many threads ran it. Returns the number of episodes written per seed.
     """
+    literally(agent)  # the agent is part of the compiled signature, so of the cache key
     n = agent_rngs.shape[0]
     done = np.zeros(n, np.int64)
     for i in prange(n):
@@ -355,15 +323,31 @@ def _first(values, lo, i):
     return True
 
 
-def run_agent(agent: str, *args):
-    """:func:`run_batch` for the agent named ``agent`` (an :func:`agent_id`).
+def _specialise(agent: int) -> Any:
+    """The agent's own compiled copy of the loop (:func:`run_episode`, :func:`run_one`,
+    :func:`run_batch`): the same code with the agent's functions as its globals ``_init``,
+    ``_act``, ``_learn`` and ``_diagnose``, so numba calls them directly."""
+    init, act, learn, diagnose = _AGENTS[agent]
+    scope = {**globals(), "_init": init, "_act": act, "_learn": learn, "_diagnose": diagnose}
+    for template, parallel in ((run_episode, False), (run_one, False), (run_batch, True)):
+        copy = pytypes.FunctionType(template.__code__, scope, template.__name__)
+        copy.__doc__, copy.__module__ = template.__doc__, template.__module__
+        scope[template.__name__] = njit(cache=True, parallel=parallel)(copy)
+    return scope["run_batch"]
 
-    Calling ``run_batch`` with a string costs about 0.4 s a call (numba retypes the
-    string as a literal through an exception each time), so once compiled for these
-    argument types this goes straight to the compiled code.
-    """
+
+_COMPILED: dict[int, Any] = {}
+
+
+def run_agent(agent: int, *args: Any) -> np.ndarray:
+    """:func:`run_batch` for the agent numbered ``agent`` (see :func:`agent_id`), compiled
+    (or loaded from numba's cache) on first use."""
+    if agent not in _COMPILED:
+        _COMPILED[agent] = _specialise(agent)
+    compiled = _COMPILED[agent]
+    # Called with a plain int, numba would retype it as a literal through an exception on
+    # every call (0.4 s); once compiled for these argument types, call the machine code.
     sig = (types.literal(agent), *(typeof(a) for a in args))
-    compiled = run_batch.overloads.get(sig)
-    if compiled is None:
-        return run_batch(agent, *args)
-    return compiled.entry_point(agent, *args)
+    if sig in compiled.overloads:
+        return compiled.overloads[sig].entry_point(agent, *args)
+    return compiled(agent, *args)
