@@ -78,10 +78,28 @@ def bootstrap_ci(data: np.ndarray, axis: int = 0, seed: int = 0) -> tuple[np.nda
 
     NaNs are not allowed; with fewer than two samples the bounds are NaN.
 
+    The mean of a resample is a weighted mean of the data, so all resamples come from one
+    matrix product of multinomial counts with the data: for a thousand seeds × fifty
+    episodes this takes milliseconds where ``scipy.stats.bootstrap`` builds every
+    resampled array (gigabytes, tens of seconds).
+
     Returns:
         ``(mean, low, high)``, each with ``axis`` removed.
     """
-    return bootstrap_interval((data,), np.mean, axis=axis, seed=seed)
+    data = np.moveaxis(np.asarray(data, dtype=float), axis, 0)
+    n, shape = data.shape[0], data.shape[1:]
+    mean = data.mean(axis=0)
+    if n < 2:
+        nan = np.full_like(mean, np.nan)
+        return mean, nan, nan
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), N_RESAMPLES)
+    means = counts @ data.reshape(n, -1) / n
+    low, high = np.percentile(means, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)], axis=0)
+    # The mean of resamples of constant data is that constant up to rounding; say so.
+    constant = np.ptp(data.reshape(n, -1), axis=0) == 0
+    low, high = np.where(constant, mean.reshape(-1), low), np.where(constant,
+                                                                    mean.reshape(-1), high)
+    return mean, low.reshape(shape), high.reshape(shape)
 
 
 def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:

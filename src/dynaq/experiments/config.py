@@ -101,8 +101,10 @@ class RunConfig:
         return config(**{f.name: getattr(self, f.name) for f in fields(config)})
 
     def key(self) -> str:
-        """A stable short hash of this config."""
-        return _digest(asdict(self))
+        """A stable short hash of this config (computed once: sweeps ask for it per cell)."""
+        if "_key" not in self.__dict__:
+            object.__setattr__(self, "_key", _digest(asdict(self)))
+        return self.__dict__["_key"]
 
     def label(self) -> str:
         """A short human label, e.g. ``dyna-q k=50``."""

@@ -138,17 +138,28 @@ def discard_results(out: Path) -> None:
 
 
 def _episode_rows(cell: CellResult) -> list[tuple]:
+    """The ``episodes`` rows of a cell, built column by column (a sweep stores 10^5 rows)."""
     rec = cell.records
-    optimal = policy_is_optimal(rec[:, K.POLICY_VALUE], cell.v_star_start)
+    n = len(rec)
+    optimal = policy_is_optimal(rec[:, K.POLICY_VALUE], cell.v_star_start).astype(np.int64)
+    columns = [[cell.key] * n, range(1, n + 1),
+               *(rec[:, c].astype(np.int64).tolist() for c in (K.STEPS,)),
+               rec[:, K.RETURN].tolist(),
+               *(rec[:, c].astype(np.int64).tolist() for c in (K.ENV_STEPS, K.BACKUPS)),
+               _nullable(rec[:, K.VALUE_ERROR]), _nullable(rec[:, K.POLICY_VALUE]),
+               _nullable(np.where(np.isnan(rec[:, K.POLICY_VALUE]), np.nan, optimal), int),
+               rec[:, K.TRUNCATED].astype(np.int64).tolist(), rec[:, K.WALL_S].tolist(),
+               _nullable(np.asarray(cell.v_star_start, dtype=float)),
+               *(_nullable(rec[:, c]) for c in (K.MODEL_ERROR, K.REWARD_ERROR,
+                                                K.MODEL_COVERAGE))]
+    return list(zip(*columns, strict=True))
 
-    def opt(x: float) -> float | None:
-        return None if np.isnan(x) else float(x)
 
-    return [(cell.key, i + 1, int(r[K.STEPS]), float(r[K.RETURN]), int(r[K.ENV_STEPS]),
-             int(r[K.BACKUPS]), opt(r[K.VALUE_ERROR]), opt(r[K.POLICY_VALUE]),
-             None if np.isnan(r[K.POLICY_VALUE]) else int(optimal[i]), int(r[K.TRUNCATED]),
-             float(r[K.WALL_S]), opt(cell.v_star_start[i]), opt(r[K.MODEL_ERROR]),
-             opt(r[K.REWARD_ERROR]), opt(r[K.MODEL_COVERAGE])) for i, r in enumerate(rec)]
+def _nullable(values: np.ndarray, kind: type = float) -> list:
+    """Values as Python numbers, NaN as None (SQL NULL)."""
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    return out.tolist() if kind is float else [None if v is None else int(v) for v in out]
 
 
 def check_compatible(out: str | Path, experiment: Experiment, force_new: bool = False
