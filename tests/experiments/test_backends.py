@@ -164,3 +164,15 @@ def test_ctrl_c_exits_130_with_finished_cells_saved(tmp_path):
     done = len(load_results(out)[["seed"]].drop_duplicates())
     assert 2 <= done < 24
     assert not [p for p in os.listdir(out) if p.endswith(".tmp")]
+
+
+def test_when_every_cell_fails_nothing_but_the_failures_is_written(tmp_path, monkeypatch):
+    def broken(run, seeds):
+        raise ValueError("no")
+
+    monkeypatch.setattr(backends, "run_cells", broken)
+    with pytest.raises(FailedCells) as err:
+        execute(small(2), tmp_path / "out", options=Options(quiet=True))
+    assert len(err.value.failures) == 4
+    assert "| 0 | 2 | 0 |" in describe(tmp_path / "out")
+    assert not (tmp_path / "out" / "summary.md").exists()

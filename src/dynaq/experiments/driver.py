@@ -102,10 +102,10 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
             for result in execute_units(units, opts.backend, opts.workers, opts.ray_address):
                 store.write(result.cells, result.failures)
                 bar.update(len(result.cells) + len(result.failures))
-        failed = store.failed()
+        failed, any_done = store.failed(), bool(store.done_keys())
     finally:
         store.close()
-    summary = write_outputs(experiment, out, reporter)
+    summary = write_outputs(experiment, out, reporter) if any_done else pd.DataFrame()
     if failed:
         raise FailedCells(failed)
     return summary
