@@ -175,6 +175,9 @@ class TabularMDP:
         base = env.unwrapped
         name = env.spec.id if env.spec is not None else type(base).__name__
         require_discrete(env, "a TabularMDP")
+        mdp = getattr(base, "mdp", None)
+        if isinstance(mdp, TabularMDP):  # a dynaq env: its whole layout schedule
+            return mdp
         if not hasattr(base, "P"):
             raise ConfigError(f"env {name!r} exposes no transition table P, so it has no "
                               "exact model")

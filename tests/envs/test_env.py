@@ -12,11 +12,24 @@ from gymnasium.utils.env_checker import check_env
 
 import dynaq
 from dynaq import ConfigError, TabularEnv, TabularMDP
-from dynaq.envs import DOWN, RIGHT, UP, DynaMazeEnv, GridWorld, SinglePath9x9Env
+from dynaq.envs import (
+    DOWN,
+    RIGHT,
+    UP,
+    BlockingMazeEnv,
+    DynaMazeEnv,
+    GridWorld,
+    ShortcutMazeEnv,
+    SinglePath9x9Env,
+    SlipperyCliffEnv,
+)
 from dynaq.envs.maps import DYNA_MAZE, SINGLE_PATH_9X9
 
 IDS = {"dynaq/DynaMaze-v0": (DynaMazeEnv, DYNA_MAZE, 47),
        "dynaq/SinglePath9x9-v0": (SinglePath9x9Env, SINGLE_PATH_9X9, 49)}
+SCALED = {f"dynaq/DynaMaze-x{f}-v0": 47 * f for f in (2, 4, 8, 16, 32, 64, 128)}
+CHANGING = {"dynaq/BlockingMaze-v0": BlockingMazeEnv, "dynaq/ShortcutMaze-v0": ShortcutMazeEnv}
+ALL_IDS = [*IDS, *SCALED, *CHANGING, "dynaq/SlipperyCliff-v0"]
 
 # A shortest path (14 moves) through the Dyna maze from S at (2, 0) to G at (0, 8).
 MAZE_PATH = [RIGHT, DOWN, DOWN, RIGHT, RIGHT, RIGHT, UP, RIGHT, RIGHT, RIGHT, RIGHT, UP, UP, UP]
@@ -35,8 +48,12 @@ def with_agent(layout, row, col) -> str:
 
 # -- registration ----------------------------------------------------------------------------
 def test_import_registers_ids():
-    assert dynaq.envs.ENV_IDS.keys() == IDS.keys()
-    for env_id, (cls, _, n_states) in IDS.items():
+    assert list(dynaq.envs.ENV_IDS) == ["dynaq/DynaMaze-v0", *SCALED, "dynaq/SinglePath9x9-v0",
+                                        *CHANGING, "dynaq/SlipperyCliff-v0"]
+    expected = {**IDS, **{i: (DynaMazeEnv, None, n) for i, n in SCALED.items()},
+                **{i: (cls, None, 47) for i, cls in CHANGING.items()},
+                "dynaq/SlipperyCliff-v0": (SlipperyCliffEnv, None, 48)}
+    for env_id, (cls, _, n_states) in expected.items():
         assert env_id in gym.registry
         env = gym.make(env_id)
         assert isinstance(env.unwrapped, cls)
@@ -49,11 +66,11 @@ def test_import_registers_ids():
 def test_register_envs_is_idempotent():
     dynaq.envs.register_envs()
     dynaq.envs.register_envs()
-    assert all(env_id in gym.registry for env_id in IDS)
+    assert all(env_id in gym.registry for env_id in ALL_IDS)
 
 
 # -- Gymnasium API conformance ---------------------------------------------------------------
-@pytest.mark.parametrize("env_id", list(IDS))
+@pytest.mark.parametrize("env_id", ALL_IDS)
 @pytest.mark.parametrize("render_mode", ["ansi", "rgb_array"])
 def test_check_env_passes_without_warnings(env_id, render_mode):
     env = gym.make(env_id, render_mode=render_mode)
@@ -72,6 +89,19 @@ def test_check_env_passes_for_tabular_env(frozen_lake, render_mode):
 def test_invalid_render_mode_raises():
     with pytest.raises(ConfigError, match="render_mode must be one of"):
         DynaMazeEnv(render_mode="human")
+
+
+def test_invalid_dyna_maze_scale_raises():
+    with pytest.raises(ConfigError, match=r"scale must be one of 1, 2, 4, 8, 16, 32, 64, 128"):
+        DynaMazeEnv(scale=3)
+
+
+def test_scaled_dyna_maze_renders_its_own_map():
+    env = gym.make("dynaq/DynaMaze-x4-v0", render_mode="ansi")
+    env.reset(seed=0)
+    rows = env.render().splitlines()
+    assert len(rows) == 12 and len(rows[0]) == 18 and rows[4][0] == "A"
+    assert env.unwrapped.mdp.name == "dynaq/DynaMaze-x4-v0"
 
 
 def test_invalid_action_raises():

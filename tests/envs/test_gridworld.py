@@ -10,6 +10,7 @@ import pytest
 import dynaq
 from dynaq import ConfigError
 from dynaq.envs.gridworld import ACTION_NAMES, DOWN, LEFT, RIGHT, UP, GridWorld
+from dynaq.envs.maps import shortest_path
 
 LAYOUT = (
     # column 01234
@@ -182,3 +183,119 @@ def test_string_layout_equals_tuple_layout():
 
 def test_name_is_passed_to_the_mdp():
     assert GridWorld(LAYOUT, name="my-grid").to_mdp().name == "my-grid"
+
+
+# -- the vectorized model against a cell-by-cell statement of the rules ----------------------
+def reference_outcomes(rows, r, c, action, slip, rewards):
+    """Merged outcomes {(row, col): (p, reward, terminated)} of one move, cell by cell."""
+    goal, cliff, step = rewards
+    if rows[r][c] in "GC":
+        return {(r, c): (1.0, 0.0, True)}
+    moves = [(1 - slip, action)] + ([(slip / 2, side) for side in PERPENDICULAR[action]]
+                                    if slip else [])
+    out = {}
+    for p, move in moves:
+        dr, dc = ((-1, 0), (1, 0), (0, -1), (0, 1))[move]
+        nr, nc = r + dr, c + dc
+        if not (0 <= nr < len(rows) and 0 <= nc < len(rows[0])) or rows[nr][nc] == "#":
+            nr, nc = r, c
+        cell = rows[nr][nc]
+        reward = goal if cell == "G" else cliff if cell == "C" else step
+        prev = out.get((nr, nc), (0.0, reward, cell in "GC"))
+        out[(nr, nc)] = (prev[0] + p, reward, cell in "GC")
+    return out
+
+
+PERPENDICULAR = ((LEFT, RIGHT), (LEFT, RIGHT), (UP, DOWN), (UP, DOWN))
+
+
+@pytest.mark.parametrize("slip", [0.0, 0.2, 0.5])
+def test_model_matches_the_rules_cell_by_cell(slip):
+    rows = ("S.#..C", "..C..G", "#....#", "G.#C..")
+    world = GridWorld(rows, step_reward=STEP, goal_reward=GOAL, cliff_reward=CLIFF, slip=slip)
+    mdp = world.to_mdp()
+    for s, (r, c) in enumerate(world.cells):
+        for a in range(4):
+            got = {tuple(int(x) for x in world.cells[s2]): (p, r2, t)
+                   for p, s2, r2, t in mdp.outcomes(s, a)}
+            expected = reference_outcomes(rows, r, c, a, slip, (GOAL, CLIFF, STEP))
+            assert got.keys() == expected.keys()
+            for cell, (p, r2, t) in expected.items():
+                assert got[cell] == (pytest.approx(p, abs=1e-15), r2, t)
+            assert list(got) == list(expected)  # forward first, then the slips
+
+
+# -- layout schedules (worlds that change, §8.3) ---------------------------------------------
+BEFORE = ("S.#",
+          "..#",
+          "#.G")
+AFTER = ("S##",
+         "...",
+         "..G")
+
+
+@pytest.fixture(scope="module")
+def changing() -> GridWorld:
+    return GridWorld(BEFORE, changes=((5, AFTER),), name="changing")
+
+
+def test_states_are_the_cells_free_in_any_layout(changing):
+    free = {(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)}
+    assert {tuple(int(x) for x in cell) for cell in changing.cells} == free
+    assert changing.grid is changing.grids[0]
+    assert ["".join(r) for r in changing.grid_at(4)] == list(BEFORE)
+    assert ["".join(r) for r in changing.grid_at(5)] == list(AFTER)
+    assert changing.grid_at(10**9) is changing.grids[1]
+
+
+def test_schedule_becomes_changes_of_the_mdp(changing):
+    mdp = changing.to_mdp()
+    assert mdp.name == "changing" and mdp.n_states == 8
+    (t, after), = mdp.changes
+    assert t == 5 and after.name == "changing"
+    before = mdp.phases()[0][1]
+    st = changing.state
+    # (1, 1) RIGHT: a wall before, free after; (0, 0) RIGHT: free before, a wall after.
+    assert before.outcomes(st(1, 1), RIGHT) == [(1.0, st(1, 1), 0.0, False)]
+    assert after.outcomes(st(1, 1), RIGHT) == [(1.0, st(1, 2), 0.0, False)]
+    assert before.outcomes(st(0, 0), RIGHT) == [(1.0, st(0, 1), 0.0, False)]
+    assert after.outcomes(st(0, 0), RIGHT) == [(1.0, st(0, 0), 0.0, False)]
+    np.testing.assert_array_equal(mdp.initial, after.initial)
+
+
+def test_an_agent_in_a_cell_that_became_a_wall_can_leave_it(changing):
+    after = changing.to_mdp().changes[0][1]
+    st = changing.state
+    wall = st(0, 1)  # free before, a wall after
+    assert after.outcomes(wall, DOWN) == [(1.0, st(1, 1), 0.0, False)]
+    assert after.outcomes(wall, LEFT) == [(1.0, st(0, 0), 0.0, False)]
+    assert after.outcomes(wall, RIGHT) == [(1.0, wall, 0.0, False)]  # (0, 2): a wall too
+    assert not after.reachable()[wall]  # nothing can enter it any more
+    assert all(s2 != wall for s in range(8) for a in range(4)
+               for _, s2, _, _ in after.outcomes(s, a) if s != wall)
+
+
+def test_optimal_values_of_each_phase(changing):
+    phases = changing.to_mdp().phases()
+    for (_, mdp), layout in zip(phases, (BEFORE, AFTER), strict=True):
+        length = shortest_path(layout)
+        _, V = mdp.value_iteration(0.9)
+        assert mdp.start_value(V) == pytest.approx(0.9 ** (length - 1))
+
+
+@pytest.mark.parametrize(("changes", "match"), [
+    (((0, AFTER),), r"changes: steps must be increasing integers >= 1, got 0"),
+    (((5, AFTER), (5, BEFORE)), r"got 5 after 5"),
+    (((True, AFTER),), r"got True"),
+    (((5, ("S..", "..G")),), r"must have the shape \(3, 3\) and the start"),
+    (((5, ("..S", "...", "..G")),), r"must have the shape \(3, 3\) and the start"),
+    (((5, ("S#.", "##.", "..G")),), r"unreachable"),
+])
+def test_invalid_schedules_raise(changes, match):
+    with pytest.raises(ConfigError, match=match):
+        GridWorld(BEFORE, changes=changes)
+
+
+def test_string_layouts_in_a_schedule():
+    a = GridWorld(BEFORE, changes=((5, "\n".join(AFTER)),))
+    assert a.changes == ((5, AFTER),)

@@ -11,7 +11,18 @@ from hypothesis import strategies as st
 
 from dynaq import ConfigError
 from dynaq.envs.gridworld import GridWorld
-from dynaq.envs.maps import ALLOWED, DYNA_MAZE, MAPS, SINGLE_PATH_9X9, parse_map, shortest_path
+from dynaq.envs.maps import (
+    ALLOWED,
+    DYNA_MAZE,
+    DYNA_MAZE_SCALES,
+    MAPS,
+    SINGLE_PATH_9X9,
+    SLIPPERY_CLIFF,
+    generate_maze,
+    parse_map,
+    scale_map,
+    shortest_path,
+)
 
 PROPERTY = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
@@ -98,7 +109,8 @@ def test_built_in_maps():
     assert int((maze == "#").sum()) == 7
     assert tuple(np.argwhere(maze == "S")[0]) == (2, 0)
     assert tuple(np.argwhere(maze == "G")[0]) == (0, 8)
-    assert MAPS == {"dyna_maze": DYNA_MAZE, "single_path_9x9": SINGLE_PATH_9X9}
+    assert MAPS == {"dyna_maze": DYNA_MAZE, "single_path_9x9": SINGLE_PATH_9X9,
+                    "slippery_cliff": SLIPPERY_CLIFF}
 
 
 def test_shortest_path_goes_to_nearest_goal_and_around_walls():
@@ -224,3 +236,106 @@ def test_unknown_character_reported_at_its_position(rows, data, bad):
     with pytest.raises(ConfigError) as info:
         parse_map(rows)
     assert f"unknown character {bad!r} at row {i}, column {j};" in str(info.value)
+
+
+# -- scaled mazes (Sutton & Barto Example 8.4) -----------------------------------------------
+@pytest.mark.parametrize(("factor", "blocks", "shape", "path"), [
+    (1, (1, 1), (6, 9), 14), (2, (1, 2), (6, 18), 22), (4, (2, 2), (12, 18), 28),
+    (8, (2, 4), (12, 36), 44), (16, (4, 4), (24, 36), 56), (32, (4, 8), (24, 72), 88),
+    (64, (8, 8), (48, 72), 112), (128, (8, 16), (48, 144), 176)])
+def test_scaled_dyna_mazes_have_the_books_sizes(factor, blocks, shape, path):
+    assert DYNA_MAZE_SCALES[factor] == blocks
+    layout = scale_map(DYNA_MAZE, *blocks)
+    grid = parse_map(layout)
+    assert grid.shape == shape
+    assert int((grid != "#").sum()) == 47 * factor  # 47, 94, ..., 6016 as in the book
+    assert shortest_path(layout) == path
+
+
+def test_scale_map_by_hand():
+    assert scale_map(["S#", ".G"], 2, 3) == ("S..###",
+                                             "...###",
+                                             "...G..",
+                                             "......")
+    # cliffs fill their block like walls; every goal keeps one cell
+    assert scale_map(["SCG", "..."], 1, 2) == ("S.CCG.", "......")
+
+
+def test_scale_map_by_one_is_the_map():
+    assert scale_map(DYNA_MAZE, 1, 1) == DYNA_MAZE
+    assert scale_map("\n".join(SINGLE_PATH_9X9), 1, 1) == SINGLE_PATH_9X9
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_scale_map_rejects_bad_factors(bad):
+    with pytest.raises(ConfigError, match=r"ry must be an integer >= 1"):
+        scale_map(DYNA_MAZE, bad, 1)
+    with pytest.raises(ConfigError, match=r"rx must be an integer >= 1"):
+        scale_map(DYNA_MAZE, 1, bad)
+
+
+def test_scale_map_rejects_an_invalid_map():
+    with pytest.raises(ConfigError, match="no goal"):
+        scale_map(["S."], 2, 2)
+
+
+# -- generated mazes -------------------------------------------------------------------------
+def is_perfect_maze(layout: tuple[str, ...]) -> bool:
+    """One path between any two cells (connected, one passage fewer than cells), and every
+    cell reachable from the start without passing the goal."""
+    free = np.array([list(r) for r in layout]) != "#"
+    passages = int((free[1:] & free[:-1]).sum() + (free[:, 1:] & free[:, :-1]).sum())
+    seen, queue = {(0, 0)}, deque([(0, 0)])
+    while queue:
+        i, j = queue.popleft()
+        if layout[i][j] == "G":
+            continue
+        for ni, nj in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
+            if 0 <= ni < free.shape[0] and 0 <= nj < free.shape[1] and free[ni, nj] \
+                    and (ni, nj) not in seen:
+                seen.add((ni, nj))
+                queue.append((ni, nj))
+    return len(seen) == int(free.sum()) == passages + 1
+
+
+@pytest.mark.parametrize(("rows", "cols"), [(1, 2), (2, 1), (3, 5), (8, 8), (17, 4)])
+def test_generated_maze_shape_states_start_and_goal(rows, cols):
+    layout = generate_maze(rows, cols, seed=3)
+    grid = parse_map(layout)  # valid, so the goal is reachable
+    assert grid.shape == (2 * rows - 1, 2 * cols - 1)
+    assert grid[0, 0] == "S" and grid[-1, -1] == "G"
+    assert int((grid != "#").sum()) == 2 * rows * cols - 1
+    assert GridWorld(layout).to_mdp().n_states == 2 * rows * cols - 1
+    assert is_perfect_maze(layout)
+
+
+def test_generated_maze_is_deterministic_in_its_seed():
+    assert generate_maze(12, 9, seed=7) == generate_maze(12, 9, seed=7)
+    mazes = {generate_maze(12, 9, seed=s) for s in range(10)}
+    assert len(mazes) == 10  # seeds give different mazes
+    lengths = {shortest_path(m) for m in mazes}
+    assert len(lengths) > 1 and min(lengths) >= 2 * (12 - 1) + 2 * (9 - 1)
+
+
+@PROPERTY
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32))
+def test_generated_mazes_are_perfect_and_solvable(rows, cols, seed):
+    assume(rows * cols >= 2)
+    layout = generate_maze(rows, cols, seed)
+    assert is_perfect_maze(layout)
+
+
+@pytest.mark.parametrize(("rows", "cols", "match"), [
+    (0, 3, "rows must be an integer >= 1"), (3, -1, "cols must be an integer >= 1"),
+    (2.5, 3, "rows must be"), (1, 1, "at least 2 rooms")])
+def test_generate_maze_rejects_bad_sizes(rows, cols, match):
+    with pytest.raises(ConfigError, match=match):
+        generate_maze(rows, cols)
+
+
+def test_a_large_generated_maze_builds_its_mdp():
+    # 250 x 400 rooms: 199,999 states; the same code builds 10^6 in seconds (benchmarks/).
+    world = GridWorld(generate_maze(250, 400, seed=1))
+    mdp = world.to_mdp()
+    assert mdp.n_states == 199_999 and mdp.is_deterministic
+    assert mdp.shortest_episode() == shortest_path(world.layout)

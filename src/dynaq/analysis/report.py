@@ -50,11 +50,11 @@ def summary_cells(summary: pd.DataFrame,
     each "to" metric where not all did."""
     other = [c for c in varying_columns(summary)
              if c not in ("env", "agent", "planning_steps")]
-    cells = pd.DataFrame({"env": summary["env"].astype(str),
-                          "agent": summary["agent"].astype(str),
-                          "k": summary["planning_steps"].astype(str),
-                          **{c: summary[c].astype(str) for c in other},
-                          "seeds": summary["seeds"].astype(str)})
+    cells = pd.DataFrame({"env": summary["env"].map(str),
+                          "agent": summary["agent"].map(str),
+                          "k": summary["planning_steps"].map(str),
+                          **{c: summary[c].map(str) for c in other},
+                          "seeds": summary["seeds"].map(str)})
     for m in metrics:
         column = []
         for _, row in summary.iterrows():

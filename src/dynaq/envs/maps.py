@@ -1,17 +1,24 @@
-"""ASCII maps of the course's and the book's gridworlds, and their parser.
+"""ASCII maps of the course's and the book's gridworlds, their parser, and maze generators.
 
 Characters: ``#`` wall, ``.`` free cell, ``S`` start (exactly one), ``G`` goal (one or
 more; entering it gives the goal reward and ends the episode), ``C`` cliff (entering it
 gives the cliff reward and ends the episode).
+
+Two generators make larger worlds: :func:`scale_map` blows every cell of a map up into a
+block (the scaled Dyna mazes of Sutton & Barto Example 8.4, :data:`DYNA_MAZE_SCALES`) and
+:func:`generate_maze` carves a random perfect maze of any size (10^6 states in about a
+second). Both check and search maps with compiled loops, so a map of millions of cells
+parses in well under a second.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 
+from dynaq import rng
 from dynaq.errors import ConfigError
 
 WALL, FREE, START, GOAL, CLIFF = "#", ".", "S", "G", "C"
@@ -43,7 +50,56 @@ SINGLE_PATH_9X9 = (
 """The course's "9×9 grid with a single path to the goal": a serpentine corridor of 49
 cells; the shortest (and only) path from S to G is 48 steps."""
 
-MAPS: dict[str, tuple[str, ...]] = {"dyna_maze": DYNA_MAZE, "single_path_9x9": SINGLE_PATH_9X9}
+_OPEN_RIGHT = (
+    "........G",
+    ".........",
+    ".........",
+    "########.",
+    ".........",
+    "...S.....",
+)
+_OPEN_LEFT = (
+    "........G",
+    ".........",
+    ".........",
+    ".########",
+    ".........",
+    "...S.....",
+)
+_OPEN_BOTH = (
+    "........G",
+    ".........",
+    ".........",
+    ".#######.",
+    ".........",
+    "...S.....",
+)
+BLOCKING_MAZE = (_OPEN_RIGHT, _OPEN_LEFT)
+"""Sutton & Barto Example 8.2 / Figure 8.4, before and after the change: 6×9, start (5, 3),
+goal (0, 8), a barrier on row 3 open at its right end (shortest path 10 steps), then open
+only at its left end (shortest path 16)."""
+
+SHORTCUT_MAZE = (_OPEN_LEFT, _OPEN_BOTH)
+"""Sutton & Barto Example 8.3 / Figure 8.5, before and after the change: the barrier open at
+its left end (shortest path 16 steps), then at both ends (the shortcut: 10 steps)."""
+
+SLIPPERY_CLIFF = (
+    "............",
+    "............",
+    "............",
+    "SCCCCCCCCCCG",
+)
+"""The cliff of Sutton & Barto Example 6.6 (Gymnasium's CliffWalking): 4×12, start (3, 0),
+goal (3, 11), the cliff between them on the bottom row; the shortest path is 13 steps."""
+
+MAPS: dict[str, tuple[str, ...]] = {"dyna_maze": DYNA_MAZE, "single_path_9x9": SINGLE_PATH_9X9,
+                                    "slippery_cliff": SLIPPERY_CLIFF}
+
+DYNA_MAZE_SCALES: dict[int, tuple[int, int]] = {
+    2 ** n: (2 ** (n // 2), 2 ** ((n + 1) // 2)) for n in range(8)}
+"""The Dyna maze at the sizes of Sutton & Barto Example 8.4: states factor → (row factor,
+column factor) of :func:`scale_map`, columns and rows doubled in turn; ``47 · factor``
+states (47, 94, 188, 376, 752, 1504, 3008, 6016)."""
 
 
 def parse_map(rows: Sequence[str] | str) -> np.ndarray:
@@ -66,52 +122,155 @@ def parse_map(rows: Sequence[str] | str) -> np.ndarray:
     if not rows or not rows[0]:
         raise ConfigError("map: empty; give one string per row using # . S G C")
     width = len(rows[0])
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            raise ConfigError(f"map: row {i} has {len(row)} columns, expected {width} "
-                              "(rows must all have the same length)")
-        for j, ch in enumerate(row):
-            if ch not in ALLOWED:
-                raise ConfigError(f"map: unknown character {ch!r} at row {i}, column {j}; "
-                                  f"allowed: {' '.join(ALLOWED)}")
-    grid = np.array([list(r) for r in rows])
-    starts = np.argwhere(grid == START)
+    ragged = next((i for i, row in enumerate(rows) if len(row) != width), len(rows))
+    # Code points (0 for a NUL: numpy pads strings with NULs) of the rows before any ragged
+    # one, row by row as the messages name them.
+    codes = np.array(rows[:ragged], dtype=f"<U{width}").view(np.uint32).reshape(ragged, width)
+    kind = _kinds(codes)
+    bad = np.argwhere(kind < 0)
+    if len(bad):
+        i, j = bad[0]
+        raise ConfigError(f"map: unknown character {chr(codes[i, j])!r} at row {i}, column "
+                          f"{j}; allowed: {' '.join(ALLOWED)}")
+    if ragged < len(rows):
+        raise ConfigError(f"map: row {ragged} has {len(rows[ragged])} columns, expected "
+                          f"{width} (rows must all have the same length)")
+    starts = np.argwhere(kind == ALLOWED.index(START))
     if len(starts) != 1:
         where = ", ".join(f"row {r}, column {c}" for r, c in starts)
         raise ConfigError(f"map: needs exactly one start 'S', found {len(starts)}"
                           + (f" ({where})" if where else ""))
-    goals = np.argwhere(grid == GOAL)
+    goals = np.argwhere(kind == ALLOWED.index(GOAL))
     if len(goals) == 0:
         raise ConfigError("map: no goal 'G' in any row")
-    dist = _distances(grid, tuple(starts[0]))
-    for r, c in goals:
-        if dist[r, c] < 0:
-            raise ConfigError(f"map: goal 'G' at row {r}, column {c} is unreachable from the "
-                              f"start at row {starts[0][0]}, column {starts[0][1]}")
-    return grid
+    dist = _distances(kind, *starts[0])
+    for r, c in goals[dist[tuple(goals.T)] < 0][:1]:
+        raise ConfigError(f"map: goal 'G' at row {r}, column {c} is unreachable from the "
+                          f"start at row {starts[0][0]}, column {starts[0][1]}")
+    return codes.view("<U1")
 
 
 def shortest_path(rows: Sequence[str] | str) -> int:
     """Fewest moves from the start to the nearest goal of a valid map."""
-    grid = parse_map(rows)
-    dist = _distances(grid, tuple(np.argwhere(grid == START)[0]))
-    return int(dist[(grid == GOAL) & (dist >= 0)].min())
+    kind = kinds(parse_map(rows))
+    dist = _distances(kind, *np.argwhere(kind == ALLOWED.index(START))[0])
+    return int(dist[(kind == ALLOWED.index(GOAL)) & (dist >= 0)].min())
 
 
-def _distances(grid: np.ndarray, start: tuple[int, int]) -> np.ndarray:
-    """Moves from ``start`` to each cell (-1: unreachable), never passing a goal or cliff."""
-    height, width = grid.shape
-    dist = np.full(grid.shape, -1, dtype=np.int64)
-    dist[start] = 0
-    queue = deque([start])
-    while queue:
-        r, c = queue.popleft()
-        if grid[r, c] in (GOAL, CLIFF):
+def scale_map(layout: Sequence[str] | str, ry: int, rx: int) -> tuple[str, ...]:
+    """A map at a finer resolution (Sutton & Barto Example 8.4): each cell becomes a block of
+    ``ry`` rows by ``rx`` columns.
+
+    Walls and cliffs fill their whole block; the start and each goal become the top-left
+    cell of their block, the rest of it free. A map with ``n`` non-wall cells becomes one
+    with ``n · ry · rx``.
+
+    Raises:
+        ConfigError: For an invalid map or factors that are not integers >= 1.
+    """
+    for name, factor in (("ry", ry), ("rx", rx)):
+        if isinstance(factor, bool) or not isinstance(factor, int | np.integer) or factor < 1:
+            raise ConfigError(f"{name} must be an integer >= 1, got {factor!r}")
+    grid = parse_map(layout)
+    big = np.repeat(np.repeat(grid, ry, axis=0), rx, axis=1)
+    marked = (grid == START) | (grid == GOAL)
+    big[np.repeat(np.repeat(marked, ry, axis=0), rx, axis=1)] = FREE
+    big[::ry, ::rx][marked] = grid[marked]
+    return tuple("".join(row) for row in big)
+
+
+def generate_maze(rows: int, cols: int, seed: int = 0) -> tuple[str, ...]:
+    """A random perfect maze (one path between any two cells) by randomized depth-first
+    search, the recursive backtracker, as an ASCII map.
+
+    The maze has ``rows × cols`` rooms at the even positions of a ``(2·rows − 1) ×
+    (2·cols − 1)`` map; the walls between rooms are map cells, and a passage opens the wall
+    between two rooms. So it has exactly ``2 · rows · cols − 1`` states (the rooms and the
+    ``rows · cols − 1`` passages of a spanning tree): 707 × 707 rooms give 999,697. The
+    start is the top-left room, the goal the bottom-right one. The search starts from the
+    goal, which makes the goal a dead end (a depth-first tree rooted at a corner leaves
+    the corner one passage), so every state can be reached without ending the episode.
+    The same seed gives the same maze (drawn from the seed's ``ENV`` stream of
+    :mod:`dynaq.rng`).
+
+    Raises:
+        ConfigError: When rows or cols is not an integer >= 1, or the maze has one room.
+    """
+    for name, n in (("rows", rows), ("cols", cols)):
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ConfigError(f"{name} must be an integer >= 1, got {n!r}")
+    if rows * cols < 2:
+        raise ConfigError("a maze needs at least 2 rooms (rows * cols >= 2)")
+    grid = _carve(int(rows), int(cols), rng.make_state(seed, rng.ENV))
+    grid[0, 0], grid[-1, -1] = ord(START), ord(GOAL)
+    return tuple(row.decode("ascii") for row in grid.view(f"S{grid.shape[1]}").ravel())
+
+
+def kinds(grid: np.ndarray) -> np.ndarray:
+    """Each cell of a parsed map as its index in :data:`ALLOWED` (0 wall, 1 free, 2 start,
+    3 goal, 4 cliff): small integers that compare much faster than characters."""
+    return _kinds(np.ascontiguousarray(grid).view(np.uint32))
+
+
+def _kinds(codes: np.ndarray) -> np.ndarray:
+    """Index in :data:`ALLOWED` of each code point, -1 for an unknown character."""
+    kind = np.full(codes.shape, -1, dtype=np.int8)
+    for i, ch in enumerate(ALLOWED):
+        kind[codes == ord(ch)] = i
+    return kind
+
+
+@njit(cache=True)
+def _distances(kind, start_row, start_col):
+    """Moves from the start to each cell (-1: unreachable) by breadth-first search, never
+    passing a goal or a cliff (the episode ends there); ``kind`` as from :func:`_kinds`."""
+    height, width = kind.shape
+    dist = np.full((height, width), -1, np.int64)
+    queue = np.empty(height * width, np.int64)
+    dist[start_row, start_col] = 0
+    queue[0] = start_row * width + start_col
+    head, tail = 0, 1
+    while head < tail:
+        r, c = divmod(queue[head], width)
+        head += 1
+        if kind[r, c] >= 3:  # GOAL or CLIFF
             continue
-        for dr, dc in MOVES:
+        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
             nr, nc = r + dr, c + dc
-            if 0 <= nr < height and 0 <= nc < width and dist[nr, nc] < 0 \
-                    and grid[nr, nc] != WALL:
+            if 0 <= nr < height and 0 <= nc < width and dist[nr, nc] < 0 and kind[nr, nc] > 0:
                 dist[nr, nc] = dist[r, c] + 1
-                queue.append((nr, nc))
+                queue[tail] = nr * width + nc
+                tail += 1
     return dist
+
+
+@njit(cache=True)
+def _carve(rows, cols, state):
+    """The recursive backtracker with an explicit stack: from the bottom-right room, step
+    to a random unvisited neighbour room, opening the wall between, and back up at dead
+    ends."""
+    grid = np.full((2 * rows - 1, 2 * cols - 1), ord("#"), np.uint8)
+    visited = np.zeros(rows * cols, np.bool_)
+    stack = np.empty(rows * cols, np.int64)
+    options = np.empty(4, np.int64)
+    stack[0], visited[-1], grid[-1, -1] = rows * cols - 1, True, ord(".")
+    top = 1
+    while top > 0:
+        room = stack[top - 1]
+        r, c = divmod(room, cols)
+        n = 0
+        for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            if 0 <= nr < rows and 0 <= nc < cols and not visited[nr * cols + nc]:
+                options[n] = nr * cols + nc
+                n += 1
+        if n == 0:
+            top -= 1
+            continue
+        nxt = options[rng.randint(state, n)]
+        nr, nc = divmod(nxt, cols)
+        grid[r + nr, c + nc] = ord(".")  # the wall between rooms (2r, 2c) and (2nr, 2nc)
+        grid[2 * nr, 2 * nc] = ord(".")
+        visited[nxt] = True
+        stack[top] = nxt
+        top += 1
+    return grid

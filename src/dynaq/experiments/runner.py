@@ -124,12 +124,13 @@ def _run_compiled(run: RunConfig, seeds: list[int], mdp: TabularMDP,
 
 
 def _episode_capacity(total_steps: int, mdp: TabularMDP, max_episode_steps: int) -> int:
-    """Most episodes ``total_steps`` real steps can hold: no episode is shorter than the
-    shortest way to end one (or the step limit, if that is shorter)."""
-    shortest = mdp.shortest_episode() or total_steps
+    """Most episodes ``total_steps`` real steps can hold: no episode within one phase of the
+    dynamics is shorter than the shortest way to end one there (or the step limit, if that
+    is shorter), and each change of the dynamics can cut one more episode short."""
+    shortest = min(m.shortest_episode() or total_steps for _, m in mdp.phases())
     if max_episode_steps:
         shortest = min(shortest, max_episode_steps)
-    return -(-total_steps // shortest)
+    return -(-total_steps // shortest) + len(mdp.changes)
 
 
 def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[GroundTruth],

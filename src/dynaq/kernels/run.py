@@ -210,7 +210,7 @@ def run_one(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
             Q, total_steps, limit, agent_rng, env_rng)
         total_steps += steps
         backups += done
-        if phase + 1 < switch_at.shape[0] and total_steps >= switch_at[phase + 1]:
+        if now + 1 < switch_at.shape[0] and total_steps >= switch_at[now + 1]:
             now += 1  # the metrics judge Q against the dynamics the next step will meet
         if now != phase:
             phase, n_on = now, 0  # new dynamics: the last policy's value no longer holds
