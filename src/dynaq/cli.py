@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import tyro
 
 from dynaq.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dynaq.experiments.driver import Options
 
 Positional = tyro.conf.Positional
 
@@ -34,7 +37,7 @@ class _Execution:
     quiet: bool = False
     """No progress bar."""
 
-    def options(self) -> object:
+    def options(self) -> Options:
         from dynaq.experiments.driver import Options
 
         return Options(self.backend, self.workers, self.ray_address, self.chunk,
@@ -60,14 +63,14 @@ class Run(_Execution):
     """Episodes per seed (give this or --steps)."""
     steps: int | None = None
     """Real environment steps per seed (give this or --episodes)."""
-    alpha: float = 0.1
-    """Step size α in (0, 1]."""
-    gamma: float = 0.95
-    """Discount γ in [0, 1]."""
-    epsilon: float = 0.1
-    """Exploration ε in [0, 1]."""
-    model: str = "deterministic"
-    """Model the agent learns (see dynaq.MODELS)."""
+    alpha: float | None = None
+    """Step size α in (0, 1]; a deep agent's learning rate (default: the agent's own)."""
+    gamma: float | None = None
+    """Discount γ in [0, 1] (default: 0.95 tabular, 0.99 deep)."""
+    epsilon: float | None = None
+    """Exploration ε in [0, 1]; a deep agent's final ε (default: 0.1 tabular, 0.04 deep)."""
+    model: str | None = None
+    """Model the agent learns: deterministic or counts (tabular), neural (deep)."""
     backup: str = "sample"
     """Counts-model planning backups: sample or expected."""
     sampling: str = "uniform"
@@ -78,8 +81,17 @@ class Run(_Execution):
     """Dyna-Q+: planning (§8.3) or action (Exercise 8.4)."""
     theta: float = 1e-4
     """Prioritized sweeping threshold θ."""
-    buffer_size: int = 100_000
-    """Replay buffer capacity."""
+    buffer_size: int | None = None
+    """Replay buffer capacity (replay, dqn, dyna-dqn; default: the agent's own)."""
+    ensemble: int = 1
+    """Dyna-DQN: members of the neural model ensemble."""
+    imagined_ratio: float = 0.5
+    """Dyna-DQN: share of imagined transitions in each gradient batch."""
+    device: Literal["cpu", "cuda"] = "cpu"
+    """Deep agents: torch device."""
+    save_agent: bool = False
+    """Also save the trained agent of seed 0 of each config under OUT/agents/ (see
+    dynaq evaluate)."""
     max_episode_steps: int | None = None
     """Truncate episodes after this many steps (default: the env's own limit, if any)."""
 
@@ -139,6 +151,21 @@ class Compare:
 
 
 @dataclass(frozen=True)
+class Evaluate:
+    """Run greedy episodes of a saved agent (dynaq run --save-agent) and print their returns."""
+
+    dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
+    """The saved agent's directory."""
+    env: str
+    """The Gymnasium id to evaluate on (the one it was trained on, or one with the same
+    spaces)."""
+    episodes: int = 10
+    """Greedy episodes to run."""
+    seed: int = 0
+    """Seeds the env's first reset."""
+
+
+@dataclass(frozen=True)
 class Report:
     """Write DIR/report.html: one self-contained page with tables, plots and config."""
 
@@ -154,17 +181,32 @@ def _run(cmd: Run) -> Path:
     repeated = sorted({k for k in cmd.planning_steps if cmd.planning_steps.count(k) > 1})
     if repeated:
         raise ConfigError(f"planning_steps lists {repeated[0]} more than once")
-    given = {f: getattr(cmd, f) for f in ("model", "backup", "sampling", "kappa", "bonus",
-                                          "theta", "buffer_size")}
-    defaults = RunConfig()
-    extra = {k: v for k, v in given.items() if v != getattr(defaults, k)}
-    runs = tuple(RunConfig(env=cmd.env, agent=cmd.agent, planning_steps=k, alpha=cmd.alpha,
-                           gamma=cmd.gamma, epsilon=cmd.epsilon, episodes=cmd.episodes,
-                           total_steps=cmd.steps, max_episode_steps=cmd.max_episode_steps,
-                           **extra)
+    # Only what was given on the command line: the rest stays at RunConfig's defaults,
+    # and a setting the agent does not use is refused by name.
+    defaults = Run(env="", out=Path())
+    extra = {f: getattr(cmd, f) for f in ("model", "backup", "sampling", "kappa", "bonus",
+                                          "theta", "buffer_size", "ensemble",
+                                          "imagined_ratio", "device", "alpha", "gamma",
+                                          "epsilon")
+             if getattr(cmd, f) != getattr(defaults, f)}
+    runs = tuple(RunConfig(env=cmd.env, agent=cmd.agent, planning_steps=k,
+                           episodes=cmd.episodes, total_steps=cmd.steps,
+                           max_episode_steps=cmd.max_episode_steps, **extra)
                  for k in cmd.planning_steps)
     execute(Experiment("run", runs, cmd.seeds), cmd.out, options=cmd.options())
+    if cmd.save_agent:
+        _save_agents(runs, cmd.out)
     return cmd.out
+
+
+def _save_agents(runs: tuple, out: Path) -> None:
+    from dynaq.experiments.runner import train_agent
+    from dynaq.saving import save_agent
+
+    for run in runs:
+        path = save_agent(train_agent(run, seed=0), out / "agents" / run.label().replace(
+            " ", "-"))
+        print(f"saved the agent of seed 0 ({run.label()}) to {path}", file=sys.stderr)
 
 
 def _sweep(cmd: Sweep) -> Path:
@@ -193,8 +235,10 @@ def _reproduce(cmd: Reproduce) -> Path | None:
     if preset.compute is not None:
         execute_table(preset.name, preset.compute(seeds, cmd.quiet), out, preset.reporter)
     else:
-        execute(preset.experiment(seeds), out, reporter=preset.reporter,
-                options=cmd.options())
+        options = cmd.options()
+        if cmd.backend == "serial" and preset.backend != "serial":
+            options = replace(options, backend=preset.backend)
+        execute(preset.experiment(seeds), out, reporter=preset.reporter, options=options)
     return out
 
 
@@ -217,6 +261,16 @@ def _compare(cmd: Compare) -> None:
     print(compare_markdown(compare(load_results(cmd.dir), cmd.by, baseline=cmd.baseline)))
 
 
+def _evaluate(cmd: Evaluate) -> None:
+    from dynaq.saving import evaluate_agent
+
+    if cmd.episodes < 1:
+        raise ConfigError(f"episodes must be an integer >= 1, got {cmd.episodes}")
+    df = evaluate_agent(cmd.dir, cmd.env, cmd.episodes, cmd.seed)
+    print(df.to_string(index=False))
+    print(f"mean return {df['return'].mean():.4g} over {len(df)} greedy episodes")
+
+
 def _report(cmd: Report) -> None:
     from dynaq.analysis.html import write_report
 
@@ -225,7 +279,7 @@ def _report(cmd: Report) -> None:
 
 COMMANDS = {"run": (Run, _run), "sweep": (Sweep, _sweep), "reproduce": (Reproduce, _reproduce),
             "ls": (Ls, _ls), "export": (Export, _export), "compare": (Compare, _compare),
-            "report": (Report, _report)}
+            "evaluate": (Evaluate, _evaluate), "report": (Report, _report)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

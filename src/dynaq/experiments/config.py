@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dynaq.agents import AGENTS
+from dynaq.deep.config import DEEP_AGENT_NAMES, RUN_CONFIG_FIELDS, DeepConfig, check_agent
 from dynaq.errors import ConfigError
 from dynaq.models import MODELS
 
@@ -32,9 +33,10 @@ class RunConfig:
     env: str = "dynaq/DynaMaze-v0"
     """Gymnasium id of a Discrete env (dynaq ids, FrozenLake-v1, CliffWalking-v1, Taxi-v4…)."""
     agent: str = "dyna-q"
-    """Agent name: one of ``dynaq.agents.AGENTS``."""
-    model: str = "deterministic"
-    """Model name: one of ``dynaq.models.MODELS``."""
+    """Agent name: one of ``dynaq.agents.AGENTS`` (tabular) or ``dqn``, ``dyna-dqn`` (deep)."""
+    model: str | None = None
+    """Model name: one of ``dynaq.models.MODELS``, or ``neural`` for the deep agents
+    (default: ``deterministic``, or ``neural`` for a deep agent)."""
     backup: str = "sample"
     """Planning backups of the counts model: ``sample`` (draw s′) or ``expected`` (§8.5)."""
     sampling: str = "uniform"
@@ -46,8 +48,8 @@ class RunConfig:
     """Dyna-Q+: the bonus in planning backups (§8.3) or only in action choice (Ex. 8.4)."""
     theta: float = 1e-4
     """Prioritized sweeping: queue threshold θ on |priority| (§8.4)."""
-    buffer_size: int = 100_000
-    """Replay buffer capacity (replay and deep agents)."""
+    buffer_size: int | None = None
+    """Replay buffer capacity (replay and deep agents; default: the agent's own)."""
     ensemble: int = 1
     """Neural model: ensemble members."""
     imagined_ratio: float = 0.5
@@ -56,12 +58,14 @@ class RunConfig:
     """Deep agents: torch device, ``cpu`` or ``cuda``."""
     planning_steps: int = 0
     """Planning backups k per real step."""
-    alpha: float = 0.1
-    """Step size α in (0, 1]."""
-    gamma: float = 0.95
-    """Discount γ in [0, 1]."""
-    epsilon: float = 0.1
-    """ε of the ε-greedy behaviour, in [0, 1]."""
+    alpha: float | None = None
+    """Step size α in (0, 1]; the learning rate of a deep agent (default: the agent's own,
+    0.1 for the tabular agents, 1e-3 for the deep ones)."""
+    gamma: float | None = None
+    """Discount γ in [0, 1] (default: 0.95 tabular, 0.99 deep)."""
+    epsilon: float | None = None
+    """ε of the ε-greedy behaviour, in [0, 1]; a deep agent's final ε after its decay
+    (default: 0.1 tabular, 0.04 deep)."""
     episodes: int | None = 50
     """Episodes per seed (exclusive with ``total_steps``)."""
     total_steps: int | None = None
@@ -72,19 +76,24 @@ class RunConfig:
     """Treat ``episodes`` as a first budget, doubled (up to 64×) until Q is near-optimal."""
 
     def __post_init__(self) -> None:
-        _check_choice("agent", self.agent, AGENTS)
-        _check_choice("model", self.model, MODELS)
+        _check_choice("agent", self.agent, {**AGENTS, **dict.fromkeys(DEEP_AGENT_NAMES)})
         if not isinstance(self.env, str) or not self.env:
             raise ConfigError(f"env must be a Gymnasium id, got {self.env!r}")
-        config_fields = {f.name for f in fields(AGENTS[self.agent].Config)}
+        for name, value in self._defaults().items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        models = ("neural",) if self.is_deep else tuple(MODELS)
+        _check_choice("model", self.model, dict.fromkeys(models))
         for f in fields(self):
-            if f.name in AGENT_FIELDS and f.name not in config_fields and \
+            if f.name in AGENT_FIELDS and f.name not in self._uses() and \
                     getattr(self, f.name) != f.default:
-                users = [n for n, a in AGENTS.items()
-                         if f.name in {g.name for g in fields(a.Config)}]
+                users = [n for n in (*AGENTS, *DEEP_AGENT_NAMES) if f.name in _uses(n)]
                 raise ConfigError(f"{f.name} does not apply to agent {self.agent}; it is "
                                   f"used by: {', '.join(users) or 'no agent yet'}")
-        AGENTS[self.agent].check_config(self.agent_config())  # validates every value
+        if self.is_deep:
+            check_agent(self.agent, self.agent_config())
+        else:
+            AGENTS[self.agent].check_config(self.agent_config())  # validates every value
         if (self.episodes is None) == (self.total_steps is None):
             raise ConfigError("give exactly one of episodes or total_steps")
         for name in ("episodes", "total_steps", "max_episode_steps"):
@@ -95,10 +104,32 @@ class RunConfig:
         if self.until_near_optimal and self.episodes is None:
             raise ConfigError("until_near_optimal needs episodes (a first budget), not total_steps")
 
+    @property
+    def is_deep(self) -> bool:
+        """Whether the agent is a deep one (:mod:`dynaq.deep`, needs the deep extra)."""
+        return self.agent in DEEP_AGENT_NAMES
+
     def agent_config(self) -> Any:
-        """The agent's own config (validated), built from the fields of the same names."""
+        """The agent's own config (validated), built from the fields of the same names (for
+        a deep agent, :class:`dynaq.deep.DeepConfig` through its field mapping)."""
+        if self.is_deep:
+            return DeepConfig.from_run_fields(**{k: getattr(self, k) for k in RUN_CONFIG_FIELDS})
         config = AGENTS[self.agent].Config
         return config(**{f.name: getattr(self, f.name) for f in fields(config)})
+
+    def _uses(self) -> set[str]:
+        return _uses(self.agent)
+
+    def _defaults(self) -> dict[str, Any]:
+        """What ``None`` means for this agent: its own config's defaults."""
+        if self.is_deep:
+            deep = DeepConfig()
+            return {"model": "neural", "alpha": deep.lr, "gamma": deep.gamma,
+                    "epsilon": deep.epsilon_end, "buffer_size": deep.buffer_capacity}
+        config = AGENTS[self.agent].Config
+        defaults = {f.name: f.default for f in fields(config)}
+        return {"model": "deterministic", **{k: defaults[k] for k in (
+            "alpha", "gamma", "epsilon", "buffer_size") if k in defaults}}
 
     def key(self) -> str:
         """A stable short hash of this config (computed once: sweeps ask for it per cell)."""
@@ -176,6 +207,13 @@ class Experiment:
         runs = [{"episodes": None, **r} if "total_steps" in r else r for r in runs]
         return cls(exp.get("name", Path(path).stem), tuple(RunConfig(**r) for r in runs),
                    exp.get("seeds", 30))
+
+
+def _uses(agent: str) -> set[str]:
+    """The RunConfig fields an agent reads."""
+    if agent in DEEP_AGENT_NAMES:
+        return {*RUN_CONFIG_FIELDS, "model"}
+    return {f.name for f in fields(AGENTS[agent].Config)}
 
 
 def cell_key(run: RunConfig, seed: int) -> str:

@@ -12,6 +12,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -80,6 +81,12 @@ def env_model(env_id: str) -> tuple[TabularMDP | None, int]:
 
 def validate(run: RunConfig) -> None:
     """Check what a config can only be checked against: its env. Raises ConfigError."""
+    if run.is_deep:
+        from dynaq.deep import require_torch
+
+        require_torch(f"the {run.agent} agent")
+        make_env(run.env).close()
+        return
     mdp, _ = env_model(run.env)
     if mdp is not None:
         _truths(mdp, run.gamma)
@@ -92,6 +99,8 @@ def _truths(mdp: TabularMDP, gamma: float) -> list[GroundTruth]:
 
 def run_cells(run: RunConfig, seeds: Sequence[int]) -> list[CellResult]:
     """Run ``run`` once per seed; independent of how seeds are grouped into calls."""
+    if run.is_deep:
+        return [_run_deep(run, seed)[0] for seed in seeds]
     mdp, limit = env_model(run.env)
     max_episode_steps = run.max_episode_steps or limit
     if mdp is None:
@@ -163,8 +172,10 @@ def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[G
     return cells
 
 
-def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int) -> CellResult:
-    """The same algorithm through the agent API, for envs with no exact model."""
+def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
+                  keep_agent: bool = False) -> Any:
+    """The same algorithm through the agent API, for envs with no exact model: the cell,
+    or the trained agent itself with ``keep_agent``."""
     env = make_env(run.env)
     agent = AGENTS[run.agent].for_env(env, run.agent_config(), seed=seed)
     rows, total, t0 = [], 0, time.perf_counter()
@@ -186,4 +197,25 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int) -> CellResu
                      time.perf_counter() - t0, truncated and not terminated, np.nan, np.nan,
                      np.nan))
     env.close()
+    if keep_agent:
+        return agent
     return CellResult(run, seed, np.array(rows, dtype=float), agent.Q, np.full(len(rows), np.nan))
+
+
+def _run_deep(run: RunConfig, seed: int) -> tuple[CellResult, object]:
+    """A deep agent's run (torch is imported only here) and the trained agent."""
+    from dynaq.deep.run import run_deep
+
+    out = run_deep(run.env, run.agent_config(), run.agent, seed, run.episodes,
+                   run.total_steps, run.max_episode_steps)
+    starts = np.full(len(out.records), out.v_star_start)
+    return CellResult(run, seed, out.records, out.q_table, starts), out.agent
+
+
+def train_agent(run: RunConfig, seed: int = 0) -> object:
+    """The agent that ``run`` trains with ``seed``, through the step-by-step API (for
+    saving it: for one seed that API gives the compiled runner's very episodes)."""
+    if run.is_deep:
+        return _run_deep(run, seed)[1]
+    _, limit = env_model(run.env)
+    return _run_stepwise(run, seed, run.max_episode_steps or limit, keep_agent=True)

@@ -238,6 +238,9 @@ def load_results(out: str | Path) -> pd.DataFrame:
     config = pd.DataFrame([json.loads(c) for c in cells.pop("config")], index=cells.index)
     cells = pd.concat([config, cells], axis=1)
     df = cells.merge(eps, on="cell_key").drop(columns="cell_key")
+    nullable = ["value_error", "policy_value", "v_star_start", "model_error", "reward_error",
+                "model_coverage"]
+    df[nullable] = df[nullable].astype(float)  # a column of NULLs only reads as objects
     df["policy_optimal"] = df["policy_optimal"].astype("boolean")
     df["truncated"] = df["truncated"].astype(bool)
     return df.sort_values([*config.columns, "seed", "episode"], kind="stable",

@@ -27,6 +27,10 @@ class Preset:
     (Figures 8.7 and 8.8): ``compute(seeds, quiet)`` returns its results table, which the
     driver writes as ``results.csv`` and hands to ``reporter`` as both frames."""
 
+    backend: str = "serial"
+    """The backend used unless the command names one: ``process`` for runs that do not
+    share a compiled call (the deep agents), so that both cores work."""
+
     def __post_init__(self) -> None:
         if (self.experiment is None) == (self.compute is None):
             raise ValueError(f"preset {self.name}: give exactly one of experiment, compute")

@@ -1,0 +1,188 @@
+"""Hyperparameters of DQN and Dyna-DQN: one frozen, validated dataclass (no torch needed).
+
+The defaults solve CartPole-v1 fast on a CPU. They are the rl-baselines3-zoo ``dqn.yml``
+entry for CartPole-v1 (Raffin 2020: 256×256 ReLU MLP, batch 64, learning_starts 1000,
+γ 0.99, ε 1 → 0.04 over the first 8000 steps, Huber loss, gradient norm clipped at 10),
+changed for a learner that trains a little after every real step instead of 128 gradient
+steps every 256: one gradient step every 2 real steps (zoo's ratio), lr 1e-3 instead of
+2.3e-3, and the target network synced every 50 gradient steps (every 100 real steps)
+instead of once per 128-step burst; the buffer keeps 50 000 steps, a whole default run. On
+seeds 0–2 this DQN first reached a mean return of 475 over 10 episodes after 22–29k real
+steps. What did worse on the seeds tried: 64×64 and 128×128 networks, batch 32 and γ = 0.95
+(none reached 475 in 40–50k steps on seed 1), lr 5e-4 (35k), zoo's own bursts (38k on seed
+1, never in 50k on seed 0). The model defaults (one 128×128 member fitted 25 steps every
+250) reach a one-step RMSE of about 0.002 on CartPole. ``benchmarks/bench_deep.py`` times them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from dynaq.errors import ConfigError
+
+DEVICES = ("cpu", "cuda")
+DEEP_AGENT_NAMES = ("dqn", "dyna-dqn")
+"""The deep agents' names (``dynaq.deep.run.DEEP_AGENTS`` maps them to classes)."""
+
+RUN_CONFIG_FIELDS = {
+    "alpha": "lr",
+    "gamma": "gamma",
+    "epsilon": "epsilon_end",
+    "planning_steps": "planning_steps",
+    "ensemble": "ensemble",
+    "imagined_ratio": "imagined_ratio",
+    "device": "device",
+    "buffer_size": "buffer_capacity",
+}
+"""``RunConfig`` field → :class:`DeepConfig` field, for :meth:`DeepConfig.from_run_fields`."""
+
+
+@dataclass(frozen=True)
+class DeepConfig:
+    """Hyperparameters of :class:`~dynaq.deep.dqn.DQN` and :class:`~dynaq.deep.dyna_dqn.DynaDQN`.
+
+    Every field is checked when the config is built; a bad one raises ConfigError naming the
+    field and what is allowed. Sequences given for the layer sizes are stored as tuples.
+    """
+
+    lr: float = 1e-3
+    """Adam step size of the Q-network, in (0, 1]."""
+    gamma: float = 0.99
+    """Discount γ, in [0, 1]."""
+    buffer_capacity: int = 50_000
+    """Real transitions the replay buffer keeps (a ring: the oldest is overwritten)."""
+    batch_size: int = 64
+    """Transitions per gradient step (real and imagined together)."""
+    hidden: tuple[int, ...] = (256, 256)
+    """Hidden layer widths of the Q-network (ReLU)."""
+    learning_starts: int = 1000
+    """Real steps before the first gradient step (and the first model fit)."""
+    train_period: int = 2
+    """Real steps between training phases."""
+    gradient_steps: int = 1
+    """Gradient steps per training phase."""
+    target_period: int = 50
+    """Gradient steps between target-network updates (Mnih et al. 2015's C)."""
+    tau: float = 1.0
+    """Target update weight in (0, 1]: 1 copies the Q-network, less is a Polyak average."""
+    max_grad_norm: float = 10.0
+    """Clip the gradient's global norm to this (> 0), as Stable-Baselines3's DQN does."""
+    epsilon_start: float = 1.0
+    """ε of the ε-greedy behaviour at the first step, in [0, 1]."""
+    epsilon_end: float = 0.04
+    """ε after ``epsilon_decay_steps`` real steps (linear in between), in [0, 1]."""
+    epsilon_decay_steps: int = 8000
+    """Real steps over which ε falls from ``epsilon_start`` to ``epsilon_end`` (>= 1)."""
+    planning_steps: int = 0
+    """k: imagined transitions the model generates after each real step (0: plain DQN)."""
+    imagined_ratio: float = 0.5
+    """Fraction of each minibatch drawn from the imagined buffer when k > 0, in [0, 1]."""
+    imagined_capacity: int = 10_000
+    """Imagined transitions kept (a ring, so k sets how fresh they are)."""
+    model_hidden: tuple[int, ...] = (128, 128)
+    """Hidden layer widths of each model member (ReLU)."""
+    ensemble: int = 1
+    """Model members N; each imagined transition uses one drawn at random."""
+    model_lr: float = 1e-3
+    """Adam step size of the model, in (0, 1]."""
+    model_train_period: int = 250
+    """Real steps between model fits; the newest of them are its held-out error set."""
+    model_gradient_steps: int = 25
+    """Gradient steps per model fit."""
+    model_batch_size: int = 256
+    """Transitions per model gradient step, per member."""
+    device: str = "cpu"
+    """Where tensors live: ``cpu`` or ``cuda``."""
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "model_hidden"):
+            _check_widths(self, name)
+        for name in ("lr", "model_lr", "tau"):
+            _check_float(name, getattr(self, name), 0.0, 1.0, "(0, 1]", low_open=True)
+        for name in ("gamma", "epsilon_start", "epsilon_end", "imagined_ratio"):
+            _check_float(name, getattr(self, name), 0.0, 1.0, "[0, 1]")
+        _check_float("max_grad_norm", self.max_grad_norm, 0.0, float("inf"), "(0, inf)",
+                     low_open=True)
+        for f in fields(self):
+            if f.type == "int":
+                _check_int(f.name, getattr(self, f.name),
+                           0 if f.name in ("planning_steps", "learning_starts") else 1)
+        _check_device(self.device)
+
+    @classmethod
+    def from_run_fields(cls, **values: Any) -> DeepConfig:
+        """Build from ``RunConfig`` names (see :data:`RUN_CONFIG_FIELDS`); None keeps a default.
+
+        Raises:
+            ConfigError: For an unknown name, or a bad value (named as the RunConfig field).
+        """
+        kwargs = {}
+        for name, value in values.items():
+            if name not in RUN_CONFIG_FIELDS:
+                raise ConfigError(f"{name} is not a deep-agent setting; allowed: "
+                                  f"{', '.join(RUN_CONFIG_FIELDS)}")
+            if value is not None:
+                kwargs[RUN_CONFIG_FIELDS[name]] = value
+        try:
+            return cls(**kwargs)
+        except ConfigError as err:
+            run_name = {v: k for k, v in RUN_CONFIG_FIELDS.items()}
+            field, _, rest = str(err).partition(" ")
+            if run_name.get(field, field) != field:
+                raise ConfigError(f"{run_name[field]} ({field}) {rest}") from None
+            raise
+
+    def epsilon_at(self, step: int) -> float:
+        """ε after ``step`` real steps: linear from start to end, then constant."""
+        frac = min(step / self.epsilon_decay_steps, 1.0)
+        return self.epsilon_start + frac * (self.epsilon_end - self.epsilon_start)
+
+
+def check_agent(agent: str, config: DeepConfig) -> None:
+    """Check, without torch, that ``agent`` names a deep agent that ``config`` suits.
+
+    Raises:
+        ConfigError: For an unknown name, or ``dqn`` with planning steps.
+    """
+    if agent not in DEEP_AGENT_NAMES:
+        raise ConfigError(f"agent must be one of {', '.join(DEEP_AGENT_NAMES)}; got {agent!r}")
+    if agent == "dqn" and config.planning_steps != 0:
+        raise ConfigError(f"planning_steps must be 0 for dqn, got {config.planning_steps}; "
+                          "use agent dyna-dqn to plan")
+
+
+def _check_float(name: str, value: Any, low: float, high: float, allowed: str,
+                 low_open: bool = False) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and (
+        low < value <= high if low_open else low <= value <= high)
+    if not ok:
+        raise ConfigError(f"{name} must be in {allowed}, got {value!r}")
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_widths(config: DeepConfig, name: str) -> None:
+    value = getattr(config, name)
+    try:
+        widths = tuple(value)
+    except TypeError:
+        widths = None
+    if not widths or any(isinstance(w, bool) or not isinstance(w, int) or w < 1
+                         for w in widths):
+        raise ConfigError(f"{name} must be a non-empty sequence of integers >= 1, got {value!r}")
+    object.__setattr__(config, name, widths)
+
+
+def _check_device(device: Any) -> None:
+    if device not in DEVICES:
+        raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "cuda":
+        from dynaq.deep import require_torch
+
+        if not require_torch("device cuda").cuda.is_available():
+            raise ConfigError("device must be cpu here: cuda is not available (no GPU visible "
+                              "to torch, or a CPU-only torch build)")

@@ -1,0 +1,132 @@
+"""Dyna-DQN: DQN whose minibatches mix real and model-imagined transitions.
+
+The Dyna loop of Sutton & Barto §8.2 with the course's deep substitutions ("deep Dyna
+variants learn a neural model and push imagined transitions into ... a separate buffer"):
+
+  1. direct RL: DQN's replay of real transitions                 -> :meth:`DQN.plan`
+  2. model learning: every ``model_train_period`` real steps, fit the neural one-step model
+     to the real replay buffer (after measuring its error on the transitions that arrived
+     since the last fit, which it has not trained on yet)         -> :meth:`DynaDQN.learn_model`
+  3. planning: k imagined transitions per real step: start states drawn from the real
+     buffer (the course's "sample a seen (ŝ, â)"), actions ε-greedy under the current Q,
+     (r̂, ŝ′, terminated) from the model, stored in the imagined buffer
+                                                                  -> :meth:`DynaDQN.imagine`
+  4. each gradient step draws ``imagined_ratio`` of its minibatch from the imagined buffer.
+
+What k costs: k is imagined transitions per real step, so it sets how much and how fresh
+the imagined data is (one batched model call per training phase), while the number of
+gradient steps, i.e. the backups, stays ``gradient_steps`` per ``train_period`` for every
+k. With k = 0 nothing of steps 2–4 exists: no model is built, no random number is drawn, and the
+agent is DQN exactly (same seed → same weights and returns).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from dynaq.deep import model as model_mod
+from dynaq.deep.buffer import Batch, ReplayBuffer
+from dynaq.deep.config import DeepConfig
+from dynaq.deep.dqn import DQN
+from dynaq.deep.nets import IMAGINE, MODEL_INIT, MODEL_REPLAY, torch_generator
+
+
+class DynaDQN(DQN):
+    """DQN plus a learned one-step model that imagines k transitions per real step.
+
+    Args:
+        obs_dim: Length of an observation vector.
+        n_actions: Number of actions of a Discrete action space.
+        config: Hyperparameters; ``planning_steps`` is k.
+        seed: Seeds DQN's streams and, separately, the model's and imagination's.
+
+    Attributes:
+        model_error: RMSE of the model's s′ on the real transitions of the last
+            ``model_train_period`` steps, measured before it trained on them (NaN until the
+            second fit).
+        reward_error: The same for r.
+    """
+
+    name = "dyna-dqn"
+    COUNTERS: ClassVar[tuple[str, ...]] = (*DQN.COUNTERS, "model_fits")
+
+    def __init__(self, obs_dim: int, n_actions: int, config: DeepConfig | None = None,
+                 seed: int = 0) -> None:
+        super().__init__(obs_dim, n_actions, config, seed)
+        self.model_fits = 0
+        self.model: model_mod.OneStepModel | None = None
+        if self.config.planning_steps == 0:  # exactly DQN: build nothing, draw nothing
+            return
+        cfg = self.config
+        self.model = model_mod.OneStepModel(
+            self.obs_dim, self.n_actions, cfg.model_hidden, cfg.ensemble,
+            torch_generator(seed, MODEL_INIT)).to(self.device)
+        self.model_optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.model_lr)
+        self.model_rng = torch_generator(seed, MODEL_REPLAY)
+        self.imagine_rng = torch_generator(seed, IMAGINE)
+        self.imagined = ReplayBuffer(cfg.imagined_capacity, self.obs_dim, self.device)
+
+    def plan(self) -> int:
+        """Model learning and imagination when due (k > 0), then DQN's gradient steps.
+
+        The k imagined transitions of each real step are made together, k ·
+        ``train_period`` at a time, just before the gradient steps that first can use them:
+        Q only changes at those steps, so they act on the same Q as one at a time would,
+        with one batched model call per training phase instead of one per real step.
+
+        Returns:
+            Gradient steps done.
+        """
+        cfg = self.config
+        if self.model is not None and self.env_steps >= max(cfg.learning_starts, 1):
+            if (self.env_steps - cfg.learning_starts) % cfg.model_train_period == 0:
+                self.learn_model()
+            # the course: no planning before the model knows anything
+            if self.model_fits and self.env_steps % cfg.train_period == 0:
+                self.imagine(cfg.planning_steps * cfg.train_period)
+        return super().plan()
+
+    def learn_model(self) -> None:
+        """Measure the model on the real transitions it has not trained on, then fit it."""
+        cfg = self.config
+        if self.model_fits:
+            self.model_error, self.reward_error = model_mod.one_step_error(
+                self.model, self.buffer.recent(cfg.model_train_period))
+        model_mod.fit(self.model, self.model_optimizer, self.buffer, cfg.model_gradient_steps,
+                      cfg.model_batch_size, self.model_rng)
+        self.model_fits += 1
+
+    def imagine(self, n: int) -> Batch:
+        """Add ``n`` imagined transitions to the imagined buffer (§8.2 step (f), with the
+        model's prediction in place of the table lookup).
+
+        Returns:
+            The imagined batch.
+        """
+        start = self.buffer.sample(n, self.imagine_rng)
+        with torch.no_grad():
+            greedy = self.q(start.obs).argmax(dim=1)
+        explore = torch.rand(n, generator=self.imagine_rng) < self.epsilon
+        random = torch.randint(self.n_actions, (n,), generator=self.imagine_rng)
+        action = torch.where(explore.to(self.device), random.to(self.device), greedy)
+        next_obs, reward, terminated = self.model.sample(start.obs, action, self.imagine_rng)
+        batch = Batch(start.obs, action, reward, next_obs, terminated)
+        self.imagined.add_batch(batch)
+        return batch
+
+    def sample_batch(self) -> Batch:
+        """``imagined_ratio`` of the minibatch from the imagined buffer once it has data."""
+        if self.model is None or len(self.imagined) == 0:
+            return super().sample_batch()
+        n = self.config.batch_size
+        n_imagined = round(self.config.imagined_ratio * n)
+        return Batch.cat([self.buffer.sample(n - n_imagined, self.replay_rng),
+                          self.imagined.sample(n_imagined, self.imagine_rng)])
+
+    def _modules_by_prefix(self) -> dict[str, nn.Module]:
+        modules = super()._modules_by_prefix()
+        return modules if self.model is None else {**modules, "model": self.model}
+

@@ -1,0 +1,504 @@
+"""Save agents to a directory and load them back; never with pickle.
+
+A saved agent is a directory of two files:
+
+- ``agent.json``: format and version, the agent's name, its config dataclass as a dict, its
+  sizes, integer counters, the package versions, and the SHA-256 of the data file;
+- the data: ``arrays.npz`` (tabular agents; ``numpy.load(allow_pickle=False)``) or
+  ``weights.safetensors`` (deep agents; torch tensors through safetensors).
+
+The data file is written first and ``agent.json`` last, each atomically, so a reader never
+sees half an agent. Loading checks the checksum, then every array's name, shape and dtype
+against a freshly built agent of the saved config, so a truncated, corrupted or mismatched
+save fails with one :class:`~dynaq.errors.ConfigError` line instead of a bad agent.
+
+Tabular agents plug in through :class:`TabularCodec` (their config dataclass and how to get
+and put back their arrays); :func:`register_tabular` adds one. Deep agents save their
+networks (``state_tensors``) and counters, not their replay buffers, optimizer moments or
+random streams: a loaded deep agent acts exactly as saved and can train on, from a fresh
+buffer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, is_dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from numba.typed import List
+
+from dynaq import rng as rng_mod
+from dynaq.agents import AGENTS
+from dynaq.errors import ConfigError
+
+FORMAT = "dynaq-agent"
+FORMAT_VERSION = 1
+META_FILE = "agent.json"
+TABULAR_FILE = "arrays.npz"
+DEEP_FILE = "weights.safetensors"
+EVAL_STEP_LIMIT = 10_000
+"""Step cap of an evaluation episode in an env with no time limit of its own (a greedy
+policy can walk in circles forever)."""
+
+
+class _Leaf(NamedTuple):
+    """One saved piece of an agent's state: ``owner.attr`` (or its ``index``-th item)."""
+
+    key: str
+    owner: Any
+    attr: str
+    index: int | None
+    kind: str
+    """``array`` (copied in place); ``scalar`` (int, float or bool); ``ints`` (None or a
+    tuple of ints: an int64 vector, empty for None); ``numbers`` (a tuple of numbers: a
+    float64 vector); ``list`` (a list of arrays or of tuples of arrays, e.g. a numba typed
+    List that a kernel regrows: one array per item part, ``key.i.j``)."""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number)  # bool is an int
+
+
+def _kind(value: Any) -> str | None:
+    """How a value is saved (None: it is not part of the learned state)."""
+    if isinstance(value, np.ndarray):
+        return "array"
+    if _is_number(value):
+        return "scalar"
+    if value is None or (isinstance(value, tuple) and value and all(
+            isinstance(v, int | np.integer) and not isinstance(v, bool) for v in value)):
+        return "ints"
+    if isinstance(value, tuple) and value and all(_is_number(v) for v in value):
+        return "numbers"
+    if isinstance(value, tuple) and value and all(isinstance(v, np.ndarray) for v in value):
+        return "arrays"
+    if isinstance(value, list | List):
+        return "list"
+    if isinstance(value, str) or callable(value) or is_dataclass(value):
+        return None  # rebuilt from the config
+    return "object" if hasattr(value, "__dict__") else "unknown"
+
+
+def _leaves(obj: Any, prefix: str = "") -> Iterator[_Leaf]:
+    """The learned state among ``obj``'s attributes, recursing into objects (models).
+
+    Raises:
+        ConfigError: For an attribute of a kind this format cannot hold.
+    """
+    for attr, value in vars(obj).items():
+        key, kind = prefix + attr, _kind(value)
+        if kind == "arrays":
+            yield from (_Leaf(f"{key}.{i}", obj, attr, i, "array") for i in range(len(value)))
+        elif kind == "object":
+            yield from _leaves(value, f"{key}.")
+        elif kind == "unknown":
+            raise ConfigError(f"cannot save {key} ({type(value).__name__}): not an array, a "
+                              "number, or a tuple or list of them; register a TabularCodec")
+        elif kind is not None:
+            yield _Leaf(key, obj, attr, None, kind)
+
+
+def _value(leaf: _Leaf) -> Any:
+    value = getattr(leaf.owner, leaf.attr)
+    return value if leaf.index is None else value[leaf.index]
+
+
+def _encode(leaf: _Leaf) -> dict[str, np.ndarray]:
+    value = _value(leaf)
+    if leaf.kind == "ints":
+        return {leaf.key: np.array(value or (), np.int64)}
+    if leaf.kind == "numbers":
+        return {leaf.key: np.array(value, np.float64)}
+    if leaf.kind == "list":
+        return {f"{leaf.key}.{i}" + (f".{j}" if isinstance(item, tuple) else ""): np.asarray(part)
+                for i, item in enumerate(value)
+                for j, part in enumerate(item if isinstance(item, tuple) else (item,))}
+    return {leaf.key: np.asarray(value)}
+
+
+def state_arrays(agent: Any) -> dict[str, np.ndarray]:
+    """An agent's learned state as named arrays: every attribute that is an array, a number,
+    a tuple or list of them, or an object holding such (its model), but not its config."""
+    return {k: v for leaf in _leaves(agent) for k, v in _encode(leaf).items()}
+
+
+def state_spec(agent: Any) -> dict[str, tuple[tuple[int, ...] | None, Any]]:
+    """``(shape, dtype)`` per name of :func:`state_arrays` (shape None: any); a list is one
+    entry ``key.*`` of ``(None, None)``: any items of any shape."""
+    spec: dict[str, tuple[tuple[int, ...] | None, Any]] = {}
+    for leaf in _leaves(agent):
+        if leaf.kind == "list":
+            spec[f"{leaf.key}.*"] = (None, None)
+            continue
+        for key, array in _encode(leaf).items():
+            spec[key] = (None if leaf.kind == "ints" else array.shape, array.dtype)
+    return spec
+
+
+def restore_state(agent: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Put arrays from :func:`state_arrays` back into a fresh agent of the same config."""
+    for leaf in _leaves(agent):
+        value = _value(leaf)
+        saved = arrays.get(leaf.key)
+        if leaf.kind == "array":
+            value[...] = saved
+        elif leaf.kind == "scalar":
+            setattr(leaf.owner, leaf.attr, type(value)(saved.item()))
+        elif leaf.kind == "ints":
+            setattr(leaf.owner, leaf.attr, tuple(int(x) for x in saved) or None)
+        elif leaf.kind == "numbers":
+            setattr(leaf.owner, leaf.attr, tuple(type(v)(x) for v, x in zip(
+                value, saved.tolist(), strict=True)))
+        else:
+            _restore_list(value, leaf.key, arrays)
+
+
+def _restore_list(target: Any, key: str, arrays: dict[str, np.ndarray]) -> None:
+    """Refill ``target`` in place with the items saved under ``key.i[.j]``, each shaped
+    like the fresh list's first item (array or tuple, same dtypes and dimensions).
+
+    Raises:
+        ConfigError: If the saved items do not have that form.
+    """
+    items: dict[int, dict[int, np.ndarray]] = {}
+    for name, array in arrays.items():
+        if name.startswith(key + "."):
+            i, _, j = name[len(key) + 1:].partition(".")
+            items.setdefault(int(i), {})[int(j or -1)] = array
+    first = target[0] if len(target) else None
+    form = [(p.dtype, p.ndim) for p in (first if isinstance(first, tuple) else (first,))
+            if p is not None]
+    rebuilt = [parts[-1] if -1 in parts else tuple(parts[j] for j in sorted(parts))
+               for _, parts in sorted(items.items())]
+    for item in rebuilt:
+        got = [(p.dtype, p.ndim) for p in (item if isinstance(item, tuple) else (item,))]
+        if form and got != form:
+            raise ConfigError(f"{key} items have (dtype, ndim) {got}, the agent needs {form}")
+    if form and not rebuilt:
+        raise ConfigError(f"{key} has no items; the agent needs at least one")
+    target.clear()
+    for item in rebuilt:
+        target.append(item)
+
+
+@dataclass(frozen=True)
+class TabularCodec:
+    """How to save one tabular agent class; the defaults fit any agent whose learned state
+    is arrays, scalars and tuples of them (see :func:`state_arrays`).
+
+    Attributes:
+        agent_cls: Built as ``agent_cls(n_states, n_actions, config)``.
+        config_cls: The frozen config dataclass, rebuilt from its fields.
+        arrays: The agent's learned state as named numpy arrays; ``Q`` (``[S, A]``) among
+            them, the sizes are read from it.
+        restore: Puts such arrays back into a fresh agent.
+        spec: ``(shape, dtype)`` per name that a fresh agent expects (shape None: any).
+    """
+
+    agent_cls: type
+    config_cls: type
+    arrays: Callable[[Any], dict[str, np.ndarray]] = state_arrays
+    restore: Callable[[Any, dict[str, np.ndarray]], None] = restore_state
+    spec: Callable[[Any], dict[str, tuple[Any, Any]]] = state_spec
+
+
+TABULAR: dict[str, TabularCodec] = {
+    name: TabularCodec(cls, cls.Config) for name, cls in AGENTS.items()
+    if hasattr(cls, "Config") and not hasattr(cls, "state_tensors")}
+"""Tabular agents that can be saved, by agent name: every agent of ``dynaq.AGENTS`` that
+names its config class (``Config``)."""
+
+
+def register_tabular(name: str, codec: TabularCodec) -> None:
+    """Make the tabular agent called ``name`` savable (e.g. ``dyna-q+``)."""
+    TABULAR[name] = codec
+
+
+def save_agent(agent: Any, path: str | Path) -> Path:
+    """Save ``agent`` (a tabular agent of :data:`TABULAR` or a deep agent) into ``path``.
+
+    Args:
+        agent: The agent; its ``name`` picks how it is saved.
+        path: A directory, created if missing; an agent saved there before is replaced.
+
+    Returns:
+        The directory.
+
+    Raises:
+        ConfigError: For an agent of no known kind.
+    """
+    path = Path(path)
+    name = getattr(agent, "name", type(agent).__name__)
+    if name in TABULAR:
+        arrays = {k: np.asarray(v) for k, v in TABULAR[name].arrays(agent).items()}
+        data_file, shape = TABULAR_FILE, dict(zip(("n_states", "n_actions"), arrays["Q"].shape,
+                                                  strict=True))
+        counters: dict[str, int] = {}
+        writer = _npz_writer(arrays)
+    elif hasattr(agent, "state_tensors"):
+        data_file, shape = DEEP_FILE, {"obs_dim": agent.obs_dim, "n_actions": agent.n_actions}
+        counters = {c: int(getattr(agent, c)) for c in agent.COUNTERS}
+        writer = _safetensors_writer(agent.state_tensors())
+    else:
+        raise ConfigError(f"cannot save agent {name!r}: savable agents are "
+                          f"{', '.join([*TABULAR, 'dqn', 'dyna-dqn'])}")
+    path.mkdir(parents=True, exist_ok=True)
+    digest = _write_atomic(path / data_file, writer)
+    meta = {"format": FORMAT, "version": FORMAT_VERSION, "agent": name,
+            "config": dataclasses.asdict(agent.config), "shape": shape,
+            "seed": int(getattr(agent, "seed", 0)), "counters": counters,
+            "data": {"file": data_file, "sha256": digest}, "versions": _versions(data_file)}
+    _write_atomic(path / META_FILE, lambda f: f.write(json.dumps(meta, indent=2).encode()))
+    stale = path / (DEEP_FILE if data_file == TABULAR_FILE else TABULAR_FILE)
+    stale.unlink(missing_ok=True)
+    return path
+
+
+def load_agent(path: str | Path, device: str | None = None) -> Any:
+    """Load an agent saved by :func:`save_agent`.
+
+    Args:
+        path: The directory.
+        device: For a deep agent, put it on this device instead of the saved one (tabular
+            agents ignore it).
+
+    Raises:
+        ConfigError: One line, when the directory holds no agent or a truncated, corrupted
+            or mismatched one.
+    """
+    path = Path(path)
+    meta = _read_meta(path)
+    data = path / meta["data"]["file"]
+    try:
+        digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    except OSError as err:
+        raise ConfigError(f"saved agent {path}: cannot read {data.name}: {err.strerror}") from None
+    if digest != meta["data"]["sha256"]:
+        raise ConfigError(f"saved agent {path}: {data.name} does not match its checksum in "
+                          f"{META_FILE} (truncated, corrupted or replaced); save the agent again")
+    try:
+        if meta["agent"] in TABULAR:
+            return _load_tabular(meta, data)
+        return _load_deep(meta, data, device)
+    except ConfigError as err:
+        raise ConfigError(f"saved agent {path}: {err}") from None
+
+
+def evaluate_agent(path: str | Path, env_id: str, episodes: int = 10, seed: int = 0,
+                   max_episode_steps: int | None = None) -> pd.DataFrame:
+    """Returns and lengths of greedy episodes of a saved agent.
+
+    Args:
+        path: A directory written by :func:`save_agent`.
+        env_id: The Gymnasium id to evaluate on (its spaces must fit the agent).
+        episodes: How many episodes.
+        seed: Seeds the env (``dynaq.rng.gym_seed(seed)`` on the first reset) and the
+            tie-breaking of tabular agents.
+        max_episode_steps: Cut episodes here (default: the env's limit, else
+            :data:`EVAL_STEP_LIMIT`).
+
+    Deep agents are evaluated on the CPU.
+
+    Returns:
+        One row per episode: ``episode`` (from 1), ``return``, ``steps``, ``truncated``.
+
+    Raises:
+        ConfigError: For a bad save, an unknown env or one whose spaces do not fit.
+    """
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ConfigError(f"episodes must be an integer >= 1, got {episodes!r}")
+    agent = load_agent(path, device="cpu")
+    env, choose = _greedy_env(agent, env_id, seed)
+    spec_limit = env.spec.max_episode_steps if env.spec is not None else None
+    limit = max_episode_steps or spec_limit or EVAL_STEP_LIMIT
+    rows = []
+    try:
+        for episode in range(1, episodes + 1):
+            s, _ = env.reset(seed=rng_mod.gym_seed(seed) if episode == 1 else None)
+            steps, ret, done, truncated = 0, 0.0, False, False
+            while not done:
+                s, r, terminated, truncated, _ = env.step(choose(s))
+                steps, ret = steps + 1, ret + float(r)
+                truncated = truncated or steps >= limit
+                done = terminated or truncated
+            rows.append((episode, ret, steps, bool(truncated and not terminated)))
+    finally:
+        env.close()
+    return pd.DataFrame(rows, columns=["episode", "return", "steps", "truncated"])
+
+
+# -- loading ----------------------------------------------------------------------------
+def _read_meta(path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((path / META_FILE).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"saved agent {path}: no {META_FILE} (not a saved agent)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ConfigError(f"saved agent {path}: {META_FILE} is unreadable or not JSON "
+                          f"({type(err).__name__})") from None
+    expected = {"format": str, "version": int, "agent": str, "config": dict, "shape": dict,
+                "seed": int, "counters": dict, "data": dict}
+    for key, kind in expected.items():
+        if not isinstance(meta, dict) or not isinstance(meta.get(key), kind):
+            raise ConfigError(f"saved agent {path}: {META_FILE} lacks a valid {key!r}")
+    if meta["format"] != FORMAT or meta["version"] != FORMAT_VERSION:
+        raise ConfigError(f"saved agent {path}: format {meta['format']} v{meta['version']}, "
+                          f"this dynaq reads {FORMAT} v{FORMAT_VERSION}")
+    if meta["data"].get("file") not in (TABULAR_FILE, DEEP_FILE) or not isinstance(
+            meta["data"].get("sha256"), str):
+        raise ConfigError(f"saved agent {path}: {META_FILE} names no valid data file")
+    return meta
+
+
+def _build_config(config_cls: type, values: dict[str, Any]) -> Any:
+    try:
+        return config_cls(**values)
+    except TypeError:
+        allowed = ", ".join(f.name for f in dataclasses.fields(config_cls))
+        raise ConfigError(f"config has fields {', '.join(sorted(values))}; "
+                          f"{config_cls.__name__} has {allowed}") from None
+
+
+def _sizes(meta: dict[str, Any], names: tuple[str, str]) -> tuple[int, int]:
+    a, b = (meta["shape"].get(n) for n in names)
+    if not all(isinstance(s, int) and s >= 1 for s in (a, b)):
+        raise ConfigError(f"shape must give integers >= 1 for {' and '.join(names)}")
+    return a, b
+
+
+def _load_tabular(meta: dict[str, Any], data: Path) -> Any:
+    codec = TABULAR[meta["agent"]]
+    n_states, n_actions = _sizes(meta, ("n_states", "n_actions"))
+    agent = codec.agent_cls(n_states, n_actions, _build_config(codec.config_cls, meta["config"]))
+    try:
+        with np.load(data, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ConfigError(f"{data.name} is not a readable npz ({err})") from None
+    _check_same({k: (v.shape, v.dtype) for k, v in arrays.items()}, codec.spec(agent),
+                data.name)
+    codec.restore(agent, arrays)
+    return agent
+
+
+def _load_deep(meta: dict[str, Any], data: Path, device: str | None) -> Any:
+    from dynaq.deep import require_torch
+
+    require_torch(f"loading agent {meta['agent']}")
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from dynaq.deep.config import DeepConfig
+    from dynaq.deep.run import DEEP_AGENTS
+
+    if meta["agent"] not in DEEP_AGENTS:
+        raise ConfigError(f"unknown agent {meta['agent']!r}; known: "
+                          f"{', '.join([*TABULAR, *DEEP_AGENTS])}")
+    values = {**meta["config"], **({"device": device} if device is not None else {})}
+    obs_dim, n_actions = _sizes(meta, ("obs_dim", "n_actions"))
+    agent = DEEP_AGENTS[meta["agent"]](obs_dim, n_actions, _build_config(DeepConfig, values),
+                                       meta["seed"])
+    try:
+        tensors = load_file(data)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ConfigError(f"{data.name} is not a readable safetensors file ({err})") from None
+    _check_same({k: (tuple(v.shape), v.dtype) for k, v in tensors.items()},
+                {k: (tuple(v.shape), v.dtype) for k, v in agent.state_tensors().items()},
+                data.name)
+    agent.load_state_tensors(tensors)
+    for name in agent.COUNTERS:
+        value = meta["counters"].get(name)
+        if not isinstance(value, int) or value < 0:
+            raise ConfigError(f"counter {name!r} must be an integer >= 0, got {value!r}")
+        setattr(agent, name, value)
+    return agent
+
+
+def _check_same(found: dict[str, tuple[Any, Any]], expected: dict[str, tuple[Any, Any]],
+                where: str) -> None:
+    """Raise ConfigError naming the first array whose presence, shape or dtype differs."""
+    families = [k[:-1] for k in expected if k.endswith(".*")]
+    found = {k: v for k, v in found.items() if not k.startswith(tuple(families))}
+    expected = {k: v for k, v in expected.items() if not k.endswith(".*")}
+    for key in sorted(expected.keys() | found.keys()):
+        if key not in found:
+            raise ConfigError(f"{where} lacks {key!r}, which this agent's config needs")
+        if key not in expected:
+            raise ConfigError(f"{where} has {key!r}, which this agent's config does not have")
+        shape, dtype = expected[key]
+        if found[key] != (found[key][0] if shape is None else shape, dtype):
+            raise ConfigError(f"{where}: {key!r} has shape and dtype {found[key]}, the saved "
+                              f"config needs {expected[key]}")
+
+
+# -- writing ----------------------------------------------------------------------------
+def _npz_writer(arrays: dict[str, np.ndarray]) -> Callable[[Any], None]:
+    return lambda f: np.savez(f, **arrays)
+
+
+def _safetensors_writer(tensors: dict[str, Any]) -> Callable[[Any], None]:
+    from safetensors.torch import save
+
+    return lambda f: f.write(save(tensors))
+
+
+def _write_atomic(path: Path, write: Callable[[Any], None]) -> str:
+    """Write ``path`` through a temporary file and a rename; returns its SHA-256."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _versions(data_file: str) -> dict[str, str]:
+    packages = ["dynaq", "numpy"] + (["torch", "safetensors"] if data_file == DEEP_FILE else [])
+    out = {}
+    for pkg in packages:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+# -- evaluation -------------------------------------------------------------------------
+def _greedy_env(agent: Any, env_id: str, seed: int) -> tuple[Any, Callable[[Any], int]]:
+    """The env to evaluate on and the agent's greedy action function, sizes checked."""
+    from dynaq.experiments.runner import make_env
+    from dynaq.mdp import require_discrete
+
+    if hasattr(agent, "state_tensors"):
+        from dynaq.deep.run import make_deep_env
+
+        env, _ = make_deep_env(env_id)
+        sizes, wanted = (env.observation_space.shape[0], env.action_space.n), (
+            agent.obs_dim, agent.n_actions)
+        choose = agent.greedy
+    else:
+        env = make_env(env_id)
+        require_discrete(env, f"agent {agent.name}")
+        sizes, wanted = (env.observation_space.n, env.action_space.n), agent.Q.shape
+        tie_break = np.random.default_rng(np.random.SeedSequence(seed))
+
+        def choose(s: Any) -> int:
+            row = agent.Q[int(s)]
+            return int(tie_break.choice(np.flatnonzero(row == row.max())))
+    sizes, wanted = tuple(int(x) for x in sizes), tuple(int(x) for x in wanted)
+    if sizes != wanted:
+        env.close()
+        raise ConfigError(f"env {env_id!r} has (observation, action) sizes {sizes}, the saved "
+                          f"agent needs {wanted}")
+    return env, choose
