@@ -39,7 +39,7 @@ def test_cuda_without_a_gpu_is_one_clear_line():
 def test_from_run_fields_maps_names_and_reports_run_names():
     cfg = DeepConfig.from_run_fields(alpha=0.002, gamma=0.9, epsilon=0.1, planning_steps=5,
                                      ensemble=3, imagined_ratio=0.25, device="cpu",
-                                     capacity=1000)
+                                     buffer_size=1000)
     assert (cfg.lr, cfg.gamma, cfg.epsilon_end, cfg.planning_steps, cfg.ensemble,
             cfg.imagined_ratio, cfg.buffer_capacity) == (0.002, 0.9, 0.1, 5, 3, 0.25, 1000)
     assert DeepConfig.from_run_fields(alpha=None) == DeepConfig()

@@ -6,6 +6,11 @@ Each real step (s, a, r, s′) does, in this order:
   3. planning: k backups on (ŝ, â) drawn uniformly from the pairs seen, with (r̂, ŝ′)
      from the model                                            -> :meth:`DynaQ.plan`
 
+The model is the deterministic table (the last outcome of each pair, §8.2) or transition
+counts (P̂(s′|s, a) and mean rewards, for stochastic worlds), planned with sample or
+expected backups (§8.5). Planning may also draw its pairs otherwise than uniformly: all k
+on the latest real pair, or along simulated on-policy trajectories (§8.6).
+
 This class is a thin shell: the arithmetic lives in :mod:`dynaq.kernels`, the same compiled
 functions the whole-run runner uses, so for one seed both give the same episodes.
 """
@@ -20,15 +25,21 @@ import numpy as np
 
 from dynaq import rng as rng_mod
 from dynaq.errors import ConfigError
+from dynaq.kernels import counts, tabular
 from dynaq.kernels import dyna_q as dq
-from dynaq.kernels import tabular
 from dynaq.mdp import require_discrete
-from dynaq.models import DeterministicModel
+from dynaq.models import CountsModel, DeterministicModel
+
+MODELS = ("deterministic", "counts")
+"""The models Dyna-Q plans with (the course's first two model rows)."""
+BACKUPS = ("sample", "expected")
+"""Planning backups of the counts model (§8.5)."""
 
 
 @dataclass(frozen=True)
-class DynaQConfig:
-    """Hyperparameters of Dyna-Q; the defaults are those of Sutton & Barto Figure 8.2."""
+class TabularConfig:
+    """What every tabular agent shares: Q-learning's step size, discount and ε-greedy
+    exploration, and k backups on remembered experience per real step."""
 
     alpha: float = 0.1
     """Step size α, in (0, 1]."""
@@ -38,23 +49,43 @@ class DynaQConfig:
     """Exploration rate ε of the ε-greedy behaviour, in [0, 1]."""
     planning_steps: int = 0
     """Planning backups k after each real step; 0 is plain Q-learning."""
-    model: str = "deterministic"
-    """What the agent learns of its world: ``deterministic`` (the last outcome of each
-    (s, a), §8.2)."""
 
     def __post_init__(self) -> None:
         _check_range("alpha", self.alpha, 0.0, 1.0, "(0, 1]", low_open=True)
         _check_range("gamma", self.gamma, 0.0, 1.0, "[0, 1]")
         _check_range("epsilon", self.epsilon, 0.0, 1.0, "[0, 1]")
-        if self.model not in _MODELS:
-            raise ConfigError(f"model must be one of {', '.join(_MODELS)}; got {self.model!r}")
         if isinstance(self.planning_steps, bool) or not isinstance(
                 self.planning_steps, int | np.integer) or self.planning_steps < 0:
             raise ConfigError(f"planning_steps must be an integer >= 0, got "
                               f"{self.planning_steps!r}")
 
 
-_MODELS = ("deterministic",)
+@dataclass(frozen=True)
+class DynaQConfig(TabularConfig):
+    """Hyperparameters of Dyna-Q; the defaults are those of Sutton & Barto Figure 8.2."""
+
+    model: str = "deterministic"
+    """What the agent learns of its world: ``deterministic`` (the last outcome of each
+    (s, a), §8.2) or ``counts`` (P̂(s′|s, a) from counts and the mean reward of each
+    (s, a, s′), for stochastic worlds)."""
+    backup: str = "sample"
+    """Planning backups of the counts model: ``sample`` (s′ drawn from P̂) or ``expected``
+    (the sum over the learned outcomes, §8.5)."""
+    sampling: str = "uniform"
+    """Which pairs planning backs up: ``uniform`` over those seen (§8.2), ``latest`` (all k
+    on the last real one) or ``trajectory`` (simulated on-policy trajectories from the
+    real state, §8.6)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name, allowed in (("model", MODELS), ("backup", BACKUPS),
+                              ("sampling", dq.SAMPLINGS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got "
+                                  f"{getattr(self, name)!r}")
+        if self.backup == "expected" and self.model != "counts":
+            raise ConfigError("backup expected needs model counts: the deterministic model "
+                              "has one outcome per pair, so its expected backup is the sample")
 
 
 def _check_range(name: str, value: Any, low: float, high: float, allowed: str,
@@ -66,7 +97,7 @@ def _check_range(name: str, value: Any, low: float, high: float, allowed: str,
 
 
 class DynaQ:
-    """Dyna-Q with the deterministic table model (§8.2).
+    """Dyna-Q (§8.2) with the deterministic table model or transition counts.
 
     Args:
         n_states: Number of states of a Discrete observation space.
@@ -94,9 +125,13 @@ class DynaQ:
         self.config = config if config is not None else DynaQConfig()
         self.check_config(self.config)
         self.Q = np.zeros((n_states, n_actions))
-        self.model = DeterministicModel(n_states, n_actions)
+        self.model: DeterministicModel | CountsModel = (
+            CountsModel(n_states, n_actions, self.config.backup)
+            if self.config.model == "counts" else DeterministicModel(n_states, n_actions))
         self.rng = rng_mod.make_state(seed, rng_mod.AGENT)
         self.backups = 0
+        self._latest: tuple[int, int] | None = None
+        """The last real pair (s*A + a) and the state planning trajectories start from."""
 
     @classmethod
     def check_config(cls, config: DynaQConfig) -> None:
@@ -105,13 +140,20 @@ class DynaQ:
     @classmethod
     def kernels(cls, config: DynaQConfig) -> tuple[Any, Any, Any, Any]:
         """The compiled ``(init, act, learn, diagnose)`` that :mod:`dynaq.kernels.run` runs."""
+        if config.model == "counts":
+            return counts.init, dq.act, counts.learn, counts.diagnose
+        if config.sampling != "uniform":
+            return dq.init, dq.act, dq.learn_sampled, dq.diagnose
         return dq.init, dq.act, dq.learn, dq.diagnose
 
     @classmethod
-    def hyperparameters(cls, config: DynaQConfig) -> tuple[float, float, float, int]:
-        """``hp`` for :meth:`kernels`: ``(alpha, gamma, epsilon, k)``."""
+    def hyperparameters(cls, config: DynaQConfig) -> tuple[float, float, float, int, int,
+                                                           bool]:
+        """``hp`` for :meth:`kernels`: ``(alpha, gamma, epsilon, k, sampling, expected)``,
+        ``sampling`` the index in :data:`dynaq.kernels.dyna_q.SAMPLINGS`."""
         return (float(config.alpha), float(config.gamma), float(config.epsilon),
-                int(config.planning_steps))
+                int(config.planning_steps), dq.SAMPLINGS.index(config.sampling),
+                config.backup == "expected")
 
     @classmethod
     def for_env(cls, env: gym.Env, config: DynaQConfig | None = None, seed: int = 0) -> DynaQ:
@@ -154,23 +196,46 @@ class DynaQ:
                               bool(terminated), cfg.alpha, cfg.gamma)
         self.model.update(int(state), int(action), float(reward), int(next_state),
                           bool(terminated))
+        # After the episode's last step, trajectories start from the state it was taken in.
+        self._latest = (int(state) * self.Q.shape[1] + int(action),
+                        int(state) if terminated else int(next_state))
         self.backups += 1
         return float(td)
 
     def plan(self, steps: int | None = None) -> int:
-        """Plan (§8.2, step (f)): Q-learning backups on transitions drawn from the model.
+        """Plan (§8.2, step (f)): Q-learning backups on transitions drawn from the model,
+        on pairs picked by the configured ``sampling``.
 
         Args:
-            steps: How many backups; default the configured k.
+            steps: How many backups (trajectory sampling: simulated steps); default the
+                configured k.
 
         Returns:
-            How many were done: 0 while the model is empty.
+            How many were done: 0 while the model is empty; with trajectory sampling, a
+            simulated step that picks a pair never tried backs up nothing.
         """
         cfg = self.config
-        done = self.model.plan(self.Q, cfg.planning_steps if steps is None else steps,
-                               cfg.alpha, cfg.gamma, self.rng)
+        k = cfg.planning_steps if steps is None else steps
+        if cfg.sampling == "uniform":
+            done = self.model.plan(self.Q, k, cfg.alpha, cfg.gamma, self.rng)
+        elif self._latest is None:
+            done = 0
+        else:
+            done = self._plan_focused(k, *self._latest)
         self.backups += done
         return done
+
+    def _plan_focused(self, k: int, pair: int, state: int) -> int:
+        """Planning from the latest real pair or along trajectories from ``state`` (§8.6),
+        through the kernels the compiled runner uses."""
+        cfg = self.config
+        m = self.model
+        if isinstance(m, CountsModel):
+            return m.plan_from(self.Q, k, cfg.alpha, cfg.gamma, self.rng, cfg.sampling, pair,
+                               state, cfg.epsilon)
+        return int(dq.plan_with(self.Q, (m.table, m.reward), dq.SAMPLINGS.index(cfg.sampling),
+                                m.n_seen, pair, state, k, cfg.alpha, cfg.gamma, cfg.epsilon,
+                                self.rng))
 
 
 class QLearning(DynaQ):

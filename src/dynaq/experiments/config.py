@@ -79,14 +79,15 @@ class RunConfig:
         _check_choice("agent", self.agent, {**AGENTS, **dict.fromkeys(DEEP_AGENT_NAMES)})
         if not isinstance(self.env, str) or not self.env:
             raise ConfigError(f"env must be a Gymnasium id, got {self.env!r}")
-        for name, value in self._defaults().items():
+        defaults = self._defaults()
+        for name, value in defaults.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
         models = ("neural",) if self.is_deep else tuple(MODELS)
         _check_choice("model", self.model, dict.fromkeys(models))
         for f in fields(self):
             if f.name in AGENT_FIELDS and f.name not in self._uses() and \
-                    getattr(self, f.name) != f.default:
+                    getattr(self, f.name) not in (f.default, defaults.get(f.name)):
                 users = [n for n in (*AGENTS, *DEEP_AGENT_NAMES) if f.name in _uses(n)]
                 raise ConfigError(f"{f.name} does not apply to agent {self.agent}; it is "
                                   f"used by: {', '.join(users) or 'no agent yet'}")

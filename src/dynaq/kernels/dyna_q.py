@@ -9,19 +9,30 @@ O(1) sampling of a seen pair, ``m_int[SLOT] >= 0`` the O(1) membership test (the
 sketch scans a Python list: O(n) per real step), and a planning backup reads its whole
 transition with one index. Few arrays, because every array passed to a compiled call costs
 a reference-count round trip: with five model arrays a real step took three times longer.
+
+Which pairs planning backs up is the course's checkpoint question: uniformly over those seen
+(:func:`plan`, §8.2), only the latest real one, or along simulated on-policy trajectories
+(§8.6). :func:`plan_with` draws pairs by any of the three and backs each up with its
+model's :func:`backup` (:func:`backup_last` here, the counts model's in
+:mod:`dynaq.kernels.counts`), so every model plans with every distribution through one loop.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from dynaq.kernels.run import point_error
 from dynaq.kernels.tabular import egreedy_action, q_backup
-from dynaq.rng import _UNIT, step_words
+from dynaq.rng import _UNIT, randint, step_words
 
 SLOT, PAIR, NEXT_ROW, TERM = range(4)
 """Rows of the deterministic model's integer table ``m_int``."""
+
+SAMPLINGS = ("uniform", "latest", "trajectory")
+"""Planning distributions; ``hp[4]`` holds the index: ``UNIFORM``, ``LATEST``, ``TRAJECTORY``."""
+UNIFORM, LATEST, TRAJECTORY = range(3)
 
 
 @njit(cache=True)
@@ -101,6 +112,110 @@ def plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng):
     return k
 
 
+@njit(cache=True, inline="always")
+def backup_last(Qf, A, model, i, alpha, gamma, rng):
+    """A Q-learning backup of seen pair ``i`` on its remembered outcome (``model = (m_int,
+    m_reward)``, ``Qf`` the flattened Q); returns that outcome's ``(next_row, terminated)``.
+
+    Everything is read before Q is written: reading the model after the write made numba
+    keep reference counting in the planning loops (ten times slower)."""
+    m_int, m_reward = model
+    row = m_int[NEXT_ROW, i]
+    term = m_int[TERM, i]
+    target = m_reward[i]
+    if not term:
+        target += gamma * _row_max(Qf, np.uint64(row), A)
+    sa = np.uint64(m_int[PAIR, i])
+    Qf[sa] += alpha * (target - Qf[sa])
+    return row, term
+
+
+def backup(Qf, A, model, i, alpha, gamma, rng):
+    """One planning backup of slot ``i`` of ``model`` in the flattened Q ``Qf``; returns the
+    outcome used, ``(next_row, terminated)``: where a simulated trajectory goes next.
+
+    Compiled code only: each model registers its backup for its own ``model`` tuple with
+    numba's ``overload`` (:func:`backup_last` for ``(m_int, m_reward)`` here; the counts
+    model's in :mod:`dynaq.kernels.counts`), so :func:`plan_with` is written once and still
+    compiles a loop per model with the backup inlined. Those loops are cached with this
+    module: after editing another model's backup, clear this module's numba cache.
+    """
+    raise TypeError("dynaq.kernels.dyna_q.backup runs only inside compiled code")
+
+
+@overload(backup, inline="always")
+def _backup_deterministic(Qf, A, model, i, alpha, gamma, rng):
+    if isinstance(model, types.BaseTuple) and len(model) == 2:
+        return lambda Qf, A, model, i, alpha, gamma, rng: backup_last(Qf, A, model, i, alpha,
+                                                                       gamma, rng)
+    return None
+
+
+@njit(cache=True)
+def plan_with(Q, model, sampling, n_seen, pair, s, k, alpha, gamma, epsilon, rng):
+    """k planning backups (§8.2, step (f)) of ``model`` (see :func:`backup`) on the seen
+    pairs that ``sampling`` picks:
+
+    - ``UNIFORM``: drawn uniformly from the ``n_seen`` seen (the numbers of :func:`plan`);
+    - ``LATEST``: all k on ``pair`` (``s*A + a``), the last real one;
+    - ``TRAJECTORY``: trajectory sampling (§8.6), see :func:`_plan_trajectory`.
+
+    ``model[0]`` is the model's integer table, whose row ``SLOT`` maps a pair to its slot.
+    Returns the number of backups done: 0 while the model is empty, because planning
+    before the model has an entry would back up made-up transitions (common-mistakes
+    table, row 1). Each distribution's loop is a function of its own: numba prunes the
+    reference counting of the model's arrays out of a small loop, not out of one function
+    holding all three (which made a backup ten times slower).
+    """
+    if n_seen == 0:
+        return 0
+    if sampling == TRAJECTORY:
+        return _plan_trajectory(Q, model, s, k, alpha, gamma, epsilon, rng)
+    if sampling == LATEST:
+        return _plan_latest(Q, model, model[0][SLOT, pair], k, alpha, gamma, rng)
+    return _plan_uniform(Q, model, n_seen, k, alpha, gamma, rng)
+
+
+@njit(cache=True)
+def _plan_uniform(Q, model, n_seen, k, alpha, gamma, rng):
+    A = Q.shape[1]
+    Qf = Q.reshape(-1)
+    for _ in range(k):
+        backup(Qf, A, model, randint(rng, n_seen), alpha, gamma, rng)
+    return k
+
+
+@njit(cache=True)
+def _plan_latest(Q, model, i, k, alpha, gamma, rng):
+    A = Q.shape[1]
+    Qf = Q.reshape(-1)
+    for _ in range(k):
+        backup(Qf, A, model, i, alpha, gamma, rng)
+    return k
+
+
+@njit(cache=True)
+def _plan_trajectory(Q, model, s, k, alpha, gamma, epsilon, rng):
+    """k simulated steps following ε-greedy on Q in the model from the real state ``s``,
+    backing up each pair met (§8.6). A simulated episode starts again from ``s`` when it
+    ends or when the policy picks a pair never tried: the model cannot say where that
+    leads, so that step backs up nothing. Returns the number of backups done."""
+    A = Q.shape[1]
+    Qf = Q.reshape(-1)
+    slots = model[0][SLOT]
+    here = s
+    done = 0
+    for _ in range(k):
+        i = slots[here * A + egreedy_action(Q, here, epsilon, rng)]
+        if i < 0:
+            here = s
+            continue
+        row, term = backup(Qf, A, model, i, alpha, gamma, rng)
+        done += 1
+        here = s if term else row // A
+    return done
+
+
 @njit(cache=True)
 def init(n_states, n_actions, hp):
     """Agent state for :mod:`dynaq.kernels.run`: the model, ``count = [pairs seen, changes
@@ -118,8 +233,9 @@ def act(Q, state, s, t, hp, rng):
 
 @njit(cache=True)
 def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
-    """One real step of Dyna-Q (§8.2): direct RL (d), model learning (e), planning (f)."""
-    alpha, gamma, _, k = hp
+    """One real step of Dyna-Q (§8.2): direct RL (d), model learning (e), planning (f)
+    uniformly over the seen pairs. ``hp[:4] = (alpha, gamma, epsilon, k)``."""
+    alpha, gamma, k = hp[0], hp[1], hp[3]
     m_int, m_reward, count, _ = state
     A = Q.shape[1]
     q_backup(Q, s, a, r, s2, terminated, alpha, gamma)
@@ -129,6 +245,16 @@ def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
     count[0] = n_seen = model_update(m_int, m_reward, count[0], A, s, a, r, s2, terminated)
     if k:
         return 1 + plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng)
+    return 1
+
+
+@njit(cache=True)
+def learn_sampled(Q, state, s, a, r, s2, terminated, t, hp, rng):
+    """:func:`learn` planning from the pairs that ``hp[4]`` picks (see :func:`plan_with`)."""
+    learn(Q, state, s, a, r, s2, terminated, t, (hp[0], hp[1], hp[2], 0), rng)  # (d), (e)
+    if hp[3]:
+        return 1 + plan_with(Q, (state[0], state[1]), hp[4], state[2][0], s * Q.shape[1] + a,
+                             s if terminated else s2, hp[3], hp[0], hp[1], hp[2], rng)
     return 1
 
 
@@ -155,3 +281,4 @@ def diagnose(state, world, base, reachable, n_actions):
         sums[2] += reachable[m_int[PAIR, i] // n_actions]
     count[2], count[3], count[4] = count[1], base, n
     return sums[0] / n, sums[1] / n, sums[2] / max(reachable.sum() * n_actions, 1)
+

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dynaq.models.counts import CountsModel
 from dynaq.models.deterministic import DeterministicModel
 
-MODELS = {"deterministic": DeterministicModel}
+MODELS = {"deterministic": DeterministicModel, "counts": CountsModel}
 """Model names accepted by ``--model``."""
 
-__all__ = ["MODELS", "DeterministicModel"]
+__all__ = ["MODELS", "CountsModel", "DeterministicModel"]

@@ -1,0 +1,165 @@
+"""Dyna-Q+ (Sutton & Barto §8.3): Dyna-Q for worlds that change. With k = 0 (and the bonus
+in planning) it is Q-learning.
+
+A pair that has not been tried for τ real steps may have changed without the model
+knowing, so Dyna-Q+ is paid to find out: each real step (s, a, r, s′) does
+  1. direct RL: a Q-learning backup on (s, a, r, s′)              -> :meth:`DynaQPlus.observe`
+  2. model learning: (s, a) led to (s′, r), tried at real step t;
+     the first time s is acted in, its other actions enter the model as leading back to
+     s with reward 0 (the book's footnote), so planning can try them -> :meth:`DynaQPlus.observe`
+  3. planning: k backups on (ŝ, â) drawn uniformly from the model, as if the reward were
+     r̂ + κ√τ(ŝ, â)                                                -> :meth:`DynaQPlus.plan`
+
+With ``bonus = "action"`` (Exercise 8.4) the bonus goes into the action choice instead:
+greedy on Q(s, a) + κ√τ(s, a), and planning is Dyna-Q's, on the pairs tried.
+
+A thin shell over :mod:`dynaq.kernels.dyna_q_plus`, the functions the compiled runner uses,
+so for one seed both give the same episodes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dynaq import rng as rng_mod
+from dynaq.agents.dyna_q import DynaQ, TabularConfig
+from dynaq.errors import ConfigError
+from dynaq.kernels import dyna_q_plus as kernels
+
+BONUSES = ("planning", "action")
+"""Where the bonus κ√τ goes: planning backups (§8.3) or the action choice (Exercise 8.4)."""
+
+
+@dataclass(frozen=True)
+class DynaQPlusConfig(TabularConfig):
+    """Hyperparameters of Dyna-Q+: those of every tabular agent (the defaults of Figure
+    8.2), plus the bonus. The model is the deterministic table."""
+
+    kappa: float = 1e-3
+    """Bonus weight κ >= 0: the bonus is κ√τ, τ the real steps since the pair was tried."""
+    bonus: str = "planning"
+    """``planning``: reward r + κ√τ in planning backups (§8.3); ``action``: greedy on
+    Q + κ√τ, backups without bonus (Exercise 8.4)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.kappa, bool) or not isinstance(self.kappa, int | float | np.number) \
+                or not math.isfinite(self.kappa) or self.kappa < 0:
+            raise ConfigError(f"kappa must be a finite number >= 0, got {self.kappa!r}")
+        if self.bonus not in BONUSES:
+            raise ConfigError(f"bonus must be one of {', '.join(BONUSES)}; got {self.bonus!r}")
+
+
+class DynaQPlus(DynaQ):
+    """Dyna-Q+ with the deterministic table model (§8.3).
+
+    Args:
+        n_states: Number of states of a Discrete observation space.
+        n_actions: Number of actions of a Discrete action space.
+        config: Hyperparameters.
+        seed: Seeds the agent's own random stream (exploration, tie-breaking, planning).
+
+    Example:
+        >>> import gymnasium as gym, dynaq
+        >>> from dynaq.agents import DynaQPlus, DynaQPlusConfig
+        >>> env = gym.make("dynaq/DynaMaze-v0")
+        >>> agent = DynaQPlus.for_env(env, DynaQPlusConfig(planning_steps=5), seed=0)
+        >>> s, _ = env.reset(seed=0)
+        >>> a = agent.act(s)
+        >>> s2, r, terminated, truncated, _ = env.step(a)
+        >>> agent.observe(s, a, r, s2, terminated)
+        0.0
+        >>> agent.plan(), agent.tau(s, a)
+        (5, 0)
+    """
+
+    name = "dyna-q+"
+    Config = DynaQPlusConfig
+
+    def __init__(self, n_states: int, n_actions: int, config: DynaQPlusConfig | None = None,
+                 seed: int = 0) -> None:
+        self.config = config if config is not None else DynaQPlusConfig()
+        self.check_config(self.config)
+        self.hp = self.hyperparameters(self.config)
+        self.Q = np.zeros((n_states, n_actions))
+        self.state = kernels.init(n_states, n_actions, self.hp)
+        self.rng = rng_mod.make_state(seed, rng_mod.AGENT)
+        self.backups = 0
+        self.t = 0
+        """Real steps observed so far (the clock of τ)."""
+
+    @classmethod
+    def check_config(cls, config: TabularConfig) -> None:
+        """Raise ConfigError unless ``config`` is a DynaQPlusConfig."""
+        if not isinstance(config, DynaQPlusConfig):
+            raise ConfigError(f"agent {cls.name} needs a DynaQPlusConfig, got "
+                              f"{type(config).__name__}")
+
+    @classmethod
+    def kernels(cls, config: TabularConfig) -> tuple[Any, Any, Any, Any]:
+        """The compiled ``(init, act, learn, diagnose)`` that :mod:`dynaq.kernels.run` runs."""
+        return kernels.init, kernels.act, kernels.learn, kernels.diagnose
+
+    @classmethod
+    def hyperparameters(cls, config: DynaQPlusConfig) -> tuple[float, float, float, int,
+                                                                float, bool]:
+        """``hp`` for :meth:`kernels`: ``(alpha, gamma, epsilon, k, kappa,
+        bonus_in_planning)``."""
+        return (float(config.alpha), float(config.gamma), float(config.epsilon),
+                int(config.planning_steps), float(config.kappa), config.bonus == "planning")
+
+    def act(self, state: int) -> int:
+        """Choose an action ε-greedily (§2.2) on Q, or on Q + κ√τ with ``bonus = "action"``.
+
+        Args:
+            state: The current state.
+
+        Returns:
+            The action to take.
+        """
+        return int(kernels.act(self.Q, self.state, int(state), self.t, self.hp, self.rng))
+
+    def observe(self, state: int, action: int, reward: float, next_state: int,
+                terminated: bool) -> float:
+        """Learn from one real step: direct RL, then model learning (§8.3), and advance the
+        clock of τ by one step.
+
+        Args:
+            state: The state acted in.
+            action: The action taken.
+            reward: The reward received.
+            next_state: The state reached.
+            terminated: Whether the episode ended there (not ``truncated``).
+
+        Returns:
+            The TD error of the direct-RL backup.
+        """
+        self.t += 1
+        td = kernels.observe(self.Q, self.state, int(state), int(action), float(reward),
+                             int(next_state), bool(terminated), self.t, self.hp)
+        self.backups += 1
+        return float(td)
+
+    def plan(self, steps: int | None = None) -> int:
+        """Plan: backups on pairs drawn uniformly from the model, with the bonus κ√τ in
+        the reward when ``bonus = "planning"`` (§8.3).
+
+        Args:
+            steps: How many backups; default the configured k.
+
+        Returns:
+            How many were done: 0 while the model is empty.
+        """
+        k = self.config.planning_steps if steps is None else steps
+        done = int(kernels.plan(self.Q, self.state, k, self.t, self.hp, self.rng))
+        self.backups += done
+        return done
+
+    def tau(self, state: int, action: int) -> int:
+        """τ(state, action): real steps since the pair was last tried (all of them if
+        never)."""
+        return self.t - int(self.state[3][int(state) * self.Q.shape[1] + int(action)])

@@ -1,0 +1,290 @@
+"""Prioritized sweeping (Sutton & Barto §8.4) compiled, with the agent functions
+:mod:`dynaq.kernels.run` runs: the book's box "Prioritized sweeping for a deterministic
+environment" on Dyna-Q's deterministic table, and its stochastic extension on the
+transition-count model with expected updates.
+
+Two things are added to the model:
+
+- a predecessor index: for each state s′, a linked list of entries, each naming a model
+  slot whose pair is predicted to lead to s′ (``pred_head[s′]`` the first entry,
+  ``pred_next[j]`` the one after entry ``j``, -1 ends a list; ``pred_slot[j]`` its slot).
+  With the deterministic model entry ``j`` is slot ``j``, kept in the list of its current
+  successor only (a world that changes moves it). With the counts model an entry is an
+  outcome record (s, a) → s′, added when that outcome is first seen and never removed, so
+  the index grows with the transitions seen and sits, like the records, in a one-item typed
+  List that is replaced when it doubles;
+- the priority queue of :mod:`dynaq.kernels.heap`, whose items are model slots: each pair
+  at most once, with the highest priority pending for it.
+
+One real step (:func:`learn`): the direct Q-learning backup of Dyna-Q (§8.2, step (d)),
+model learning (step (d) of the box), then, when k > 0, the real pair is queued by its
+remaining error |R + γ max_a Q(S′, a) − Q(S, A)| if that exceeds θ (steps (e), (f)), and
+the predecessors of S too, since the direct backup changed Q(S, ·); then up to k pairs
+are popped and backed up, each queueing its own predecessors (step (g)). With the counts
+model the error and the backup are expected ones, Σ_s′ P̂(s′|S, A)[r̄ + γ max_a Q(s′, a)],
+as the book extends the box to stochastic worlds. The box has no direct backup (the real
+pair reaches Q through the queue); keeping Dyna-Q's makes k = 0 exactly Q-learning, and
+treating it as one more backup whose predecessors are queued sweeps its change backwards
+like any other.
+
+The sweep and the queue operations are inlined (with the arrays passed to a call costing a
+reference-count round trip each, that halves the time of a backup); the two error
+functions stay calls, because numba's inliner mishandles their loops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.extending import overload
+from numba.typed import List
+
+from dynaq.kernels import counts as kc
+from dynaq.kernels import dyna_q as dq
+from dynaq.kernels.heap import new_queue, pop, push, queue_size
+from dynaq.kernels.tabular import max_q, q_backup
+
+act = dq.act
+"""ε-greedy on Q, as Dyna-Q."""
+
+
+@njit(cache=True)
+def td_error(Q, m_int, m_reward, i, gamma):
+    """R + γ max_a Q(S′, a) − Q(S, A) for the pair of deterministic-model slot ``i``."""
+    A = Q.shape[1]
+    s, a = divmod(m_int[dq.PAIR, i], A)
+    target = m_reward[i]
+    if not m_int[dq.TERM, i]:
+        target += gamma * max_q(Q, m_int[dq.NEXT_ROW, i] // A)
+    return target - Q[s, a]
+
+
+@njit(cache=True)
+def expected_error(Q, m_int, p_int, p_reward, i, gamma):
+    """Σ_s′ P̂(s′|S, A) [r̄(S, A, s′) + γ max_a Q(s′, a)] − Q(S, A) for counts-model slot
+    ``i`` (§8.5's expected update; one outcome gives :func:`td_error` exactly)."""
+    A = Q.shape[1]
+    s, a = divmod(m_int[kc.PAIR, i], A)
+    total = m_int[kc.TOTAL, i]
+    target = 0.0
+    j = m_int[kc.HEAD, i]
+    while j >= 0:
+        value = p_reward[j]
+        if not p_int[j, kc.TERM]:
+            value += gamma * max_q(Q, p_int[j, kc.NEXT_ROW] // A)
+        target += (p_int[j, kc.COUNT] / total) * value
+        j = p_int[j, kc.LINK]
+    return target - Q[s, a]
+
+
+def error(Q, model, i, gamma):
+    """The error a backup of slot ``i`` removes: :func:`td_error` for the deterministic
+    ``model = (m_int, m_reward)``, :func:`expected_error` for the counts ``model = (m_int,
+    p_int, p_reward)``. Compiled per model type (below), for compiled callers only."""
+    raise TypeError("error is compiled only: call it from numba code")
+
+
+@overload(error, inline="always")
+def _error(Q, model, i, gamma):
+    if len(model) == 2:
+        def deterministic(Q, model, i, gamma):
+            return td_error(Q, model[0], model[1], i, gamma)
+        return deterministic
+
+    def counts(Q, model, i, gamma):
+        return expected_error(Q, model[0], model[1], model[2], i, gamma)
+    return counts
+
+
+@njit(cache=True, inline="always")
+def queue_pair(Q, model, queue, i, gamma, theta):
+    """Queue slot ``i`` with priority |error| if that exceeds θ (the box's (f));
+    ``queue = (heap, prio, pos)``."""
+    p = abs(error(Q, model, i, gamma))
+    if p > theta:
+        push(queue[0], queue[1], queue[2], i, p)
+
+
+@njit(cache=True, inline="always")
+def queue_predecessors(Q, model, index, queue, s, gamma, theta):
+    """Queue each pair predicted to lead to ``s`` whose priority exceeds θ (the inner loop
+    of the box's (g)); ``index = (pred_slot, pred_next, pred_head)``."""
+    pred_slot, pred_next, pred_head = index
+    j = pred_head[s]
+    while j >= 0:
+        queue_pair(Q, model, queue, pred_slot[j], gamma, theta)
+        j = pred_next[j]
+
+
+@njit(cache=True, inline="always")
+def sweep(Q, model, index, queue, k, alpha, gamma, theta):
+    """Up to ``k`` backups of the pairs of highest priority, each queueing its
+    predecessors (the box's (g)); returns how many were done (fewer when the queue
+    empties)."""
+    heap, prio, pos = queue
+    done = 0
+    while done < k and queue_size(heap) > 0:
+        i, _ = pop(heap, prio, pos)
+        s, a = divmod(model[0][dq.PAIR, i], Q.shape[1])  # both models' tables share PAIR
+        Q[s, a] += alpha * error(Q, model, i, gamma)
+        done += 1
+        queue_predecessors(Q, model, index, queue, s, gamma, theta)
+    return done
+
+
+@njit(cache=True, inline="always")
+def after_real_step(Q, model, index, queue, i, s, hp):
+    """What a real step adds when planning (k > 0): queue its pair (slot ``i``) and the
+    predecessors of its state ``s``, whose values the direct backup changed."""
+    gamma, k, theta = hp[1], hp[3], hp[4]
+    if k > 0:
+        queue_pair(Q, model, queue, i, gamma, theta)
+        queue_predecessors(Q, model, index, queue, s, gamma, theta)
+
+
+# -- with the deterministic model: the book's box ----------------------------------------
+
+@njit(cache=True)
+def init(n_states, n_actions, hp):
+    """Agent state: Dyna-Q's (model, counters, diagnosis sums), the predecessor index
+    ``pred_slot, pred_next, pred_head`` and the queue ``heap, prio, pos``."""
+    m_int, m_reward, count, sums = dq.init(n_states, n_actions, hp)
+    heap, prio, pos = new_queue(n_states * n_actions)
+    return (m_int, m_reward, count, sums, np.arange(n_states * n_actions),
+            np.full(n_states * n_actions, -1, np.int64), np.full(n_states, -1, np.int64),
+            heap, prio, pos)
+
+
+@njit(cache=True)
+def remember(state, s, a, r, s2, terminated, n_actions):
+    """Model learning (the box's step (d)) and the predecessor index; returns the slot of
+    (s, a). Counts changes to known pairs' outcomes as Dyna-Q does, for its diagnosis."""
+    m_int, m_reward, count, pred_next, pred_head = state[0], state[1], state[2], state[5], \
+        state[6]
+    i = m_int[dq.SLOT, s * n_actions + a]
+    old = -1
+    if i >= 0:
+        old = m_int[dq.NEXT_ROW, i] // n_actions
+        if old != s2 or m_reward[i] != r:
+            count[1] += 1
+        if old != s2:  # the world changed: the pair now precedes s2, no longer old
+            j = pred_head[old]
+            if j == i:
+                pred_head[old] = pred_next[i]
+            else:
+                while pred_next[j] != i:
+                    j = pred_next[j]
+                pred_next[j] = pred_next[i]
+    count[0] = dq.model_update(m_int, m_reward, count[0], n_actions, s, a, r, s2, terminated)
+    if old != s2:
+        i = m_int[dq.SLOT, s * n_actions + a]
+        pred_next[i] = pred_head[s2]
+        pred_head[s2] = i
+    return i
+
+
+@njit(cache=True)
+def observe(Q, state, s, a, r, s2, terminated, hp):
+    """Direct RL, model learning and, when k > 0, queueing (s, a) and the predecessors of
+    s; ``hp = (alpha, gamma, epsilon, k, theta)``. Returns the direct backup's TD error."""
+    td = q_backup(Q, s, a, r, s2, terminated, hp[0], hp[1])
+    i = remember(state, s, a, r, s2, terminated, Q.shape[1])
+    after_real_step(Q, (state[0], state[1]), (state[4], state[5], state[6]),
+                    (state[7], state[8], state[9]), i, s, hp)
+    return td
+
+
+@njit(cache=True)
+def plan(Q, state, k, hp):
+    """:func:`sweep` with up to ``k`` backups; returns how many were done."""
+    return sweep(Q, (state[0], state[1]), (state[4], state[5], state[6]),
+                 (state[7], state[8], state[9]), k, hp[0], hp[1], hp[4])
+
+
+@njit(cache=True)
+def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
+    """One real step of prioritized sweeping: :func:`observe`, then :func:`plan` with
+    k = ``hp[3]``."""
+    observe(Q, state, s, a, r, s2, terminated, hp)
+    if hp[3] > 0:
+        return 1 + plan(Q, state, hp[3], hp)
+    return 1
+
+
+@njit(cache=True)
+def diagnose(state, world, base, reachable, n_actions):
+    """The deterministic model against the truth, as Dyna-Q's."""
+    return dq.diagnose(state[:4], world, base, reachable, n_actions)
+
+
+# -- with the counts model: expected updates (§8.4, stochastic worlds) -------------------
+
+@njit(cache=True)
+def init_counts(n_states, n_actions, hp):
+    """Agent state: the counts model's (:func:`dynaq.kernels.counts.init`), the predecessor
+    index (``pred_slot, pred_next`` by record, in a one-item typed List, then
+    ``pred_head``) and the queue ``heap, prio, pos``."""
+    m_int, pool, count, errors, sums = kc.init(n_states, n_actions, hp)
+    capacity = pool[0][0].shape[0]
+    index = List()
+    index.append((np.empty(capacity, np.int64), np.empty(capacity, np.int64)))
+    heap, prio, pos = new_queue(n_states * n_actions)
+    return (m_int, pool, count, errors, sums, index, np.full(n_states, -1, np.int64), heap,
+            prio, pos)
+
+
+@njit(cache=True)
+def remember_counts(state, s, a, r, s2, terminated, n_actions):
+    """Count the outcome (:func:`dynaq.kernels.counts.model_update`) and, when it is a new
+    one, enter it in the predecessor index; returns the slot of (s, a)."""
+    m_int, pool, count, index, pred_head = state[0], state[1], state[2], state[5], state[6]
+    j = count[kc.N_RECORDS]
+    kc.model_update(m_int, pool, count, n_actions, s, a, r, s2, terminated)
+    i = m_int[kc.SLOT, s * n_actions + a]
+    if count[kc.N_RECORDS] > j:  # record j is new: (s, a) now precedes s2
+        pred_slot, pred_next = index[0]
+        if j == pred_slot.shape[0]:
+            bigger_slot, bigger_next = np.empty(2 * j, np.int64), np.empty(2 * j, np.int64)
+            bigger_slot[:j], bigger_next[:j] = pred_slot, pred_next
+            index[0] = (bigger_slot, bigger_next)
+            pred_slot, pred_next = bigger_slot, bigger_next
+        pred_slot[j] = i
+        pred_next[j] = pred_head[s2]
+        pred_head[s2] = j
+    return i
+
+
+@njit(cache=True)
+def observe_counts(Q, state, s, a, r, s2, terminated, hp):
+    """:func:`observe` with the counts model."""
+    td = q_backup(Q, s, a, r, s2, terminated, hp[0], hp[1])
+    i = remember_counts(state, s, a, r, s2, terminated, Q.shape[1])
+    p_int, p_reward = state[1][0]
+    pred_slot, pred_next = state[5][0]
+    after_real_step(Q, (state[0], p_int, p_reward), (pred_slot, pred_next, state[6]),
+                    (state[7], state[8], state[9]), i, s, hp)
+    return td
+
+
+@njit(cache=True)
+def plan_counts(Q, state, k, hp):
+    """:func:`sweep` with expected backups on the counts model; returns how many."""
+    p_int, p_reward = state[1][0]
+    pred_slot, pred_next = state[5][0]
+    return sweep(Q, (state[0], p_int, p_reward), (pred_slot, pred_next, state[6]),
+                 (state[7], state[8], state[9]), k, hp[0], hp[1], hp[4])
+
+
+@njit(cache=True)
+def learn_counts(Q, state, s, a, r, s2, terminated, t, hp, rng):
+    """:func:`learn` with the counts model."""
+    observe_counts(Q, state, s, a, r, s2, terminated, hp)
+    if hp[3] > 0:
+        return 1 + plan_counts(Q, state, hp[3], hp)
+    return 1
+
+
+@njit(cache=True)
+def diagnose_counts(state, world, base, reachable, n_actions):
+    """The counts model against the truth, as Dyna-Q's with that model."""
+    return kc.diagnose(state[:5], world, base, reachable, n_actions)

@@ -1,0 +1,122 @@
+"""The transition-count model of the course's second row: P̂(s′|s, a) from counts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dynaq.errors import ConfigError
+from dynaq.kernels import counts as kernels
+from dynaq.kernels.dyna_q import SAMPLINGS
+
+Outcome = tuple[float, int, float, bool]
+"""(probability, next state, mean reward, terminated), as in a toy-text ``P[s][a]``."""
+
+
+class CountsModel:
+    """A distribution model for stochastic worlds (Sutton & Barto §8.1, §8.5).
+
+    For each (s, a) tried it counts how often each (s′, terminated) followed and keeps the
+    mean reward of each, so P̂(s′|s, a) = n(s, a, s′) / n(s, a). Planning samples s′ from
+    P̂ ("sample s′ from learned probabilities instead of a single stored next state", the
+    course) or sums over it (expected backups, §8.5). Memory grows with the distinct
+    transitions seen, never with S²·A. In a deterministic world it plans exactly as
+    :class:`~dynaq.models.DeterministicModel` does, random numbers included.
+
+    Args:
+        n_states: Number of states.
+        n_actions: Number of actions.
+        backup: ``sample`` or ``expected`` planning backups.
+
+    Example:
+        >>> model = CountsModel(3, 1)
+        >>> for s2 in (1, 1, 2):
+        ...     model.update(0, 0, 1.0 if s2 == 1 else 0.0, s2, s2 == 2)
+        >>> model.distribution(0, 0)
+        [(0.6666666666666666, 1, 1.0, False), (0.3333333333333333, 2, 0.0, True)]
+    """
+
+    name = "counts"
+
+    def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
+        if backup not in ("sample", "expected"):
+            raise ConfigError(f"backup must be one of sample, expected; got {backup!r}")
+        self.n_actions = n_actions
+        self.backup = backup
+        self.table, self.pool, self.count = kernels.new_model(n_states, n_actions)
+
+    @property
+    def n_seen(self) -> int:
+        """Number of distinct (s, a) pairs recorded."""
+        return int(self.count[kernels.N_SEEN])
+
+    def __len__(self) -> int:
+        return self.n_seen
+
+    def __contains__(self, sa: tuple[int, int]) -> bool:
+        return bool(self.table[kernels.SLOT, sa[0] * self.n_actions + sa[1]] >= 0)
+
+    def update(self, state: int, action: int, reward: float, next_state: int,
+               terminated: bool) -> None:
+        """Count the outcome of a real step (§8.2, step (e))."""
+        kernels.model_update(self.table, self.pool, self.count, self.n_actions, state, action,
+                             reward, next_state, terminated)
+
+    def distribution(self, state: int, action: int) -> list[Outcome]:
+        """The learned outcomes of a seen pair, in the order first seen.
+
+        Raises:
+            KeyError: If (state, action) has never been tried.
+        """
+        if (state, action) not in self:
+            raise KeyError((state, action))
+        p_int, p_reward = self.pool.p_int, self.pool.p_reward
+        rows, terms, probs, rewards = kernels.distribution(
+            self.table, p_int, p_reward, self.table[kernels.SLOT, state * self.n_actions + action])
+        return [(float(p), int(row) // self.n_actions, float(r), bool(t))
+                for row, t, p, r in zip(rows, terms, probs, rewards, strict=True)]
+
+    def predict(self, state: int, action: int,
+                rng: np.ndarray | None = None) -> tuple[int, float, bool]:
+        """``(next_state, mean reward, terminated)`` of a seen pair: drawn from P̂ with the
+        random state ``rng``, or without one the most frequent outcome (the first seen
+        among equals).
+
+        Raises:
+            KeyError: If (state, action) has never been tried.
+        """
+        if rng is None:
+            _, s2, r, term = max(self.distribution(state, action), key=lambda o: o[0])
+            return s2, r, term
+        if (state, action) not in self:
+            raise KeyError((state, action))
+        p_int, p_reward = self.pool.p_int, self.pool.p_reward
+        i = self.table[kernels.SLOT, state * self.n_actions + action]
+        j = kernels.draw(p_int, i, self.table[kernels.TOTAL, i], rng)
+        return (int(p_int[j, kernels.NEXT_ROW]) // self.n_actions, float(p_reward[j]),
+                bool(p_int[j, kernels.TERM]))
+
+    def plan(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
+             rng: np.ndarray) -> int:
+        """``steps`` sample or expected Q-learning backups (§8.5) on seen pairs drawn
+        uniformly (§8.2, step (f)).
+
+        Returns:
+            The number of backups done (0 while the model is empty).
+        """
+        return self.plan_from(Q, steps, alpha, gamma, rng)
+
+    def plan_from(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
+                  rng: np.ndarray, sampling: str = "uniform", pair: int = -1, state: int = -1,
+                  epsilon: float = 0.0) -> int:
+        """:meth:`plan` on the pairs another planning distribution picks (§8.6): ``latest``
+        (all on ``pair = s*A + a``) or ``trajectory`` (simulated ε-greedy steps from
+        ``state``); see :func:`dynaq.kernels.dyna_q.plan_with`.
+
+        Returns:
+            The number of backups done.
+        """
+        p_int, p_reward = self.pool.p_int, self.pool.p_reward
+        return int(kernels.plan(Q, self.table, p_int, p_reward, self.n_seen,
+                                self.backup == "expected", SAMPLINGS.index(sampling), pair,
+                                state, steps, alpha, gamma, epsilon, rng))
+

@@ -1,0 +1,86 @@
+"""The prioritized-sweeping agent (Sutton & Barto §8.4): same episodes through the step API
+and the compiled runner, k = 0 ≡ Q-learning, determinism, and what it buys."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import dynaq
+from dynaq import ConfigError, RunConfig, run_cells
+from dynaq.agents import PrioritizedSweeping, PrioritizedSweepingConfig
+from dynaq.kernels import run as K
+from dynaq.metrics import policy_is_optimal
+
+
+def step_api_episodes(config, seed, episodes, env_id="dynaq/DynaMaze-v0"):
+    env = gym.make(env_id)
+    agent = PrioritizedSweeping.for_env(env, config, seed=seed)
+    lengths = []
+    for episode in range(episodes):
+        s, _ = env.reset(seed=seed if episode == 0 else None)
+        terminated = truncated = False
+        n = 0
+        while not (terminated or truncated):
+            a = agent.act(s)
+            s2, r, terminated, truncated, _ = env.step(a)
+            agent.observe(s, a, r, s2, terminated)
+            agent.plan()
+            n, s = n + 1, s2
+        lengths.append(n)
+    return lengths, agent
+
+
+@pytest.mark.parametrize("k", [0, 5])
+def test_step_api_equals_compiled_runner(k):
+    run = RunConfig(agent="prioritized-sweeping", planning_steps=k, theta=1e-3, episodes=8)
+    (cell,) = run_cells(run, [3])
+    lengths, agent = step_api_episodes(run.agent_config(), 3, 8)
+    assert lengths == list(cell.records[:, K.STEPS].astype(int))
+    assert np.array_equal(agent.Q, cell.Q)
+    assert agent.backups == cell.records[-1, K.BACKUPS]
+
+
+def test_k0_is_q_learning_bitwise():
+    q = run_cells(RunConfig(agent="q-learning", episodes=15), [0, 1])
+    p = run_cells(RunConfig(agent="prioritized-sweeping", planning_steps=0, episodes=15),
+                  [0, 1])
+    for a, b in zip(q, p, strict=True):
+        assert np.array_equal(a.Q, b.Q)
+        assert np.array_equal(np.delete(a.records, K.WALL_S, axis=1),
+                              np.delete(b.records, K.WALL_S, axis=1))
+
+
+def test_same_seed_same_run_different_seed_differs():
+    run = RunConfig(agent="prioritized-sweeping", planning_steps=5, episodes=6)
+    a, b = run_cells(run, [0, 1])
+    (again,) = run_cells(run, [0])
+    assert np.array_equal(a.records[:, K.STEPS], again.records[:, K.STEPS])
+    assert np.array_equal(a.Q, again.Q)
+    assert not np.array_equal(a.records[:, K.STEPS], b.records[:, K.STEPS])
+
+
+def test_needs_fewer_backups_than_dyna_q_to_an_optimal_policy():
+    """§8.4: on the Dyna maze, with at most 5 planning backups per real step, prioritized
+    sweeping's greedy policy becomes optimal after fewer backups than Dyna-Q's."""
+    def backups_to_optimal(agent, **extra):
+        cells = run_cells(RunConfig(agent=agent, planning_steps=5, alpha=1.0, episodes=60,
+                                    **extra), range(6))
+        out = []
+        for c in cells:
+            optimal = policy_is_optimal(c.records[:, K.POLICY_VALUE], c.v_star_start)
+            out.append(c.records[np.argmax(optimal), K.BACKUPS] if optimal.any() else np.inf)
+        return np.median(out)
+    assert 3 * backups_to_optimal("prioritized-sweeping", theta=1e-9) < backups_to_optimal(
+        "dyna-q")
+
+
+def test_config_and_run_config_validation():
+    with pytest.raises(ConfigError, match="theta must be a finite number >= 0"):
+        PrioritizedSweepingConfig(theta=-1.0)
+    with pytest.raises(ConfigError, match="theta"):
+        PrioritizedSweepingConfig(theta=float("nan"))
+    with pytest.raises(ConfigError, match="theta does not apply to agent dyna-q"):
+        RunConfig(agent="dyna-q", theta=0.5)
+    assert RunConfig(agent="prioritized-sweeping", theta=0.5).agent_config().theta == 0.5
+    with pytest.raises(ConfigError, match="needs a PrioritizedSweepingConfig"):
+        PrioritizedSweeping(3, 2, dynaq.DynaQConfig())
