@@ -27,11 +27,14 @@ from typing import Any
 import numpy as np
 
 from dynaq import rng as rng_mod
-from dynaq.agents.dyna_q import MODELS, DynaQ, TabularConfig
+from dynaq.agents.dyna_q import DynaQ, TabularConfig
 from dynaq.errors import ConfigError
 from dynaq.kernels import prioritized as kernels
 from dynaq.kernels.dyna_q import PAIR
 
+
+_PS_MODELS = ("deterministic",)
+"""Models prioritized sweeping runs with here."""
 
 @dataclass(frozen=True)
 class PrioritizedSweepingConfig(TabularConfig):
@@ -50,8 +53,11 @@ class PrioritizedSweepingConfig(TabularConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.model not in MODELS:
-            raise ConfigError(f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
+        if self.model not in _PS_MODELS:
+            # The counts-model path (kernels.prioritized.*_counts) is not yet ported to the
+            # counts model's current record layout, so it is refused rather than run.
+            raise ConfigError(f"model must be one of {', '.join(_PS_MODELS)} for prioritized "
+                              f"sweeping (counts: not yet); got {self.model!r}")
         wanted = "expected" if self.model == "counts" else "sample"
         if self.backup != wanted:
             raise ConfigError(f"backup must be {wanted} for prioritized sweeping with model "
