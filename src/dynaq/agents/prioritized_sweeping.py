@@ -32,7 +32,6 @@ from dynaq.errors import ConfigError
 from dynaq.kernels import prioritized as kernels
 from dynaq.kernels.dyna_q import PAIR
 
-
 _PS_MODELS = ("deterministic",)
 """Models prioritized sweeping runs with here."""
 
