@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from dynaq import ConfigError, DynaQ, DynaQConfig
+from dynaq.agents import PrioritizedSweepingConfig
 from dynaq.saving import (
     DEEP_FILE,
     META_FILE,
@@ -71,6 +72,8 @@ def tabular_configs():
             out.append(pytest.param(TABULAR["dyna-q"], DynaQConfig(planning_steps=5,
                                                                    **{field: value}),
                                     id=f"dyna-q-{value}"))
+    out.append(pytest.param(TABULAR["prioritized-sweeping"], PrioritizedSweepingConfig(
+        planning_steps=5, model="counts", backup="expected"), id="prioritized-sweeping-counts"))
     return out
 
 
@@ -152,6 +155,19 @@ def test_mismatched_config_or_version(saved):
     one_line_error(saved, "alpha must be in")
     rewrite_meta(saved, lambda m: m["config"].update(alpha=0.1, kappa=1.0))
     one_line_error(saved, "config has fields .*kappa")
+
+
+def test_a_counts_pool_of_another_shape_is_refused(tmp_path):
+    agent = DynaQ.for_env(gym.make("dynaq/DynaMaze-v0"), DynaQConfig(model="counts"))
+    drive(agent, 50)
+    path = save_agent(agent, tmp_path / "a")
+    with np.load(path / TABULAR_FILE) as npz:
+        arrays = dict(npz)
+    for bad in (arrays["model.pool.p_int"][:, :3], arrays["model.pool.p_int"][:10]):
+        np.savez(path / TABULAR_FILE, **{**arrays, "model.pool.p_int": bad})
+        refresh_checksum(path)
+        one_line_error(path, r"model.pool.p_int has shape .*, the agent needs \(\d+ or more "
+                             r"rows, 4\)")
 
 
 def test_object_arrays_are_refused_not_unpickled(saved):

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from numba.experimental.structref import StructRefProxy
 from numba.typed import List
 
 from dynaq import rng as rng_mod
@@ -61,7 +62,9 @@ class _Leaf(NamedTuple):
     """``array`` (copied in place); ``scalar`` (int, float or bool); ``ints`` (None or a
     tuple of ints: an int64 vector, empty for None); ``numbers`` (a tuple of numbers: a
     float64 vector); ``list`` (a list of arrays or of tuples of arrays, e.g. a numba typed
-    List that a kernel regrows: one array per item part, ``key.i.j``)."""
+    List that a kernel regrows: one array per item part, ``key.i.j``); ``struct`` (a numba
+    structref proxy of arrays that a kernel regrows, e.g. a counts model's outcome pool: one
+    array per field, ``key.field``, restored as a new proxy of the saved sizes)."""
 
 
 def _is_number(value: Any) -> bool:
@@ -79,10 +82,13 @@ def _kind(value: Any) -> str | None:
         return "ints"
     if isinstance(value, tuple) and value and all(_is_number(v) for v in value):
         return "numbers"
-    if isinstance(value, tuple) and value and all(isinstance(v, np.ndarray) for v in value):
+    if isinstance(value, tuple) and value and all(isinstance(v, np.ndarray | StructRefProxy)
+                                                  for v in value):
         return "arrays"
     if isinstance(value, list | List):
         return "list"
+    if isinstance(value, StructRefProxy):
+        return "struct"
     if isinstance(value, str) or callable(value) or is_dataclass(value):
         return None  # rebuilt from the config
     return "object" if hasattr(value, "__dict__") else "unknown"
@@ -97,7 +103,7 @@ def _leaves(obj: Any, prefix: str = "") -> Iterator[_Leaf]:
     for attr, value in vars(obj).items():
         key, kind = prefix + attr, _kind(value)
         if kind == "arrays":
-            yield from (_Leaf(f"{key}.{i}", obj, attr, i, "array") for i in range(len(value)))
+            yield from (_Leaf(f"{key}.{i}", obj, attr, i, _kind(v)) for i, v in enumerate(value))
         elif kind == "object":
             yield from _leaves(value, f"{key}.")
         elif kind == "unknown":
@@ -118,6 +124,9 @@ def _encode(leaf: _Leaf) -> dict[str, np.ndarray]:
         return {leaf.key: np.array(value or (), np.int64)}
     if leaf.kind == "numbers":
         return {leaf.key: np.array(value, np.float64)}
+    if leaf.kind == "struct":
+        return {f"{leaf.key}.{name}": np.asarray(getattr(value, name))
+                for name in _struct_fields(value)}
     if leaf.kind == "list":
         return {f"{leaf.key}.{i}" + (f".{j}" if isinstance(item, tuple) else ""): np.asarray(part)
                 for i, item in enumerate(value)
@@ -140,7 +149,7 @@ def state_spec(agent: Any) -> dict[str, tuple[tuple[int, ...] | None, Any]]:
             spec[f"{leaf.key}.*"] = (None, None)
             continue
         for key, array in _encode(leaf).items():
-            spec[key] = (None if leaf.kind == "ints" else array.shape, array.dtype)
+            spec[key] = (None if leaf.kind in ("ints", "struct") else array.shape, array.dtype)
     return spec
 
 
@@ -158,8 +167,38 @@ def restore_state(agent: Any, arrays: dict[str, np.ndarray]) -> None:
         elif leaf.kind == "numbers":
             setattr(leaf.owner, leaf.attr, tuple(type(v)(x) for v, x in zip(
                 value, saved.tolist(), strict=True)))
+        elif leaf.kind == "struct" and leaf.index is None:
+            setattr(leaf.owner, leaf.attr, _restore_struct(value, leaf.key, arrays))
+        elif leaf.kind == "struct":  # an item of a tuple (a kernel's agent state)
+            items = list(getattr(leaf.owner, leaf.attr))
+            items[leaf.index] = _restore_struct(value, leaf.key, arrays)
+            setattr(leaf.owner, leaf.attr, tuple(items))
         else:
             _restore_list(value, leaf.key, arrays)
+
+
+def _struct_fields(proxy: StructRefProxy) -> list[str]:
+    return list(proxy._type.field_dict)
+
+
+def _restore_struct(fresh: StructRefProxy, key: str,
+                    arrays: dict[str, np.ndarray]) -> StructRefProxy:
+    """A new proxy like ``fresh`` holding the arrays saved under ``key.field``; each may be
+    longer than the fresh one's (the kernel regrew it), never shorter nor of another
+    row shape.
+
+    Raises:
+        ConfigError: If a saved field does not have that form.
+    """
+    fields = []
+    for name in _struct_fields(fresh):
+        want, got = getattr(fresh, name), arrays[f"{key}.{name}"]
+        if got.ndim != want.ndim or got.shape[1:] != want.shape[1:] or len(got) < len(want):
+            rows = "".join(f", {d}" for d in want.shape[1:])
+            raise ConfigError(f"{key}.{name} has shape {got.shape}, the agent needs "
+                              f"({len(want)} or more rows{rows})")
+        fields.append(np.ascontiguousarray(got))
+    return type(fresh)(*fields)
 
 
 def _restore_list(target: Any, key: str, arrays: dict[str, np.ndarray]) -> None:

@@ -32,8 +32,8 @@ from dynaq.errors import ConfigError
 from dynaq.kernels import prioritized as kernels
 from dynaq.kernels.dyna_q import PAIR
 
-_PS_MODELS = ("deterministic",)
-"""Models prioritized sweeping runs with here."""
+_PS_MODELS = ("deterministic", "counts")
+"""Models prioritized sweeping runs with."""
 
 @dataclass(frozen=True)
 class PrioritizedSweepingConfig(TabularConfig):
@@ -53,10 +53,8 @@ class PrioritizedSweepingConfig(TabularConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.model not in _PS_MODELS:
-            # The counts-model path (kernels.prioritized.*_counts) is not yet ported to the
-            # counts model's current record layout, so it is refused rather than run.
             raise ConfigError(f"model must be one of {', '.join(_PS_MODELS)} for prioritized "
-                              f"sweeping (counts: not yet); got {self.model!r}")
+                              f"sweeping, got {self.model!r}")
         wanted = "expected" if self.model == "counts" else "sample"
         if self.backup != wanted:
             raise ConfigError(f"backup must be {wanted} for prioritized sweeping with model "

@@ -11,8 +11,8 @@ Two things are added to the model:
   With the deterministic model entry ``j`` is slot ``j``, kept in the list of its current
   successor only (a world that changes moves it). With the counts model an entry is an
   outcome record (s, a) → s′, added when that outcome is first seen and never removed, so
-  the index grows with the transitions seen and sits, like the records, in a one-item typed
-  List that is replaced when it doubles;
+  the index grows with the transitions seen and sits, like the records, in a small mutable
+  structure (:class:`PredecessorIndex`) whose arrays are replaced when the pool grows;
 - the priority queue of :mod:`dynaq.kernels.heap`, whose items are model slots: each pair
   at most once, with the highest priority pending for it.
 
@@ -35,9 +35,9 @@ functions stay calls, because numba's inliner mishandles their loops.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 from numba.extending import overload
-from numba.typed import List
 
 from dynaq.kernels import counts as kc
 from dynaq.kernels import dyna_q as dq
@@ -67,7 +67,7 @@ def expected_error(Q, m_int, p_int, p_reward, i, gamma):
     s, a = divmod(m_int[kc.PAIR, i], A)
     total = m_int[kc.TOTAL, i]
     target = 0.0
-    j = m_int[kc.HEAD, i]
+    j = i  # slot i's first outcome record; the rest are linked from it
     while j >= 0:
         value = p_reward[j]
         if not p_int[j, kc.TERM]:
@@ -219,15 +219,51 @@ def diagnose(state, world, base, reachable, n_actions):
 
 # -- with the counts model: expected updates (§8.4, stochastic worlds) -------------------
 
+@structref.register
+class _IndexType(types.StructRef):
+    def preprocess_fields(self, fields: tuple) -> tuple:
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class PredecessorIndex(structref.StructRefProxy):
+    """The counts model's predecessor entries, one per outcome record: ``slot[j]`` the slot
+    whose outcome record ``j`` is, ``next[j]`` the next entry leading to the same state (-1
+    ends a list). Replaced by bigger arrays as the model's record pool grows, like the
+    pool itself (:class:`dynaq.kernels.counts.Pool`)."""
+
+    @property
+    def slot(self) -> np.ndarray:
+        return _index_slot(self)
+
+    @property
+    def next(self) -> np.ndarray:
+        return _index_next(self)
+
+
+@njit(cache=True)
+def _index_slot(index):
+    return index.slot
+
+
+@njit(cache=True)
+def _index_next(index):
+    return index.next
+
+
+structref.define_proxy(PredecessorIndex, _IndexType, ["slot", "next"])
+_INDEX = _IndexType([("slot", types.int64[::1]), ("next", types.int64[::1])])
+
+
 @njit(cache=True)
 def init_counts(n_states, n_actions, hp):
-    """Agent state: the counts model's (:func:`dynaq.kernels.counts.init`), the predecessor
-    index (``pred_slot, pred_next`` by record, in a one-item typed List, then
-    ``pred_head``) and the queue ``heap, prio, pos``."""
+    """Agent state: the counts model's (:func:`dynaq.kernels.counts.init`), the
+    :class:`PredecessorIndex` (as big as the record pool), ``pred_head`` and the queue
+    ``heap, prio, pos``."""
     m_int, pool, count, errors, sums = kc.init(n_states, n_actions, hp)
-    capacity = pool[0][0].shape[0]
-    index = List()
-    index.append((np.empty(capacity, np.int64), np.empty(capacity, np.int64)))
+    capacity = pool.p_int.shape[0]
+    index = structref.new(_INDEX)
+    index.slot = np.empty(capacity, np.int64)
+    index.next = np.empty(capacity, np.int64)
     heap, prio, pos = new_queue(n_states * n_actions)
     return (m_int, pool, count, errors, sums, index, np.full(n_states, -1, np.int64), heap,
             prio, pos)
@@ -236,20 +272,19 @@ def init_counts(n_states, n_actions, hp):
 @njit(cache=True)
 def remember_counts(state, s, a, r, s2, terminated, n_actions):
     """Count the outcome (:func:`dynaq.kernels.counts.model_update`) and, when it is a new
-    one, enter it in the predecessor index; returns the slot of (s, a)."""
+    one, enter its record in the predecessor index; returns the slot of (s, a)."""
     m_int, pool, count, index, pred_head = state[0], state[1], state[2], state[5], state[6]
-    j = count[kc.N_RECORDS]
-    kc.model_update(m_int, pool, count, n_actions, s, a, r, s2, terminated)
+    j = kc.model_update(m_int, pool, count, n_actions, s, a, r, s2, terminated)
     i = m_int[kc.SLOT, s * n_actions + a]
-    if count[kc.N_RECORDS] > j:  # record j is new: (s, a) now precedes s2
-        pred_slot, pred_next = index[0]
-        if j == pred_slot.shape[0]:
-            bigger_slot, bigger_next = np.empty(2 * j, np.int64), np.empty(2 * j, np.int64)
-            bigger_slot[:j], bigger_next[:j] = pred_slot, pred_next
-            index[0] = (bigger_slot, bigger_next)
-            pred_slot, pred_next = bigger_slot, bigger_next
-        pred_slot[j] = i
-        pred_next[j] = pred_head[s2]
+    if j >= 0:  # record j is new: (s, a) now precedes s2
+        if j >= index.slot.shape[0]:  # the pool grew past the index
+            n = index.slot.shape[0]
+            bigger_slot = np.empty(pool.p_int.shape[0], np.int64)
+            bigger_next = np.empty(pool.p_int.shape[0], np.int64)
+            bigger_slot[:n], bigger_next[:n] = index.slot, index.next
+            index.slot, index.next = bigger_slot, bigger_next
+        index.slot[j] = i
+        index.next[j] = pred_head[s2]
         pred_head[s2] = j
     return i
 
@@ -259,9 +294,8 @@ def observe_counts(Q, state, s, a, r, s2, terminated, hp):
     """:func:`observe` with the counts model."""
     td = q_backup(Q, s, a, r, s2, terminated, hp[0], hp[1])
     i = remember_counts(state, s, a, r, s2, terminated, Q.shape[1])
-    p_int, p_reward = state[1][0]
-    pred_slot, pred_next = state[5][0]
-    after_real_step(Q, (state[0], p_int, p_reward), (pred_slot, pred_next, state[6]),
+    pool, index = state[1], state[5]
+    after_real_step(Q, (state[0], pool.p_int, pool.p_reward), (index.slot, index.next, state[6]),
                     (state[7], state[8], state[9]), i, s, hp)
     return td
 
@@ -269,9 +303,8 @@ def observe_counts(Q, state, s, a, r, s2, terminated, hp):
 @njit(cache=True)
 def plan_counts(Q, state, k, hp):
     """:func:`sweep` with expected backups on the counts model; returns how many."""
-    p_int, p_reward = state[1][0]
-    pred_slot, pred_next = state[5][0]
-    return sweep(Q, (state[0], p_int, p_reward), (pred_slot, pred_next, state[6]),
+    pool, index = state[1], state[5]
+    return sweep(Q, (state[0], pool.p_int, pool.p_reward), (index.slot, index.next, state[6]),
                  (state[7], state[8], state[9]), k, hp[0], hp[1], hp[4])
 
 

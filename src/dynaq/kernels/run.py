@@ -27,8 +27,11 @@ real steps after which phase ``p`` is in force (``switch_at[0] = 0``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import sys
 import types as pytypes
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -123,17 +126,35 @@ def agent_id(init, act, learn, diagnose) -> int:
     """The number under which the compiled loop below knows an agent's four functions.
 
     Each agent's copy of the loop takes it as an integer literal, so that numba caches
-    the copies on disk apart: a hash of the functions' qualified names, the same in every
-    process. (Passing the functions as arguments instead makes numba type them by object
-    identity, so no process could reuse another's cache; calling them through an
-    ``overload`` made a real step 1.5x slower.)
+    the copies on disk apart: a hash of the functions' qualified names and of the source
+    of the modules they and the loop are compiled from, the same in every process.
+    Numba checks a cached copy against this file only, so the source in the hash is what
+    makes an edited agent kernel compile afresh instead of running a stale copy. (Passing
+    the functions as arguments instead makes numba type them by object identity, so no
+    process could reuse another's cache; calling them through an ``overload`` made a real
+    step 1.5x slower.)
     """
     fns = (init, act, learn, diagnose)
     name = "|".join(f"{f.py_func.__module__}.{f.py_func.__name__}" for f in fns)
-    number = int.from_bytes(hashlib.sha256(name.encode()).digest()[:7], "little")
+    modules = tuple(sorted({f.py_func.__module__ for f in fns}))
+    digest = hashlib.sha256(name.encode() + _source_digest(modules)).digest()
+    number = int.from_bytes(digest[:7], "little")
     if _AGENTS.setdefault(number, fns) != fns:
         raise RuntimeError(f"agent id collision for {name}")
     return number
+
+
+@functools.cache
+def _source_digest(modules: tuple[str, ...]) -> bytes:
+    """A hash of the kernels' sources (this package and the random streams) and of the
+    given modules' (an agent's kernels may live elsewhere)."""
+    here = Path(__file__).parent
+    files = {*here.glob("*.py"), here.parent / "rng.py"}
+    files |= {Path(f) for m in modules if (f := getattr(sys.modules[m], "__file__", None))}
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.read_bytes())
+    return digest.digest()
 
 
 def _unbound(*_args: Any) -> Any:
