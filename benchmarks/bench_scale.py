@@ -34,6 +34,7 @@ import time
 
 import numpy as np
 from numba import njit
+from numba.experimental.structref import StructRefProxy
 
 from dynaq import rng
 from dynaq.agents import AGENTS
@@ -69,11 +70,14 @@ def drive(init, act, learn, hp, world, start, n_states, n_actions, steps, agent_
 
 
 def nbytes(obj: object) -> int:
-    """Bytes of every numpy array in ``obj`` (nested tuples and typed Lists)."""
+    """Bytes of every numpy array in ``obj`` (nested tuples, typed Lists and structrefs:
+    the counts pool and the predecessor index)."""
     if isinstance(obj, np.ndarray):
         return obj.nbytes
     if isinstance(obj, tuple) or type(obj).__name__ == "List":
         return sum(nbytes(item) for item in obj)
+    if isinstance(obj, StructRefProxy):
+        return sum(nbytes(getattr(obj, name)) for name in obj._type.field_dict)
     return 0
 
 
