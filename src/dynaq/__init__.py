@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from dynaq import envs
+from dynaq import (
+    _cache,  # noqa: F401  (first: it stamps numba's cache for every kernel)
+    envs,
+)
 from dynaq.agents import (
     AGENTS,
     DynaQ,

@@ -126,10 +126,11 @@ def agent_id(init, act, learn, diagnose) -> int:
     """The number under which the compiled loop below knows an agent's four functions.
 
     Each agent's copy of the loop takes it as an integer literal, so that numba caches
-    the copies on disk apart: a hash of the functions' qualified names and of the source
-    of the modules they and the loop are compiled from, the same in every process.
-    Numba checks a cached copy against this file only, so the source in the hash is what
-    makes an edited agent kernel compile afresh instead of running a stale copy. (Passing
+    the copies on disk apart: a hash of the functions' qualified names and of their
+    modules' source, the same in every process. Numba checks a cached copy against
+    dynaq's sources only (:mod:`dynaq._cache`), so the source in the hash is what makes an
+    edited agent kernel of another package compile afresh instead of running a stale
+    copy. (Passing
     the functions as arguments instead makes numba type them by object identity, so no
     process could reuse another's cache; calling them through an ``overload`` made a real
     step 1.5x slower.)
@@ -146,14 +147,13 @@ def agent_id(init, act, learn, diagnose) -> int:
 
 @functools.cache
 def _source_digest(modules: tuple[str, ...]) -> bytes:
-    """A hash of the kernels' sources (this package and the random streams) and of the
-    given modules' (an agent's kernels may live elsewhere)."""
-    here = Path(__file__).parent
-    files = {*here.glob("*.py"), here.parent / "rng.py"}
-    files |= {Path(f) for m in modules if (f := getattr(sys.modules[m], "__file__", None))}
+    """A hash of the given modules' sources: an agent's kernels may live outside dynaq,
+    whose own files already stamp every cached kernel (:mod:`dynaq._cache`)."""
     digest = hashlib.sha256()
-    for path in sorted(files):
-        digest.update(path.read_bytes())
+    for module in modules:
+        path = getattr(sys.modules[module], "__file__", None)
+        if path is not None:
+            digest.update(Path(path).read_bytes())
     return digest.digest()
 
 
