@@ -89,6 +89,15 @@ def test_per_seed_reports_the_last_value_error(frame):
     assert per_seed(df).loc[0, "final_value_error"] == pytest.approx(0.1)
 
 
+@pytest.mark.parametrize("n", [1, 2, 5, 8, 31])
+def test_iqm_equals_scipy_trim_mean(n):
+    from scipy import stats
+
+    x = np.random.default_rng(n).normal(size=(3, n))
+    np.testing.assert_allclose(iqm(x, axis=1), stats.trim_mean(x, 0.25, axis=1))
+    np.testing.assert_allclose(iqm(x.T, axis=0), stats.trim_mean(x, 0.25, axis=1))
+
+
 def test_iqm_by_hand():
     # sorted: 1 2 | 3 4 5 6 | 10 100 -> mean of the middle half
     assert iqm(np.array([10.0, 1, 2, 3, 4, 5, 6, 100])) == pytest.approx(4.5)

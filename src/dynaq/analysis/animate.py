@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 
 from dynaq.agents import DynaQ, DynaQConfig
-from dynaq.analysis.plots import atomic_path, pyplot
+from dynaq.analysis.plots import atomic_path, figures
 from dynaq.analysis.values import ValueView
 from dynaq.envs.gridworld import GridWorld
 from dynaq.errors import ConfigError
@@ -96,7 +96,7 @@ def animate_value_flood(path: str | Path, ks: Sequence[int] = (0, 50), episodes:
     per_episode = max(2, frames // episodes)
     vmax = max(float(q.max()) for q, _ in traces)
     height, width = world.grid.shape
-    fig, axes = pyplot().subplots(1, len(ks), squeeze=False,
+    fig, axes = figures.subplots(1, len(ks), squeeze=False,
                                   figsize=(0.4 * width * len(ks) + 0.4, 0.4 * height + 0.7))
     views = [ValueView.draw(ax, world, q[0], vmax=vmax, power=0.3) for ax, (q, _) in zip(
         axes[0], traces, strict=True)]
@@ -113,5 +113,4 @@ def animate_value_flood(path: str | Path, ks: Sequence[int] = (0, 50), episodes:
     with atomic_path(path) as tmp:
         FuncAnimation(fig, show, frames=per_episode * episodes, blit=False).save(
             tmp, writer=PillowWriter(fps=fps), dpi=72)
-    pyplot().close(fig)
     return Path(path)

@@ -63,14 +63,23 @@ def bootstrap_interval(samples: Sequence[np.ndarray], statistic: Callable[..., n
     if min(s.shape[axis] for s in samples) < 2:
         nan = np.full_like(value, np.nan)
         return value, nan, nan
-    from scipy import stats  # imported here: it costs more than the rest of `import dynaq`
-
-    res = stats.bootstrap(samples, statistic, axis=axis, vectorized=True,
-                          confidence_level=CONFIDENCE, n_resamples=N_RESAMPLES,
-                          method="percentile", rng=np.random.default_rng(seed))
-    low, high = res.confidence_interval
-    # Degenerate samples (all equal) give NaN bounds in some SciPy versions.
-    return value, np.where(np.isnan(low), value, low), np.where(np.isnan(high), value, high)
+    # Resampled index arrays, one stratum at a time, then the statistic of all resamples in
+    # one vectorised call (scipy.stats.bootstrap does the same, but importing it costs
+    # more than the rest of a small reproduction).
+    rng = np.random.default_rng(seed)
+    resampled = []
+    for sample in samples:
+        sample = np.moveaxis(sample, axis, -1)
+        n = sample.shape[-1]
+        resampled.append(sample[..., rng.integers(0, n, (N_RESAMPLES, n))])
+    replicas = np.asarray(statistic(*resampled, axis=-1), dtype=float)
+    low, high = np.percentile(replicas, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)],
+                              axis=-1)
+    # The statistic of resamples of constant data is that constant up to rounding.
+    constant = np.all([np.ptp(s, axis=axis) == 0 for s in samples], axis=0)
+    if np.ndim(constant) < np.ndim(value):
+        constant = np.broadcast_to(constant, value.shape)
+    return value, np.where(constant, value, low), np.where(constant, value, high)
 
 
 def bootstrap_ci(data: np.ndarray, axis: int = 0, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -103,10 +112,12 @@ def bootstrap_ci(data: np.ndarray, axis: int = 0, seed: int = 0) -> tuple[np.nda
 
 
 def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Interquartile mean: the mean of the middle 50% (25% trimmed from each end)."""
-    from scipy import stats
-
-    return stats.trim_mean(x, 0.25, axis=axis)
+    """Interquartile mean: the mean of the middle 50%, ⌊n/4⌋ values trimmed from each end
+    (as ``scipy.stats.trim_mean(x, 0.25)``)."""
+    x = np.sort(np.moveaxis(np.asarray(x, dtype=float), axis, -1), axis=-1)
+    n = x.shape[-1]
+    cut = int(0.25 * n)
+    return x[..., cut:n - cut].mean(axis=-1)
 
 
 AGGREGATES: dict[str, Callable[..., np.ndarray]] = {"mean": np.mean, "median": np.median,

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from dynaq.analysis.plots import pyplot, save_figure
+from dynaq.analysis.plots import figures, save_figure
 from dynaq.envs import maps
 from dynaq.envs.gridworld import GridWorld
 from dynaq.errors import ConfigError
@@ -97,7 +97,7 @@ def plot_value_heatmap(Q: np.ndarray, world: GridWorld | Sequence[str] | str,
     """
     world = as_world(world)
     height, width = world.grid.shape
-    fig, ax = pyplot().subplots(figsize=(0.55 * width + 1.6, 0.55 * height + 0.8))
+    fig, ax = figures.subplots(figsize=(0.55 * width + 1.6, 0.55 * height + 0.8))
     ValueView.draw(ax, world, np.asarray(Q, dtype=float), colorbar=True)
     ax.set_title(title or "max_a Q(s, a) and greedy actions")
     fig.tight_layout()

@@ -12,7 +12,6 @@ Needs no torch: it reads results only.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -204,12 +203,9 @@ def _plot(df: pd.DataFrame, path: Path, y: str, ylabel: str, hline: float | None
     """Mean over seeds of ``y`` (per seed, the mean of its last ``window`` episodes) against
     real env steps, one line and 95% CI band per config; Dyna-DQN's k = 0 dashed, since it
     lies exactly on DQN's."""
-    import matplotlib  # imported here so that `import dynaq` stays light
+    from dynaq.analysis.plots import figures, save_figure  # here: `import dynaq` stays light
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = figures.subplots(figsize=(7, 4.5))
     for (agent, k), group in df.groupby(["agent", "planning_steps"], sort=True):
         end = group.groupby("seed")["env_steps"].max().min()
         grid = np.linspace(0, end, GRID_POINTS)
@@ -229,8 +225,4 @@ def _plot(df: pd.DataFrame, path: Path, y: str, ylabel: str, hline: float | None
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dynaq import rng
-from dynaq.analysis.plots import pyplot, save_figure
+from dynaq.analysis.plots import figures, save_figure
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.experiments.config import RunConfig
@@ -240,8 +240,7 @@ HOW = {1: "dynaq's planning draws only from the pairs its model holds and return
 
 def _plot(table: pd.DataFrame, path: Path) -> Path:
     """The first metric of each row, one bar per variant with its 95% CI."""
-    plt = pyplot()
-    fig, axes = plt.subplots(2, 3, figsize=(13, 8.5))
+    fig, axes = figures.subplots(2, 3, figsize=(13, 8.5))
     axes[1, 2].axis("off")
     for ax, (row, (mistake, symptom, _)) in zip(axes.flat, COURSE.items(), strict=False):
         part = table[table["row"] == row]

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dynaq.analysis.plots import pyplot, save_figure
+from dynaq.analysis.plots import figures, save_figure
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci, bootstrap_interval
 from dynaq.envs import DYNA_MAZE_IDS
@@ -93,8 +93,7 @@ def _ratio(dq: pd.Series, ps: pd.Series) -> str:
 
 
 def _plot(found: pd.DataFrame, path: Path) -> None:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = figures.subplots(figsize=(7, 4.5))
     sizes = sorted(found["states"].unique())
     for agent, marker in (("prioritized-sweeping", "o"), ("dyna-q", "s")):
         part = found[found["agent"] == agent]

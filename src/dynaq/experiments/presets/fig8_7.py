@@ -18,7 +18,7 @@ import pandas as pd
 from numba import njit, prange
 
 from dynaq import rng
-from dynaq.analysis.plots import pyplot, save_figure
+from dynaq.analysis.plots import figures, save_figure
 from dynaq.experiments.presets.base import Preset
 from dynaq.rng import randint, uniform
 
@@ -90,8 +90,7 @@ def _at(table: pd.DataFrame, b: int, update: str, per_b: float) -> pd.Series:
 
 
 def _plot(table: pd.DataFrame, path: Path) -> None:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = figures.subplots(figsize=(7, 4.5))
     for b in BRANCHING:
         rows = table[(table["b"] == b) & (table["update"] == "sample")]
         (line,) = ax.plot(rows["per_b"], rows["rms_error"], lw=1.5, label=f"sample, b = {b:,}")

@@ -26,7 +26,7 @@ import pandas as pd
 from numba import njit, prange
 
 from dynaq import rng
-from dynaq.analysis.plots import pyplot, save_figure
+from dynaq.analysis.plots import figures, save_figure
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.experiments.presets.base import Preset
 from dynaq.experiments.presets.fig8_7 import normal
@@ -164,9 +164,8 @@ def _panels(table: pd.DataFrame) -> list[tuple[int, int, int]]:
 
 
 def _plot(table: pd.DataFrame, path: Path) -> None:
-    plt = pyplot()
     sizes = sorted(table["states"].unique())
-    fig, axes = plt.subplots(len(sizes), 1, figsize=(7, 4 * len(sizes)), squeeze=False)
+    fig, axes = figures.subplots(len(sizes), 1, figsize=(7, 4 * len(sizes)), squeeze=False)
     for ax, n_states in zip(axes[:, 0], sizes, strict=True):
         part = table[table["states"] == n_states]
         for colour, (b, rows_b) in enumerate(part.groupby("b", sort=True)):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dynaq.analysis.plots import pyplot, save_figure
+from dynaq.analysis.plots import figures, save_figure
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.envs import BLOCKING_SWITCH, SHORTCUT_SWITCH
@@ -101,9 +101,8 @@ _REWARD = {"dynaq/BlockingMaze-v0": "reward after the change",
 def plot_vs_k(scores: pd.DataFrame, path: Path) -> Path:
     """One row of panels per world, one per metric: the mean over seeds against k with 95%
     bootstrap CI bars, a line per agent and model; V*(start) dashed."""
-    plt = pyplot()
     envs = list(dict.fromkeys(scores["env"]))
-    fig, axes = plt.subplots(len(envs), len(METRICS), figsize=(13, 3.4 * len(envs)),
+    fig, axes = figures.subplots(len(envs), len(METRICS), figsize=(13, 3.4 * len(envs)),
                              squeeze=False)
     for row, env in zip(axes, envs, strict=True):
         part = scores[scores["env"] == env]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dynaq.analysis.plots import plot_curves, pyplot, save_figure
+from dynaq.analysis.plots import figures, plot_curves, save_figure
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.experiments.config import Experiment, RunConfig
@@ -64,9 +64,8 @@ def _maze_lines(df: pd.DataFrame, k: int) -> list[str]:
 
 def _plot_stochastic(stats: pd.DataFrame, path: Path) -> Path:
     """Final value error and policy value of each agent, one column per world and k."""
-    plt = pyplot()
     envs = list(STOCHASTIC)
-    fig, axes = plt.subplots(2, len(envs), figsize=(5.2 * len(envs), 6.5), squeeze=False)
+    fig, axes = figures.subplots(2, len(envs), figsize=(5.2 * len(envs), 6.5), squeeze=False)
     for col, env in enumerate(envs):
         for i, (agent, model) in enumerate(AGENTS):
             part = stats[(stats["env"] == env) & (stats["agent"] == agent)

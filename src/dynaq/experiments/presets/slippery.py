@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dynaq.analysis.plots import plot_curves, pyplot, save_figure
+from dynaq.analysis.plots import figures, plot_curves, save_figure
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.experiments.config import Experiment, RunConfig
@@ -73,9 +73,8 @@ def compare_text(a: pd.Series, b: pd.Series, column: str, higher: str, lower: st
 
 def _plot_vs_k(stats: pd.DataFrame, path: Path, v_star: dict[str, float]) -> Path:
     """Value error and policy value against k, one line per model, one column per env."""
-    plt = pyplot()
     envs = list(ENVS)
-    fig, axes = plt.subplots(2, len(envs), figsize=(5.2 * len(envs), 7), squeeze=False)
+    fig, axes = figures.subplots(2, len(envs), figsize=(5.2 * len(envs), 7), squeeze=False)
     for col, env in enumerate(envs):
         for (model, backup), part in stats[stats["env"] == env].groupby(["model", "backup"]):
             part = part.sort_values("planning_steps")
