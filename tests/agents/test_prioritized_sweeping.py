@@ -84,3 +84,20 @@ def test_config_and_run_config_validation():
     assert RunConfig(agent="prioritized-sweeping", theta=0.5).agent_config().theta == 0.5
     with pytest.raises(ConfigError, match="needs a PrioritizedSweepingConfig"):
         PrioritizedSweeping(3, 2, dynaq.DynaQConfig())
+
+
+def test_counts_model_sweeps_a_stochastic_world_where_the_deterministic_one_cannot():
+    """§8.4's extension to stochastic worlds: on slippery FrozenLake the box's deterministic
+    model sweeps whichever outcome came last, while expected updates over the counts settle
+    on the true values (measured over 10 seeds: value error 0.34 vs 0.04, greedy policy
+    value 0.03 vs 0.17 of V* = 0.18)."""
+    def final(model, backup):
+        cells = run_cells(RunConfig(env="FrozenLake-v1", agent="prioritized-sweeping",
+                                    planning_steps=5, episodes=1000, model=model,
+                                    backup=backup), range(10))
+        return (np.mean([c.records[-1, K.VALUE_ERROR] for c in cells]),
+                np.mean([c.records[-1, K.POLICY_VALUE] for c in cells]))
+    det_error, det_value = final("deterministic", "sample")
+    counts_error, counts_value = final("counts", "expected")
+    assert counts_error < det_error / 3
+    assert counts_value > det_value + 0.05
