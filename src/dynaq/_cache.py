@@ -20,6 +20,11 @@ from numba.core import caching
 _PACKAGE = Path(__file__).resolve().parent
 
 
+def _numba(name: str) -> Any:
+    """A class of ``numba.core.caching``, public since numba 0.61, private before."""
+    return getattr(caching, name, None) or getattr(caching, "_" + name)
+
+
 @functools.cache
 def package_digest() -> bytes:
     """A hash of every dynaq source file that uses numba, read once per process."""
@@ -46,21 +51,21 @@ class _PackageStamp:
         return super().from_function(py_func, py_file) if _in_package(py_file) else None
 
 
-class _UserDirLocator(_PackageStamp, caching.UserProvidedCacheLocator):
+class _UserDirLocator(_PackageStamp, _numba("UserProvidedCacheLocator")):
     """``NUMBA_CACHE_DIR``, when set."""
 
 
-class _InTreeLocator(_PackageStamp, caching.InTreeCacheLocator):
+class _InTreeLocator(_PackageStamp, _numba("InTreeCacheLocator")):
     """``__pycache__`` beside the source."""
 
 
-class _UserWideLocator(_PackageStamp, caching.UserWideCacheLocator):
+class _UserWideLocator(_PackageStamp, _numba("UserWideCacheLocator")):
     """The user's cache directory, when the package's own is not writable."""
 
 
 # Numba lists its locators on a private class attribute; the first that accepts a file
 # wins, so ours go in front (once, however often this module is reloaded).
-_OURS = (_UserDirLocator, _InTreeLocator, _UserWideLocator)
-caching.CacheImpl._locator_classes = [
-    *_OURS, *(c for c in caching.CacheImpl._locator_classes
-              if not issubclass(c, _PackageStamp))]
+_IMPL = _numba("CacheImpl")
+_IMPL._locator_classes = [
+    _UserDirLocator, _InTreeLocator, _UserWideLocator,
+    *(c for c in _IMPL._locator_classes if c.__module__ != __name__)]
