@@ -71,8 +71,9 @@ class Run(_Execution):
     """Exploration ε in [0, 1]; a deep agent's final ε (default: 0.1 tabular, 0.04 deep)."""
     model: str | None = None
     """Model the agent learns: deterministic or counts (tabular), neural (deep)."""
-    backup: str = "sample"
-    """Counts-model planning backups: sample or expected."""
+    backup: str | None = None
+    """Counts-model planning backups: sample or expected (default: sample; expected for
+    prioritized sweeping, the only one it has with counts)."""
     sampling: str = "uniform"
     """Dyna-Q planning distribution: uniform, latest or trajectory."""
     kappa: float = 1e-3

@@ -1,10 +1,12 @@
 """The results database: resume without duplicates, refusal of foreign directories."""
 
+import json
 import sqlite3
 
 import pytest
 
 from dynaq import ConfigError, Experiment, RunConfig, execute, load_results
+from dynaq.experiments.driver import Options
 from dynaq.experiments.runner import run_cells
 from dynaq.experiments.store import DB_NAME, Store
 
@@ -74,3 +76,26 @@ def test_non_dynaq_directory_is_refused(tmp_path):
 def test_load_results_of_nothing(tmp_path):
     with pytest.raises(ConfigError, match="no dynaq results"):
         load_results(tmp_path)
+
+
+def test_a_database_of_an_older_layout_is_refused_unless_force_new(tmp_path):
+    """An older dynaq wrote no failures table and fewer episode columns: reading it gives
+    one line saying so, and --force-new starts afresh."""
+    from dynaq.experiments.store import describe
+
+    exp = small()
+    with sqlite3.connect(tmp_path / DB_NAME) as conn:
+        conn.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "CREATE TABLE cells (cell_key TEXT PRIMARY KEY, config TEXT, seed INTEGER, "
+            "episodes INTEGER);"
+            "CREATE TABLE episodes (cell_key TEXT, episode INTEGER, steps INTEGER);")
+        conn.execute("INSERT INTO meta VALUES ('experiment', ?)",
+                     (json.dumps(exp.to_dict()),))
+    for read in (load_results, describe, lambda out: Store(out, exp)):
+        with pytest.raises(ConfigError, match="older dynaq .*lacks .*v_star_start.*failures.*"
+                                              "--force-new") as err:
+            read(tmp_path)
+        assert "\n" not in str(err.value)
+    execute(exp, tmp_path, quiet=True, options=Options(force_new=True))
+    assert len(load_results(tmp_path)) == 2 * 3 * 5

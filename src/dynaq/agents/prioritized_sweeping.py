@@ -44,9 +44,10 @@ class PrioritizedSweepingConfig(TabularConfig):
     """``deterministic`` (the last outcome of each pair: the book's box) or ``counts``
     (P̂(s′|s, a) from counts, backed up by expected updates: the box for stochastic
     worlds)."""
-    backup: str = "sample"
+    backup: str | None = None
     """How a popped pair is backed up: ``sample`` (its one remembered outcome) with the
-    deterministic model, ``expected`` (over P̂) with counts; each model has only its own."""
+    deterministic model, ``expected`` (over P̂) with counts; each model has only its own,
+    which None (the default) picks."""
     theta: float = 1e-4
     """Queue threshold θ >= 0: a pair is queued only when its priority exceeds θ."""
 
@@ -56,6 +57,8 @@ class PrioritizedSweepingConfig(TabularConfig):
             raise ConfigError(f"model must be one of {', '.join(_PS_MODELS)} for prioritized "
                               f"sweeping, got {self.model!r}")
         wanted = "expected" if self.model == "counts" else "sample"
+        if self.backup is None:
+            object.__setattr__(self, "backup", wanted)
         if self.backup != wanted:
             raise ConfigError(f"backup must be {wanted} for prioritized sweeping with model "
                               f"{self.model}, got {self.backup!r}")

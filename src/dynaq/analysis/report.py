@@ -47,7 +47,8 @@ def summary_cells(summary: pd.DataFrame,
                   metrics: tuple[str, ...] = SUMMARY_METRICS) -> pd.DataFrame:
     """The summary as display strings: one row per config (env, agent, k, the other config
     columns that vary, seeds), ``mean [95% CI]`` cells, and the number of seeds that reached
-    each "to" metric where not all did."""
+    each "to" metric where not all did. A metric no config has (an env with no exact model
+    has no "to optimal" metrics) gets no column."""
     other = [c for c in varying_columns(summary)
              if c not in ("env", "agent", "planning_steps")]
     cells = pd.DataFrame({"env": summary["env"].map(str),
@@ -56,12 +57,15 @@ def summary_cells(summary: pd.DataFrame,
                           **{c: summary[c].map(str) for c in other},
                           "seeds": summary["seeds"].map(str)})
     for m in metrics:
+        if summary[m].isna().all() and (f"{m}_reached" not in summary
+                                        or summary[f"{m}_reached"].isna().all()):
+            continue
         column = []
         for _, row in summary.iterrows():
             cell = fmt_ci(row[m], row[f"{m}_lo"], row[f"{m}_hi"])
             reached = row.get(f"{m}_reached")
-            if reached is not None and reached < row["seeds"]:
-                cell += f" ({reached}/{row['seeds']} seeds)"
+            if reached is not None and reached == reached and reached < row["seeds"]:
+                cell += f" ({int(reached)}/{row['seeds']} seeds)"
             column.append(cell)
         cells[metric_label(m)] = column
     return cells

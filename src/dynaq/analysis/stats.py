@@ -253,7 +253,8 @@ def summarize(df: pd.DataFrame, stats: Sequence[str] = ("mean",),
               metrics: Sequence[str] = SUMMARY_METRICS) -> pd.DataFrame:
     """One row per config: seeds, and for each metric the aggregate over seeds with its 95%
     bootstrap CI and, for the "to" metrics, how many seeds ``_reached`` it (the aggregate
-    and CI are over those seeds).
+    and CI are over those seeds; NaN for an env with no exact model, where they cannot be
+    measured).
 
     Args:
         df: Results as from :func:`dynaq.load_results`.
@@ -274,8 +275,9 @@ def summarize(df: pd.DataFrame, stats: Sequence[str] = ("mean",),
                 name = metric if stat == "mean" else f"{metric}_{stat}"
                 est = aggregate_ci(x, stat) if x.size else (np.nan, np.nan, np.nan)
                 row.update(zip((name, f"{name}_lo", f"{name}_hi"), est, strict=True))
-            if is_to_metric(metric):
-                row[f"{metric}_reached"] = int(x.size)
+            if is_to_metric(metric):  # NaN: no ground truth (no exact model) to reach
+                row[f"{metric}_reached"] = int(x.size) if group["v_star_start"].notna().any() \
+                    else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
 

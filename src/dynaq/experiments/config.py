@@ -37,8 +37,10 @@ class RunConfig:
     model: str | None = None
     """Model name: one of ``dynaq.models.MODELS``, or ``neural`` for the deep agents
     (default: ``deterministic``, or ``neural`` for a deep agent)."""
-    backup: str = "sample"
-    """Planning backups of the counts model: ``sample`` (draw s′) or ``expected`` (§8.5)."""
+    backup: str | None = None
+    """Planning backups of the counts model: ``sample`` (draw s′) or ``expected`` (§8.5)
+    (default: ``sample``; ``expected`` for prioritized sweeping with the counts model, the
+    only backup it has there)."""
     sampling: str = "uniform"
     """Which (s, a) Dyna-Q plans from: ``uniform`` over those seen (§8.2), ``latest`` (only
     the last real one) or ``trajectory`` (on-policy simulated trajectories, §8.6)."""
@@ -125,12 +127,14 @@ class RunConfig:
         """What ``None`` means for this agent: its own config's defaults."""
         if self.is_deep:
             deep = DeepConfig()
-            return {"model": "neural", "alpha": deep.lr, "gamma": deep.gamma,
+            return {"model": "neural", "backup": "sample", "alpha": deep.lr, "gamma": deep.gamma,
                     "epsilon": deep.epsilon_end, "buffer_size": deep.buffer_capacity}
         config = AGENTS[self.agent].Config
         defaults = {f.name: f.default for f in fields(config)}
-        return {"model": "deterministic", **{k: defaults[k] for k in (
-            "alpha", "gamma", "epsilon", "buffer_size") if k in defaults}}
+        expected = self.agent == "prioritized-sweeping" and self.model == "counts"
+        return {"model": "deterministic", "backup": "expected" if expected else "sample",
+                **{k: defaults[k] for k in ("alpha", "gamma", "epsilon", "buffer_size")
+                   if k in defaults}}
 
     def key(self) -> str:
         """A stable short hash of this config (computed once: sweeps ask for it per cell)."""

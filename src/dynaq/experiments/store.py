@@ -79,6 +79,11 @@ class Store:
         if force_new:
             discard_results(out)
         self.conn = sqlite3.connect(self.path)
+        try:
+            _check_layout(self.conn, self.path)
+        except ConfigError:
+            os.close(self._lock)
+            raise
         self.conn.execute("PRAGMA journal_mode=WAL")
         with self.conn:
             self.conn.executescript(_SCHEMA)
@@ -112,6 +117,27 @@ class Store:
         """Close the database connection and release the directory."""
         self.conn.close()
         os.close(self._lock)
+
+
+def _check_layout(conn: sqlite3.Connection, db: Path) -> None:
+    """Refuse a database of an older dynaq, whose tables lack what this one writes and
+    reads (an empty or new database passes: the schema is created where missing).
+
+    Raises:
+        ConfigError: Naming what is missing and what to do.
+    """
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master "
+                                               "WHERE type = 'table'")}
+    if "episodes" not in tables:
+        return
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(episodes)")}
+    missing = [c for c in EPISODE_COLUMNS if c not in columns]
+    missing += [t for t in ("cells", "meta", "failures") if t not in tables]
+    if missing:
+        conn.close()
+        raise ConfigError(f"out: {db} was written by an older dynaq (it lacks "
+                          f"{', '.join(missing)}); rerun with --force-new to discard it, or "
+                          "choose another directory")
 
 
 def _acquire_lock(out: Path) -> int:
@@ -227,12 +253,13 @@ def load_results(out: str | Path) -> pd.DataFrame:
     model_error, reward_error, model_coverage.
 
     Raises:
-        ConfigError: If ``out`` holds no results database.
+        ConfigError: If ``out`` holds no results database, or one of an older layout.
     """
     db = Path(out) / DB_NAME
     if not db.exists():
         raise ConfigError(f"out: no dynaq results in {out} (no {DB_NAME})")
     with closing(sqlite3.connect(db)) as conn:
+        _check_layout(conn, db)
         cells = pd.read_sql_query("SELECT cell_key, config, seed FROM cells", conn)
         eps = pd.read_sql_query("SELECT * FROM episodes ORDER BY cell_key, episode", conn)
     config = pd.DataFrame([json.loads(c) for c in cells.pop("config")], index=cells.index)
@@ -252,13 +279,14 @@ def describe(out: str | Path) -> str:
     failed and missing.
 
     Raises:
-        ConfigError: If ``out`` holds no results database.
+        ConfigError: If ``out`` holds no results database, or one of an older layout.
     """
     db = Path(out) / DB_NAME
     if not db.exists():
         raise ConfigError(f"dir: no dynaq results in {out} (no {DB_NAME})")
     exp = stored_experiment(out)
     with closing(sqlite3.connect(db)) as conn:
+        _check_layout(conn, db)
         done = {k for (k,) in conn.execute("SELECT cell_key FROM cells")}
         failed = {k for (k,) in conn.execute("SELECT cell_key FROM failures")}
     if exp is None:
