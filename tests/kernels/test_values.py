@@ -111,3 +111,18 @@ def test_a_loop_that_never_ends_is_settled_undiscounted():
     value, _ = evaluate_on_policy(offsets, next_state, prob, reward, terminated, policy,
                                   initial, 1.0, V, order, 1e-12, 1000)
     assert V[1] == -np.inf and value == -np.inf
+
+
+def test_a_loop_that_can_end_but_feeds_an_endless_one_is_minus_inf_not_nan():
+    """γ = 1, rewards −1: 0 → {1, end}, 1 → 2, 2 → {0, 3}, 3 → 3 forever. State 3 is worth
+    −inf and so is every state that can reach it; the solve must not turn 0·inf into NaN."""
+    offsets = np.array([0, 2, 3, 5, 6], np.int64)
+    next_state = np.array([1, 0, 2, 0, 3, 3], np.int64)
+    prob = np.array([0.5, 0.5, 1.0, 0.5, 0.5, 1.0])
+    reward = -np.ones(6)
+    terminated = np.array([False, True, False, False, False, False])
+    policy, initial = np.ones((4, 1)), np.array([1.0, 0, 0, 0])
+    V, order = np.zeros(4), np.empty(4, np.int64)
+    value, n = evaluate_on_policy(offsets, next_state, prob, reward, terminated, policy,
+                                  initial, 1.0, V, order, 1e-12, 1000)
+    assert n == 4 and value == -np.inf and np.all(V == -np.inf)

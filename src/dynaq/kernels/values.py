@@ -209,6 +209,8 @@ def _evaluate_component(offsets, next_state, prob, reward, terminated, policy, g
                 continue
             for i in range(offsets[s * n_actions + a], offsets[s * n_actions + a + 1]):
                 p = w * prob[i]
+                if p == 0.0:  # its successor may hold ±inf from another policy: 0·inf
+                    continue
                 M[j, m] += p * reward[i]
                 if not terminated[i]:
                     t = next_state[i]
@@ -228,7 +230,8 @@ def _evaluate_component(offsets, next_state, prob, reward, terminated, policy, g
     for c in range(m - 1, -1, -1):
         total = M[c, m]
         for k in range(c + 1, m):
-            total -= M[c, k] * V[states[k]]
+            if M[c, k] != 0.0:  # a solved value may be ±inf (γ = 1): 0·inf would be NaN
+                total -= M[c, k] * V[states[k]]
         V[states[c]] = total / M[c, c]
     for j in range(m):
         slot[states[j]] = -1
@@ -248,6 +251,8 @@ def _evaluate_single(offsets, next_state, prob, reward, terminated, policy, gamm
             continue
         for i in range(offsets[s * n_actions + a], offsets[s * n_actions + a + 1]):
             p = w * prob[i]
+            if p == 0.0:
+                continue
             rest += p * reward[i]
             if not terminated[i]:
                 if next_state[i] == s:
