@@ -51,12 +51,17 @@ class PrioritizedSweepingConfig(TabularConfig):
     theta: float = 1e-4
     """Queue threshold θ >= 0: a pair is queued only when its priority exceeds θ."""
 
+    @staticmethod
+    def backup_for(model: str) -> str:
+        """The one backup prioritized sweeping has with ``model``: what None picks."""
+        return "expected" if model == "counts" else "sample"
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.model not in _PS_MODELS:
             raise ConfigError(f"model must be one of {', '.join(_PS_MODELS)} for prioritized "
                               f"sweeping, got {self.model!r}")
-        wanted = "expected" if self.model == "counts" else "sample"
+        wanted = self.backup_for(self.model)
         if self.backup is None:
             object.__setattr__(self, "backup", wanted)
         if self.backup != wanted:

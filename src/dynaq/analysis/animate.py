@@ -97,7 +97,7 @@ def animate_value_flood(path: str | Path, ks: Sequence[int] = (0, 50), episodes:
     vmax = max(float(q.max()) for q, _ in traces)
     height, width = world.grid.shape
     fig, axes = figures.subplots(1, len(ks), squeeze=False,
-                                  figsize=(0.4 * width * len(ks) + 0.4, 0.4 * height + 0.7))
+                                 figsize=(0.4 * width * len(ks) + 0.4, 0.4 * height + 0.7))
     views = [ValueView.draw(ax, world, q[0], vmax=vmax, power=0.3) for ax, (q, _) in zip(
         axes[0], traces, strict=True)]
 

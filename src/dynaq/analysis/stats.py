@@ -269,15 +269,15 @@ def summarize(df: pd.DataFrame, stats: Sequence[str] = ("mean",),
     for values, group in seeds.groupby(cfg, dropna=False, sort=False):
         row = dict(zip(cfg, values, strict=True))
         row["seeds"] = len(group)
+        measurable = group["v_star_start"].notna().any()  # else no ground truth to reach
         for metric in metrics:
             x = group[metric].dropna().to_numpy(float)
             for stat in stats:
                 name = metric if stat == "mean" else f"{metric}_{stat}"
                 est = aggregate_ci(x, stat) if x.size else (np.nan, np.nan, np.nan)
                 row.update(zip((name, f"{name}_lo", f"{name}_hi"), est, strict=True))
-            if is_to_metric(metric):  # NaN: no ground truth (no exact model) to reach
-                row[f"{metric}_reached"] = int(x.size) if group["v_star_start"].notna().any() \
-                    else np.nan
+            if is_to_metric(metric):
+                row[f"{metric}_reached"] = int(x.size) if measurable else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -131,8 +131,9 @@ class RunConfig:
                     "epsilon": deep.epsilon_end, "buffer_size": deep.buffer_capacity}
         config = AGENTS[self.agent].Config
         defaults = {f.name: f.default for f in fields(config)}
-        expected = self.agent == "prioritized-sweeping" and self.model == "counts"
-        return {"model": "deterministic", "backup": "expected" if expected else "sample",
+        # an agent whose backup depends on its model says which (prioritized sweeping)
+        backup_for = getattr(config, "backup_for", lambda _model: "sample")
+        return {"model": "deterministic", "backup": backup_for(self.model or "deterministic"),
                 **{k: defaults[k] for k in ("alpha", "gamma", "epsilon", "buffer_size")
                    if k in defaults}}
 

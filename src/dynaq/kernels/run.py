@@ -130,10 +130,9 @@ def agent_id(init, act, learn, diagnose) -> int:
     modules' source, the same in every process. Numba checks a cached copy against
     dynaq's sources only (:mod:`dynaq._cache`), so the source in the hash is what makes an
     edited agent kernel of another package compile afresh instead of running a stale
-    copy. (Passing
-    the functions as arguments instead makes numba type them by object identity, so no
-    process could reuse another's cache; calling them through an ``overload`` made a real
-    step 1.5x slower.)
+    copy. (Passing the functions as arguments instead makes numba type them by object
+    identity, so no process could reuse another's cache; calling them through an
+    ``overload`` made a real step 1.5x slower.)
     """
     fns = (init, act, learn, diagnose)
     name = "|".join(f"{f.py_func.__module__}.{f.py_func.__name__}" for f in fns)

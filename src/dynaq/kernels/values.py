@@ -185,6 +185,34 @@ _DIRECT_SOLVE = 128
 instead of iterated: at γ = 0.95 iteration needs hundreds of sweeps."""
 
 
+@njit(cache=True, inline="always")
+def _policy_row(offsets, next_state, prob, reward, terminated, policy, gamma, V, s, slot,
+                row):
+    """Add state ``s``'s row of [I − γ P_π | r_π + γ P_π V(outside)] to ``row`` (length
+    m + 1): the states of its component are those with ``slot[t] >= 0``, columns
+    ``slot[t]``; every other successor's value is final. Inlined: a greedy policy's
+    states are mostly components of their own, and a call passing the arrays cost more
+    than the arithmetic."""
+    n_actions = policy.shape[1]
+    m = row.shape[0] - 1
+    row[slot[s]] += 1.0
+    for a in range(n_actions):
+        w = policy[s, a]
+        if w <= 0.0:
+            continue
+        for i in range(offsets[s * n_actions + a], offsets[s * n_actions + a + 1]):
+            p = w * prob[i]
+            if p == 0.0:  # its successor may hold ±inf from another policy: 0·inf
+                continue
+            row[m] += p * reward[i]
+            if not terminated[i]:
+                t = next_state[i]
+                if slot[t] >= 0:
+                    row[slot[t]] -= gamma * p
+                else:
+                    row[m] += gamma * p * V[t]
+
+
 @njit(cache=True)
 def _evaluate_component(offsets, next_state, prob, reward, terminated, policy, gamma, V,
                         tol, max_iter, states, slot):
@@ -192,32 +220,16 @@ def _evaluate_component(offsets, next_state, prob, reward, terminated, policy, g
     already final), in place on ``V``: by solving (I − γ P_π) v = r_π when it is small,
     else by Gauss-Seidel sweeps from ``V``. ``slot`` is -1 for every state (scratch, left
     so)."""
-    n_actions = policy.shape[1]
     m = states.shape[0]
     if m > _DIRECT_SOLVE:
         return policy_evaluation(offsets, next_state, prob, reward, terminated, policy, gamma,
                                  V, tol, max_iter, states)
     for j in range(m):
         slot[states[j]] = j
-    M = np.zeros((m, m + 1))  # [I − γ P_π | r_π + γ P_π V(outside)]
+    M = np.zeros((m, m + 1))
     for j in range(m):
-        s = states[j]
-        M[j, j] += 1.0
-        for a in range(n_actions):
-            w = policy[s, a]
-            if w <= 0.0:
-                continue
-            for i in range(offsets[s * n_actions + a], offsets[s * n_actions + a + 1]):
-                p = w * prob[i]
-                if p == 0.0:  # its successor may hold ±inf from another policy: 0·inf
-                    continue
-                M[j, m] += p * reward[i]
-                if not terminated[i]:
-                    t = next_state[i]
-                    if slot[t] >= 0:
-                        M[j, slot[t]] -= gamma * p
-                    else:
-                        M[j, m] += gamma * p * V[t]
+        _policy_row(offsets, next_state, prob, reward, terminated, policy, gamma, V,
+                    states[j], slot, M[j])
     # I − γ P_π is diagonally dominant (γ < 1, or γ = 1 with every state able to end):
     # elimination without pivoting is stable
     for c in range(m):
@@ -236,30 +248,6 @@ def _evaluate_component(offsets, next_state, prob, reward, terminated, policy, g
     for j in range(m):
         slot[states[j]] = -1
     return 1
-
-
-@njit(cache=True, inline="always")
-def _evaluate_single(offsets, next_state, prob, reward, terminated, policy, gamma, V, s):
-    """A component of one state: v = (r + γ Σ_outside P V) / (1 − γ P(s → s)). Inlined:
-    a greedy policy's states are mostly such components, and a call passing the arrays
-    cost more than the arithmetic."""
-    n_actions = policy.shape[1]
-    rest, loop = 0.0, 0.0
-    for a in range(n_actions):
-        w = policy[s, a]
-        if w <= 0.0:
-            continue
-        for i in range(offsets[s * n_actions + a], offsets[s * n_actions + a + 1]):
-            p = w * prob[i]
-            if p == 0.0:
-                continue
-            rest += p * reward[i]
-            if not terminated[i]:
-                if next_state[i] == s:
-                    loop += p
-                else:
-                    rest += gamma * p * V[next_state[i]]
-    V[s] = rest / (1.0 - gamma * loop)
 
 
 @njit(cache=True)
@@ -355,13 +343,18 @@ def evaluate_on_policy(offsets, next_state, prob, reward, terminated, policy, in
             if not np.isfinite(V[s]):  # an infinite warm start would be a fixed point
                 V[s] = 0.0
     slot = np.full(n_states, -1, np.int64)
+    row = np.empty(2)  # a single state's row: v = (r + γ Σ_outside P V) / (1 − γ P(s → s))
     for c in range(m):
         first, size = bounds[c], bounds[c + 1] - bounds[c]
         if not ends[order[first]]:  # a component's states all can end the episode, or none
             continue
         if size == 1:
-            _evaluate_single(offsets, next_state, prob, reward, terminated, policy, gamma, V,
-                             order[first])
+            s = order[first]
+            slot[s], row[0], row[1] = 0, 0.0, 0.0
+            _policy_row(offsets, next_state, prob, reward, terminated, policy, gamma, V, s,
+                        slot, row)
+            slot[s] = -1
+            V[s] = row[1] / row[0]
         else:
             _evaluate_component(offsets, next_state, prob, reward, terminated, policy, gamma,
                                 V, tol, max_iter, order[first:first + size], slot)

@@ -103,7 +103,7 @@ def plot_vs_k(scores: pd.DataFrame, path: Path) -> Path:
     bootstrap CI bars, a line per agent and model; V*(start) dashed."""
     envs = list(dict.fromkeys(scores["env"]))
     fig, axes = figures.subplots(len(envs), len(METRICS), figsize=(13, 3.4 * len(envs)),
-                             squeeze=False)
+                                 squeeze=False)
     for row, env in zip(axes, envs, strict=True):
         part = scores[scores["env"] == env]
         for ax, (metric, ylabel) in zip(row, METRICS, strict=True):
