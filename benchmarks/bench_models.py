@@ -43,6 +43,7 @@ from dynaq.experiments.runner import _truths, env_model
 from dynaq.kernels import counts, replay
 from dynaq.kernels import dyna_q as dq
 from dynaq.kernels import run as kernels
+from dynaq.records import BACKUPS, MODEL_COVERAGE, N_FIELDS
 
 MODELS = {"deterministic": dict(agent="dyna-q"),
           "counts, sample": dict(agent="dyna-q", model="counts"),
@@ -68,7 +69,7 @@ class Runs:
         agent, config = AGENTS[run.agent], run.agent_config()
         capacity = run.episodes or -(-run.total_steps // max(self.mdp.shortest_episode(), 1))
         Q = np.zeros((len(seeds), self.mdp.n_states, self.mdp.n_actions))
-        records = np.zeros((len(seeds), capacity, kernels.N_FIELDS))
+        records = np.zeros((len(seeds), capacity, N_FIELDS))
         t0 = time.perf_counter()
         done = kernels.run_agent(
             kernels.agent_id(*agent.kernels(config)), agent.hyperparameters(config), run.gamma,
@@ -92,7 +93,7 @@ def bench_dyna_maze(seeds: int, repeats: int) -> None:
         for name, run in configs.items():
             seconds, last = runs.run(run, range(seeds))
             times[name].append(seconds)
-            backups[name] = last[:, kernels.BACKUPS].sum()
+            backups[name] = last[:, BACKUPS].sum()
     base = times["deterministic"]
     print(f"1. Dyna maze, k = 50, 50 episodes x {seeds} seeds, one thread, "
           f"median of {repeats} (best in brackets)")
@@ -197,8 +198,8 @@ def measure_run(name: str, rows: int, steps: int) -> dict:
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak resident size (Linux)
     base = _status("VmRSS")
     seconds, (last,) = runs.run(run, range(1))
-    return dict(seconds=seconds, backups=float(last[kernels.BACKUPS]),
-                pairs=float(last[kernels.MODEL_COVERAGE] * runs.reachable[0].sum() * 4),
+    return dict(seconds=seconds, backups=float(last[BACKUPS]),
+                pairs=float(last[MODEL_COVERAGE] * runs.reachable[0].sum() * 4),
                 bytes=_status("VmHWM") - base, peak=_maxrss())
 
 

@@ -46,6 +46,7 @@ from dynaq.kernels import dyna_q
 from dynaq.kernels import run as kernels
 from dynaq.metrics import GroundTruth
 from dynaq.models import DeterministicModel
+from dynaq.records import BACKUPS, ENV_STEPS, N_FIELDS, STEPS
 
 ENV_ID = "dynaq/DynaMaze-v0"
 K, EPISODES = 50, 50
@@ -124,7 +125,7 @@ class DynaqBatch:
         agent = rng.make_states(list(seeds), rng.AGENT)
         env = rng.make_states(list(seeds), rng.ENV)
         Q = np.zeros((n, *self.shape))
-        records = np.zeros((n, self.episodes, kernels.N_FIELDS))
+        records = np.zeros((n, self.episodes, N_FIELDS))
         t0 = time.perf_counter()
         agent_id = kernels.agent_id(dyna_q.init, dyna_q.act, dyna_q.learn, dyna_q.diagnose)
         kernels.run_agent(agent_id, (ALPHA, GAMMA, EPSILON, self.k), GAMMA, self.world,
@@ -148,11 +149,11 @@ def bench_dynaq_one_core(min_seconds: float, repeats: int) -> dict:
     for _ in range(repeats - 1):
         seconds, records = batch.run(range(n))
         times.append(seconds)
-    backups = float(records[:, -1, kernels.BACKUPS].sum())
+    backups = float(records[:, -1, BACKUPS].sum())
     return dict(backups=backups, seconds=statistics.median(times), seeds=n,
                 rate=backups / statistics.median(times), best=backups / min(times),
-                steps=records[:, :, kernels.STEPS], repeats=repeats,
-                env_steps=float(records[:, -1, kernels.ENV_STEPS].sum()))
+                steps=records[:, :, STEPS], repeats=repeats,
+                env_steps=float(records[:, -1, ENV_STEPS].sum()))
 
 
 def bench_plan_kernel(min_seconds: float, repeats: int) -> dict:
@@ -193,7 +194,7 @@ def bench_all_cores(seeds: int) -> dict:
         t0 = time.perf_counter()
         cells = run_cells(run, range(seeds))
         seconds = time.perf_counter() - t0
-        backups = sum(float(c.records[-1, kernels.BACKUPS]) for c in cells)
+        backups = sum(float(c.records[-1, BACKUPS]) for c in cells)
         per_k[k] = (seconds, backups)
     return dict(seconds=time.perf_counter() - t_all, per_k=per_k,
                 threads=numba.get_num_threads(), layer=numba.threading_layer())

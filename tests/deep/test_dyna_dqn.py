@@ -7,7 +7,8 @@ torch = pytest.importorskip("torch")
 
 from dynaq.deep.config import DeepConfig  # noqa: E402
 from dynaq.deep.dyna_dqn import DynaDQN  # noqa: E402
-from dynaq.deep.run import MODEL_ERROR, WALL_S, run_deep  # noqa: E402
+from dynaq.deep.run import run_deep  # noqa: E402
+from dynaq.records import MODEL_ERROR, WALL_S  # noqa: E402
 
 SMALL = DeepConfig(hidden=(16, 16), learning_starts=64, batch_size=16, target_period=20,
                    epsilon_decay_steps=200, buffer_capacity=1000, model_hidden=(16,),

@@ -7,21 +7,21 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from dynaq.deep.config import DeepConfig  # noqa: E402
-from dynaq.deep.run import (  # noqa: E402
-    COLUMNS,
+from dynaq.deep.run import run_deep  # noqa: E402
+from dynaq.errors import ConfigError  # noqa: E402
+from dynaq.mdp import TabularMDP  # noqa: E402
+from dynaq.metrics import GroundTruth  # noqa: E402
+from dynaq.records import (  # noqa: E402
     ENV_STEPS,
     MODEL_COVERAGE,
     MODEL_ERROR,
     POLICY_VALUE,
+    RECORD,
     STEPS,
     TRUNCATED,
     VALUE_ERROR,
     WALL_S,
-    run_deep,
 )
-from dynaq.errors import ConfigError  # noqa: E402
-from dynaq.mdp import TabularMDP  # noqa: E402
-from dynaq.metrics import GroundTruth  # noqa: E402
 
 SMALL = DeepConfig(hidden=(16,), learning_starts=32, batch_size=16, epsilon_decay_steps=100,
                    gamma=0.95, model_hidden=(16,), model_train_period=40,
@@ -31,7 +31,7 @@ SMALL = DeepConfig(hidden=(16,), learning_starts=32, batch_size=16, epsilon_deca
 def test_records_on_cartpole():
     out = run_deep("CartPole-v1", SMALL, "dqn", seed=0, total_steps=300)
     rec = out.records
-    assert rec.shape[1] == len(COLUMNS) == 11
+    assert rec.shape[1] == len(RECORD) == 11
     assert np.array_equal(rec[:, ENV_STEPS], np.cumsum(rec[:, STEPS]))
     assert rec[-1, ENV_STEPS] == 300 and rec[-1, TRUNCATED] in (0, 1)
     assert np.all(np.diff(rec[:, WALL_S]) >= 0)

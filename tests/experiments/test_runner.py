@@ -8,6 +8,7 @@ from dynaq import ConfigError, RunConfig, run_cells
 from dynaq.experiments.runner import validate
 from dynaq.kernels import run as K
 from dynaq.metrics import q_is_near_optimal
+from dynaq.records import N_FIELDS
 
 
 class ChainNoModel(gym.Env):
@@ -44,7 +45,7 @@ def test_env_without_model_runs_stepwise_without_ground_truth():
     cells = run_cells(RunConfig(env="dynaq_tests/ChainNoModel-v0", planning_steps=5,
                                 episodes=10), [0, 1])
     rec = cells[0].records
-    assert rec.shape == (10, K.N_FIELDS)
+    assert rec.shape == (10, N_FIELDS)
     assert np.isnan(rec[:, K.VALUE_ERROR]).all() and np.isnan(cells[0].v_star_start).all()
     assert np.array_equal(np.cumsum(rec[:, K.STEPS]), rec[:, K.ENV_STEPS])
     again = run_cells(RunConfig(env="dynaq_tests/ChainNoModel-v0", planning_steps=5,

@@ -11,6 +11,7 @@ from dynaq.kernels import dyna_q as dq
 from dynaq.kernels import run as K
 from dynaq.mdp import TabularMDP
 from dynaq.metrics import GroundTruth
+from dynaq.records import N_FIELDS
 
 
 def test_sample_outcome_follows_probabilities():
@@ -27,7 +28,7 @@ def _run(seeds, k, episodes=20, total_steps=0, env="dynaq/DynaMaze-v0"):
     n = len(seeds)
     capacity = episodes if not total_steps else total_steps
     Q = np.zeros((n, mdp.n_states, mdp.n_actions))
-    rec = np.zeros((n, capacity, K.N_FIELDS))
+    rec = np.zeros((n, capacity, N_FIELDS))
     world, switch_at = mdp.stacked()
     done = K.run_agent(K.agent_id(dq.init, dq.act, dq.learn, dq.diagnose),
                        (0.1, 0.95, 0.1, k), 0.95, world, switch_at, np.cumsum(mdp.initial),

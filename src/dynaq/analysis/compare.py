@@ -22,7 +22,6 @@ import pandas as pd
 
 from dynaq.analysis.report import fmt_ci, markdown_rows, metric_label
 from dynaq.analysis.stats import (
-    FINAL_COLUMNS,
     aggregate_ci,
     config_columns,
     is_to_metric,
@@ -31,6 +30,7 @@ from dynaq.analysis.stats import (
     varying_columns,
 )
 from dynaq.errors import ConfigError
+from dynaq.records import DIAGNOSTICS
 
 COMPARE_METRICS = ("episodes_to_optimal_policy", "env_steps_to_optimal_policy",
                    "episodes_to_near_optimal_q", "env_steps_to_near_optimal_q",
@@ -112,7 +112,7 @@ def _row(group: pd.DataFrame, base: pd.DataFrame | None, metric: str, task: str 
 
 def _default_metrics(seeds: pd.DataFrame) -> list[str]:
     """:data:`COMPARE_METRICS` and every other ``final_*`` diagnostic that has values."""
-    finals = [f"final_{c}" for c in FINAL_COLUMNS]
+    finals = [f"final_{c}" for c in DIAGNOSTICS]
     return [*COMPARE_METRICS, *(m for m in finals if m not in COMPARE_METRICS
                                 and m in seeds and seeds[m].notna().any())]
 

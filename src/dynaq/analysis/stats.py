@@ -17,14 +17,13 @@ import pandas as pd
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import RunConfig
 from dynaq.metrics import q_is_near_optimal
+from dynaq.records import DIAGNOSTICS
 
 CONFIDENCE = 0.95
 N_RESAMPLES = 2000
 SUMMARY_METRICS = ("episodes_to_optimal_policy", "env_steps_to_optimal_policy",
                    "episodes_to_near_optimal_q", "env_steps_to_near_optimal_q", "backups",
                    "wall_s")
-FINAL_COLUMNS = ("value_error", "model_error", "reward_error", "model_coverage")
-"""Per-episode diagnostics whose last value per seed :func:`per_seed` reports as ``final_*``."""
 
 Samples = np.ndarray | Sequence[np.ndarray]
 """Scores: a 1-D array (one task), or one 1-D array per task (stratum)."""
@@ -233,11 +232,11 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     """One row per (config, seed): when the greedy policy became and stayed optimal, when Q
     became and stayed near-optimal (value_error ≤ 0.05·|V*(start)|), total backups, wall
     time, episodes run, mean return, and the last recorded value of each diagnostic of
-    :data:`FINAL_COLUMNS` in the frame (``final_value_error``, …). Not reached: NaN."""
+    :data:`dynaq.records.DIAGNOSTICS` in the frame (``final_value_error``, …). Not reached: NaN."""
     keys = [*config_columns(df), "seed"]
     cell = df.groupby(keys, dropna=False, sort=False).ngroup()
     g = df.groupby(cell)
-    finals = {f"final_{c}": (c, "last") for c in FINAL_COLUMNS if c in df.columns}
+    finals = {f"final_{c}": (c, "last") for c in DIAGNOSTICS if c in df.columns}
     out = g[[*keys, "v_star_start"]].first().join(
         g.agg(episodes_run=("episode", "max"), env_steps=("env_steps", "max"),
               backups=("backups", "max"), wall_s=("wall_s", "max"),

@@ -29,7 +29,6 @@ _EXPORTS = {
     "OneStepModel": "dynaq.deep.model",
     "DynaDQN": "dynaq.deep.dyna_dqn",
     "DEEP_AGENTS": "dynaq.deep.run",
-    "COLUMNS": "dynaq.deep.run",
     "DeepRun": "dynaq.deep.run",
     "run_deep": "dynaq.deep.run",
     "make_deep_env": "dynaq.deep.run",

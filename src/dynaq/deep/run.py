@@ -25,15 +25,11 @@ from dynaq.errors import ConfigError
 from dynaq.experiments.runner import make_env
 from dynaq.mdp import TabularMDP, greedy_policy
 from dynaq.metrics import GroundTruth
+from dynaq.records import N_FIELDS
 
 DEEP_AGENTS: dict[str, type[DQN]] = {"dqn": DQN, "dyna-dqn": DynaDQN}
 """Deep agent names accepted by ``--agent``."""
 
-COLUMNS = ("steps", "return", "env_steps", "backups", "value_error", "policy_value", "wall_s",
-           "truncated", "model_error", "reward_error", "model_coverage")
-"""Columns of :attr:`DeepRun.records`, in order."""
-(STEPS, RETURN, ENV_STEPS, BACKUPS, VALUE_ERROR, POLICY_VALUE, WALL_S, TRUNCATED, MODEL_ERROR,
- REWARD_ERROR, MODEL_COVERAGE) = range(len(COLUMNS))
 
 TORCH_THREADS = 1
 """Intra-op threads during a run: these MLPs are too small to gain from more, and a sweep
@@ -44,9 +40,10 @@ runs one cell per core (see benchmarks/bench_deep.py)."""
 class DeepRun:
     """What one deep run produced.
 
-    The record columns (:data:`COLUMNS`): steps and return of the episode; ``env_steps``,
-    cumulative real steps; ``backups``, cumulative TD targets fitted (gradient steps ×
-    minibatch size, real and imagined rows alike, the analogue of tabular backups);
+    The record columns (:data:`dynaq.records.RECORD`): steps and return of the episode;
+    ``env_steps``, cumulative real steps; ``backups``, cumulative TD targets fitted
+    (gradient steps × minibatch size, real and imagined rows alike, the analogue of tabular
+    backups);
     ``value_error`` and ``policy_value`` as for tabular agents (NaN without an exact
     model); ``wall_s``, cumulative seconds; ``truncated``, 1 when the episode was cut by a
     step limit; ``model_error`` and ``reward_error``, the model's held-out RMSE of s′ and r
@@ -54,7 +51,7 @@ class DeepRun:
     """
 
     records: np.ndarray
-    """``float64[episodes, len(COLUMNS)]``."""
+    """``float64[episodes, N_FIELDS]``."""
     agent: DQN
     """The agent at the end of the run."""
     q_table: np.ndarray | None
@@ -165,7 +162,7 @@ def _train(env: gym.Env, agent: DQN, seed: int, episodes: int | None, total_step
         rows.append((steps, ret, agent.env_steps, agent.backups, value_error, policy_value,
                      time.perf_counter() - t0, truncated, agent.model_error, agent.reward_error,
                      np.nan))
-    return np.array(rows, dtype=np.float64).reshape(-1, len(COLUMNS))
+    return np.array(rows, dtype=np.float64).reshape(-1, N_FIELDS)
 
 
 def _episode(env: gym.Env, agent: DQN, reset_seed: int | None, limit: int,

@@ -24,6 +24,7 @@ from dynaq.experiments.config import RunConfig, cell_key
 from dynaq.kernels import run as kernels
 from dynaq.mdp import TabularMDP, require_discrete
 from dynaq.metrics import GroundTruth, q_is_near_optimal
+from dynaq.records import ENV_STEPS, N_FIELDS, VALUE_ERROR, WALL_S
 
 UNTIL_NEAR_OPTIMAL_MAX_FACTOR = 64
 RECORDS_BYTES = 256 * 2**20
@@ -37,7 +38,7 @@ class CellResult:
     run: RunConfig
     seed: int
     records: np.ndarray
-    """``(episodes, kernels.N_FIELDS)``, columns named by ``kernels.STEPS`` etc."""
+    """``(episodes, N_FIELDS)``, the columns of :data:`dynaq.records.RECORD`."""
     Q: np.ndarray
     """The final action-value table."""
     v_star_start: np.ndarray
@@ -112,7 +113,7 @@ def run_cells(run: RunConfig, seeds: Sequence[int]) -> list[CellResult]:
     pending, budget = list(seeds), run.episodes
     while pending:
         for cell in _run_compiled(run, pending, mdp, truths, budget, max_episode_steps):
-            final_error = cell.records[-1, kernels.VALUE_ERROR]
+            final_error = cell.records[-1, VALUE_ERROR]
             last_try = budget >= run.episodes * UNTIL_NEAR_OPTIMAL_MAX_FACTOR
             if last_try or q_is_near_optimal(final_error, cell.v_star_start[-1]):
                 results[cell.seed] = cell
@@ -126,7 +127,7 @@ def _run_compiled(run: RunConfig, seeds: list[int], mdp: TabularMDP,
                   ) -> list[CellResult]:
     capacity = episodes if episodes is not None else _episode_capacity(
         run.total_steps, mdp, max_episode_steps)
-    per_call = max(1, RECORDS_BYTES // (capacity * kernels.N_FIELDS * 8))
+    per_call = max(1, RECORDS_BYTES // (capacity * N_FIELDS * 8))
     return [cell for i in range(0, len(seeds), per_call)
             for cell in _run_batch(run, seeds[i:i + per_call], mdp, truths, episodes, capacity,
                                    max_episode_steps)]
@@ -149,7 +150,7 @@ def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[G
     config = run.agent_config()
     world, switch_at = mdp.stacked()
     n = len(seeds)
-    records = np.zeros((n, capacity, kernels.N_FIELDS))
+    records = np.zeros((n, capacity, N_FIELDS))
     Q = np.zeros((n, mdp.n_states, mdp.n_actions))
     c0, t0 = kernels.cycles(), time.perf_counter()
     done = kernels.run_agent(
@@ -162,12 +163,12 @@ def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[G
     c1, t1 = kernels.cycles(), time.perf_counter()
     # The kernels time episodes in CPU cycles (no GIL, so threads never queue for a clock);
     # this call's own wall time converts them to seconds.
-    records[..., kernels.WALL_S] *= (t1 - t0) / max(c1 - c0, 1.0)
+    records[..., WALL_S] *= (t1 - t0) / max(c1 - c0, 1.0)
     starts = np.array([t.v_star_start for t in truths])
     cells = []
     for i, seed in enumerate(seeds):
         rec = records[i, :done[i]].copy()
-        phase = np.searchsorted(switch_at, rec[:, kernels.ENV_STEPS], side="right") - 1
+        phase = np.searchsorted(switch_at, rec[:, ENV_STEPS], side="right") - 1
         cells.append(CellResult(run, seed, rec, Q[i], starts[phase]))
     return cells
 

@@ -25,8 +25,8 @@ import pandas as pd
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import Experiment
 from dynaq.experiments.runner import CellResult
-from dynaq.kernels import run as K
 from dynaq.metrics import policy_is_optimal
+from dynaq.records import NULLABLE, POLICY_VALUE, RECORD_NAMES, STORED, STORED_NAMES
 
 if TYPE_CHECKING:
     from dynaq.experiments.backends import Failure
@@ -42,20 +42,15 @@ CREATE TABLE IF NOT EXISTS cells (
     cell_key TEXT PRIMARY KEY, config TEXT NOT NULL, seed INTEGER NOT NULL,
     episodes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS episodes (
-    cell_key TEXT NOT NULL REFERENCES cells(cell_key), episode INTEGER NOT NULL,
-    steps INTEGER NOT NULL, return REAL NOT NULL, env_steps INTEGER NOT NULL,
-    backups INTEGER NOT NULL, value_error REAL, policy_value REAL, policy_optimal INTEGER,
-    truncated INTEGER NOT NULL, wall_s REAL NOT NULL, v_star_start REAL, model_error REAL,
-    reward_error REAL, model_coverage REAL,
+    cell_key TEXT NOT NULL REFERENCES cells(cell_key), {episode columns},
     PRIMARY KEY (cell_key, episode)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS failures (
     cell_key TEXT PRIMARY KEY, config TEXT NOT NULL, seed INTEGER NOT NULL,
     error TEXT NOT NULL, traceback TEXT NOT NULL);
-"""
+""".replace("{episode columns}", ", ".join(f"{c.name} {c.sql}" for c in STORED))
 
-EPISODE_COLUMNS = ["episode", "steps", "return", "env_steps", "backups", "value_error",
-                   "policy_value", "policy_optimal", "truncated", "wall_s", "v_star_start",
-                   "model_error", "reward_error", "model_coverage"]
+EPISODE_COLUMNS = list(STORED_NAMES)
+_INSERT_EPISODES = f"INSERT INTO episodes VALUES ({', '.join('?' * (len(STORED) + 1))})"
 
 
 class Store:
@@ -110,8 +105,7 @@ class Store:
                 self.conn.execute("DELETE FROM failures WHERE cell_key = ?", (cell.key,))
                 self.conn.execute("INSERT INTO cells VALUES (?, ?, ?, ?)", (
                     cell.key, json.dumps(asdict(cell.run)), cell.seed, len(cell.records)))
-                self.conn.executemany(
-                    f"INSERT INTO episodes VALUES ({', '.join('?' * 15)})", _episode_rows(cell))
+                self.conn.executemany(_INSERT_EPISODES, _episode_rows(cell))
 
     def close(self) -> None:
         """Close the database connection and release the directory."""
@@ -167,18 +161,21 @@ def _episode_rows(cell: CellResult) -> list[tuple]:
     """The ``episodes`` rows of a cell, built column by column (a sweep stores 10^5 rows)."""
     rec = cell.records
     n = len(rec)
-    optimal = policy_is_optimal(rec[:, K.POLICY_VALUE], cell.v_star_start).astype(np.int64)
-    columns = [[cell.key] * n, range(1, n + 1),
-               *(rec[:, c].astype(np.int64).tolist() for c in (K.STEPS,)),
-               rec[:, K.RETURN].tolist(),
-               *(rec[:, c].astype(np.int64).tolist() for c in (K.ENV_STEPS, K.BACKUPS)),
-               _nullable(rec[:, K.VALUE_ERROR]), _nullable(rec[:, K.POLICY_VALUE]),
-               _nullable(np.where(np.isnan(rec[:, K.POLICY_VALUE]), np.nan, optimal), int),
-               rec[:, K.TRUNCATED].astype(np.int64).tolist(), rec[:, K.WALL_S].tolist(),
-               _nullable(np.asarray(cell.v_star_start, dtype=float)),
-               *(_nullable(rec[:, c]) for c in (K.MODEL_ERROR, K.REWARD_ERROR,
-                                                K.MODEL_COVERAGE))]
+    optimal = policy_is_optimal(rec[:, POLICY_VALUE], cell.v_star_start).astype(np.int64)
+    values = {name: rec[:, i] for i, name in enumerate(RECORD_NAMES)}
+    values.update(episode=np.arange(1, n + 1),
+                  policy_optimal=np.where(np.isnan(rec[:, POLICY_VALUE]), np.nan, optimal),
+                  v_star_start=np.asarray(cell.v_star_start, dtype=float))
+    columns = [[cell.key] * n, *(_sql_values(values[c.name], c.sql) for c in STORED)]
     return list(zip(*columns, strict=True))
+
+
+def _sql_values(values: np.ndarray, sql: str) -> list:
+    """A column's values as Python numbers for sqlite3; NaN as NULL where ``sql`` allows."""
+    integer = sql.startswith("INTEGER")
+    if "NOT NULL" in sql:
+        return values.astype(np.int64).tolist() if integer else values.tolist()
+    return _nullable(values, int if integer else float)
 
 
 def _nullable(values: np.ndarray, kind: type = float) -> list:
@@ -265,9 +262,7 @@ def load_results(out: str | Path) -> pd.DataFrame:
     config = pd.DataFrame([json.loads(c) for c in cells.pop("config")], index=cells.index)
     cells = pd.concat([config, cells], axis=1)
     df = cells.merge(eps, on="cell_key").drop(columns="cell_key")
-    nullable = ["value_error", "policy_value", "v_star_start", "model_error", "reward_error",
-                "model_coverage"]
-    df[nullable] = df[nullable].astype(float)  # a column of NULLs only reads as objects
+    df[list(NULLABLE)] = df[list(NULLABLE)].astype(float)  # a column of NULLs only reads as objects
     df["policy_optimal"] = df["policy_optimal"].astype("boolean")
     df["truncated"] = df["truncated"].astype(bool)
     return df.sort_values([*config.columns, "seed", "episode"], kind="stable",

@@ -41,16 +41,25 @@ from numba.extending import intrinsic
 
 from dynaq.kernels.tabular import max_q
 from dynaq.kernels.values import evaluate_on_policy, greedy_weights
+from dynaq.records import (
+    BACKUPS,
+    ENV_STEPS,
+    MODEL_COVERAGE,
+    MODEL_ERROR,
+    POLICY_VALUE,
+    RETURN,
+    REWARD_ERROR,
+    STEPS,
+    TRUNCATED,
+    VALUE_ERROR,
+    WALL_S,
+)
 from dynaq.rng import uniform
 
 EVAL_TOL = 1e-10
 """Policy evaluation stops when no state value moves more than this in a sweep."""
 _EVAL_MAX_SWEEPS = 100_000
 
-# Columns of the per-episode record array written by the runners.
-(STEPS, RETURN, ENV_STEPS, BACKUPS, VALUE_ERROR, POLICY_VALUE, WALL_S, TRUNCATED, MODEL_ERROR,
- REWARD_ERROR, MODEL_COVERAGE) = range(11)
-N_FIELDS = 11
 
 
 @njit(cache=True, inline="always")

@@ -1,0 +1,67 @@
+"""The per-episode record schema, written once: the columns the runners fill (the compiled
+numba loop and the step-by-step and deep runners alike), the ``episodes`` table of the
+results database, and the columns the analysis reads.
+
+A runner returns one ``float64`` row per episode with the :data:`RECORD` columns in order
+(indexed by :data:`STEPS`, :data:`RETURN`, …); the store adds the columns derived from
+them (:data:`STORED`), in the database's own order.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Column(NamedTuple):
+    """One per-episode column."""
+
+    name: str
+    sql: str
+    """Its type in the ``episodes`` table; nullable columns hold NULL for NaN."""
+    doc: str
+
+
+RECORD = (
+    Column("steps", "INTEGER NOT NULL", "real steps of the episode"),
+    Column("return", "REAL NOT NULL", "undiscounted sum of the episode's rewards"),
+    Column("env_steps", "INTEGER NOT NULL", "cumulative real steps of the run"),
+    Column("backups", "INTEGER NOT NULL",
+           "cumulative value backups of the run, real and simulated (deep agents: gradient "
+           "steps × minibatch size)"),
+    Column("value_error", "REAL",
+           "max over reachable states of |max_a Q(s, a) − V*(s)| (NaN without an exact model)"),
+    Column("policy_value", "REAL",
+           "exact value from the start of the greedy policy, ties split evenly"),
+    Column("wall_s", "REAL NOT NULL", "cumulative seconds of the run"),
+    Column("truncated", "INTEGER NOT NULL", "1 when a step limit cut the episode"),
+    Column("model_error", "REAL",
+           "mean total variation between the learned and the true next-state distributions"),
+    Column("reward_error", "REAL", "mean |learned − true expected reward| over seen pairs"),
+    Column("model_coverage", "REAL", "fraction of the reachable (s, a) the model has seen"),
+)
+"""The columns of a runner's record array, in order."""
+
+(STEPS, RETURN, ENV_STEPS, BACKUPS, VALUE_ERROR, POLICY_VALUE, WALL_S, TRUNCATED, MODEL_ERROR,
+ REWARD_ERROR, MODEL_COVERAGE) = range(len(RECORD))
+N_FIELDS = len(RECORD)
+RECORD_NAMES = tuple(c.name for c in RECORD)
+
+_BY_NAME = {c.name: c for c in RECORD}
+STORED = (
+    Column("episode", "INTEGER NOT NULL", "episode number, from 1"),
+    *(_BY_NAME[n] for n in ("steps", "return", "env_steps", "backups", "value_error",
+                            "policy_value")),
+    Column("policy_optimal", "INTEGER",
+           "whether policy_value is within tolerance of V*(start) of the dynamics in force"),
+    *(_BY_NAME[n] for n in ("truncated", "wall_s")),
+    Column("v_star_start", "REAL", "V*(start) of the dynamics in force after the episode"),
+    *(_BY_NAME[n] for n in ("model_error", "reward_error", "model_coverage")),
+)
+"""The ``episodes`` table's columns after ``cell_key``, in the table's order (which older
+databases fix: new columns go at the end)."""
+STORED_NAMES = tuple(c.name for c in STORED)
+NULLABLE = tuple(c.name for c in STORED if c.sql == "REAL")
+"""Real columns that may hold NULL (read back as NaN)."""
+
+DIAGNOSTICS = ("value_error", "model_error", "reward_error", "model_coverage")
+"""Per-episode diagnostics whose last value per seed a summary reports (``final_*``)."""
