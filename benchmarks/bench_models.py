@@ -38,8 +38,9 @@ from numba import njit
 
 from dynaq import rng
 from dynaq.agents import AGENTS
+from dynaq.envs import env_model
 from dynaq.experiments.config import RunConfig
-from dynaq.experiments.runner import _truths, env_model
+from dynaq.experiments.runner import _truths
 from dynaq.kernels import counts, replay
 from dynaq.kernels import dyna_q as dq
 from dynaq.kernels import run as kernels

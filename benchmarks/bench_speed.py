@@ -40,8 +40,9 @@ import numpy as np
 
 from baseline import dyna_maze_table, run_baseline  # benchmarks/, on sys.path as the script's dir
 from dynaq import rng
+from dynaq.envs import env_model
 from dynaq.experiments.config import RunConfig
-from dynaq.experiments.runner import env_model, run_cells
+from dynaq.experiments.runner import run_cells
 from dynaq.kernels import dyna_q
 from dynaq.kernels import run as kernels
 from dynaq.metrics import GroundTruth

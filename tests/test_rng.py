@@ -139,3 +139,12 @@ def test_randint_state_is_advanced_in_place():
     replay = before.copy()
     rng.uniform(replay)
     np.testing.assert_array_equal(state, replay)  # one randint consumes one draw
+
+
+def test_normal_is_box_muller_on_the_uniform_stream():
+    state = rng.make_state(3)
+    u = draws(state.copy(), 2000).reshape(-1, 2)
+    z = np.array([rng.normal(state) for _ in range(1000)])
+    box_muller = np.sqrt(-2.0 * np.log(1.0 - u[:, 0])) * np.cos(2.0 * np.pi * u[:, 1])
+    assert np.allclose(z, box_muller, rtol=0, atol=1e-12)  # numpy's libm may differ by an ulp
+    assert abs(z.mean()) < 0.1 and abs(z.std() - 1.0) < 0.1

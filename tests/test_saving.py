@@ -18,7 +18,6 @@ from dynaq.saving import (
     TABULAR,
     TABULAR_FILE,
     TabularCodec,
-    evaluate_agent,
     load_agent,
     register_tabular,
     save_agent,
@@ -109,22 +108,6 @@ def test_a_new_tabular_agent_plugs_in(tmp_path, monkeypatch):
     assert loaded.config == CountConfig(0.5) and loaded.Q[1, 1] == 7.0
 
 
-def test_evaluate_agent_runs_greedy_episodes(tmp_path):
-    agent = DynaQ.for_env(gym.make("dynaq/DynaMaze-v0"), DynaQConfig(planning_steps=50))
-    drive(agent, 3000)
-    save_agent(agent, tmp_path / "a")
-    result = evaluate_agent(tmp_path / "a", "dynaq/DynaMaze-v0", episodes=3, seed=1)
-    assert list(result.columns) == ["episode", "return", "steps", "truncated"]
-    assert list(result["episode"]) == [1, 2, 3]
-    # greedy in a deterministic maze: the same path every time, to the goal, ≥ 14 steps
-    assert list(result["return"]) == [1.0] * 3 and not result["truncated"].any()
-    assert result["steps"].nunique() == 1 and result["steps"].iloc[0] >= 14
-    with pytest.raises(ConfigError, match="sizes .* the saved agent needs"):
-        evaluate_agent(tmp_path / "a", "FrozenLake-v1", episodes=1)
-    with pytest.raises(ConfigError, match="^episodes must be an integer >= 1"):
-        evaluate_agent(tmp_path / "a", "dynaq/DynaMaze-v0", episodes=0)
-
-
 @pytest.fixture
 def saved(tmp_path):
     agent = DynaQ.for_env(gym.make("dynaq/DynaMaze-v0"), DynaQConfig(planning_steps=5))
@@ -206,10 +189,6 @@ def test_deep_round_trip(tmp_path):
         agent.env_steps, agent.grad_steps, agent.model_fits)
     obs = np.random.default_rng(0).standard_normal((5, 4))
     assert np.array_equal(loaded.q_values(obs), agent.q_values(obs))
-    result = evaluate_agent(path, "CartPole-v1", episodes=2, seed=0)
-    assert len(result) == 2 and (result["steps"] >= 1).all()
-    with pytest.raises(ConfigError, match="sizes"):
-        evaluate_agent(path, "FrozenLake-v1", episodes=1)
 
 
 def test_deep_mismatch_and_truncation(tmp_path):

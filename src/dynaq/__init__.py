@@ -31,12 +31,13 @@ from dynaq.envs import DOWN, LEFT, RIGHT, UP, GridWorld, TabularEnv
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import Experiment, RunConfig
 from dynaq.experiments.driver import execute
+from dynaq.experiments.evaluate import evaluate_agent
 from dynaq.experiments.runner import run_cells
 from dynaq.experiments.store import load_results
 from dynaq.mdp import TabularMDP, greedy_policy
 from dynaq.metrics import GroundTruth
 from dynaq.models import MODELS, CountsModel, DeterministicModel
-from dynaq.saving import evaluate_agent, load_agent, save_agent
+from dynaq.saving import load_agent, save_agent
 
 try:
     __version__ = metadata.version("dynaq")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -219,7 +219,6 @@ def _sweep(cmd: Sweep) -> Path:
 
 
 def _reproduce(cmd: Reproduce) -> Path | None:
-    from dynaq.experiments.driver import execute, execute_table
     from dynaq.experiments.presets import all_presets, get_preset
 
     if cmd.list or cmd.name is None:
@@ -233,13 +232,7 @@ def _reproduce(cmd: Reproduce) -> Path | None:
     if isinstance(seeds, bool) or seeds < 1:
         raise ConfigError(f"seeds must be an integer >= 1, got {seeds!r}")
     out = cmd.out if cmd.out is not None else Path("results") / preset.name
-    if preset.compute is not None:
-        execute_table(preset.name, preset.compute(seeds, cmd.quiet), out, preset.reporter)
-    else:
-        options = cmd.options()
-        if cmd.backend == "serial" and preset.backend != "serial":
-            options = replace(options, backend=preset.backend)
-        execute(preset.experiment(seeds), out, reporter=preset.reporter, options=options)
+    preset.reproduce(seeds, out, cmd.options())
     return out
 
 
@@ -263,7 +256,7 @@ def _compare(cmd: Compare) -> None:
 
 
 def _evaluate(cmd: Evaluate) -> None:
-    from dynaq.saving import evaluate_agent
+    from dynaq.experiments.evaluate import evaluate_agent
 
     if cmd.episodes < 1:
         raise ConfigError(f"episodes must be an integer >= 1, got {cmd.episodes}")

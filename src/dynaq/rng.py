@@ -94,3 +94,10 @@ def uniform(state: np.ndarray) -> float:
 def randint(state: np.ndarray, n: int) -> int:
     """An integer in [0, n); the bias of the float scaling is below n / 2**53."""
     return int(uniform(state) * n)
+
+
+@njit(cache=True, inline="always")
+def normal(state: np.ndarray) -> float:
+    """A standard normal draw: Box–Muller on two uniforms (its cosine half)."""
+    # 1 − u lies in (0, 1], so the logarithm is finite
+    return np.sqrt(-2.0 * np.log(1.0 - uniform(state))) * np.cos(2.0 * np.pi * uniform(state))

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from dynaq import RunConfig, execute, load_results, run_cells
+from dynaq.envs import env_model
 from dynaq.experiments.presets import common_mistakes as cm
 from dynaq.experiments.presets import get_preset
-from dynaq.experiments.presets.slippery import tail_stats
-from dynaq.experiments.runner import env_model
+from dynaq.experiments.presets.common import tail_stats
 
 
 def test_slippery_deterministic_model_is_worse_and_more_planning_hurts(tmp_path):

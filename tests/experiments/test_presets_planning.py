@@ -7,7 +7,6 @@ import pytest
 from dynaq import Experiment, execute, load_results
 from dynaq.experiments.driver import execute_table
 from dynaq.experiments.presets import example8_4, fig8_7, fig8_8, get_preset
-from dynaq.rng import make_states
 
 
 def test_example_8_4_prioritized_sweeping_needs_fewer_updates_on_the_small_mazes(tmp_path):
@@ -39,23 +38,6 @@ def test_fig_8_7_sample_updates_follow_the_book_and_expected_ones_are_exact(tmp_
     execute_table(preset.name, table, tmp_path, preset.reporter)
     assert (tmp_path / "fig8_7.png").exists() and "√((b − 1)/(b t))" in (
         tmp_path / "summary.md").read_text()
-
-
-def test_fig_8_8_on_policy_is_faster_early_and_uniform_better_late():
-    """§8.6 on 8 random tasks per panel: trajectory sampling ahead after a quarter of a
-    sweep; uniform ahead after ten sweeps at b = 3 and 10; the early lead of 10000 states
-    with b = 1 large."""
-    def values(n_states, b, n_updates, checkpoint):
-        out = fig8_8.start_values(n_states, b, n_updates, checkpoint, make_states(range(8)))
-        return out.mean(axis=0)  # [method, checkpoint]; method 0 uniform, 1 on-policy
-    for b in (1, 3):
-        uniform, on_policy = values(1000, b, 500, 500)[:, 1]  # a quarter of a sweep
-        assert on_policy > uniform
-    for b in (3, 10):
-        uniform, on_policy = values(1000, b, 20_000, 20_000)[:, 1]  # ten sweeps
-        assert uniform > on_policy
-    uniform, on_policy = values(10_000, 1, 5000, 5000)[:, 1]
-    assert on_policy > 2 * uniform
 
 
 def test_fig_8_8_runs_end_to_end(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 
 from dynaq import execute, load_results
 from dynaq.experiments.presets import get_preset
-from dynaq.experiments.presets.fig8_4 import (
+from dynaq.experiments.presets.common import (
     DQ,
     DQ_ACTION,
     DQ_PLUS,

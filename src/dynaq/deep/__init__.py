@@ -32,9 +32,8 @@ _EXPORTS = {
     "DeepRun": "dynaq.deep.run",
     "run_deep": "dynaq.deep.run",
     "make_deep_env": "dynaq.deep.run",
-    "deep_cartpole_report": "dynaq.deep.cartpole",
 }
-_TORCH_FREE = {"dynaq.deep.config", "dynaq.deep.cartpole"}
+_TORCH_FREE = {"dynaq.deep.config"}
 
 __all__ = [*_EXPORTS, "require_torch"]
 

@@ -21,8 +21,8 @@ from dynaq import rng
 from dynaq.deep.config import DeepConfig, check_agent
 from dynaq.deep.dqn import DQN
 from dynaq.deep.dyna_dqn import DynaDQN
+from dynaq.envs import make_env
 from dynaq.errors import ConfigError
-from dynaq.experiments.runner import make_env
 from dynaq.mdp import TabularMDP, greedy_policy
 from dynaq.metrics import GroundTruth
 from dynaq.records import N_FIELDS

@@ -1,4 +1,5 @@
-"""Gridworlds and the Gymnasium env over any TabularMDP; importing registers the dynaq ids.
+"""Gridworlds, the Gymnasium env over any TabularMDP, and :func:`make_env` / :func:`env_model`
+by id; importing registers the dynaq ids.
 
 | id | world | states |
 |---|---|---|
@@ -29,13 +30,14 @@ from dynaq.envs.env import (
     TabularEnv,
 )
 from dynaq.envs.gridworld import DOWN, LEFT, RIGHT, UP, GridWorld
+from dynaq.envs.make import env_model, make_env
 from dynaq.envs.maps import generate_maze, parse_map, scale_map, shortest_path
 
 __all__ = ["BLOCKING_SWITCH", "DOWN", "DYNA_MAZE_IDS", "ENV_IDS", "LEFT", "RIGHT",
            "SHORTCUT_SWITCH", "UP", "BlockingMazeEnv", "DynaMazeEnv", "GridWorld",
            "GridWorldEnv", "ShortcutMazeEnv", "SinglePath9x9Env", "SlipperyCliffEnv",
-           "TabularEnv", "generate_maze", "parse_map", "register_envs", "scale_map",
-           "shortest_path"]
+           "TabularEnv", "env_model", "generate_maze", "make_env", "parse_map",
+           "register_envs", "scale_map", "shortest_path"]
 
 ENV_IDS: dict[str, tuple[str, dict[str, Any]]] = {
     **{env_id: ("dynaq.envs.env:DynaMazeEnv", {"scale": f} if f > 1 else {})

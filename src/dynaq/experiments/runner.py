@@ -7,22 +7,19 @@ Discrete Gymnasium envs run through the step-by-step agent API, without them.
 
 from __future__ import annotations
 
-import functools
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from dynaq import rng
 from dynaq.agents import AGENTS
-from dynaq.errors import ConfigError
+from dynaq.envs.make import env_model, make_env
 from dynaq.experiments.config import RunConfig, cell_key
 from dynaq.kernels import run as kernels
-from dynaq.mdp import TabularMDP, require_discrete
+from dynaq.mdp import TabularMDP
 from dynaq.metrics import GroundTruth, q_is_near_optimal
 from dynaq.records import ENV_STEPS, N_FIELDS, VALUE_ERROR, WALL_S
 
@@ -48,36 +45,6 @@ class CellResult:
     def key(self) -> str:
         """The cell's stable key (see :func:`~dynaq.experiments.config.cell_key`)."""
         return cell_key(self.run, self.seed)
-
-
-def make_env(env_id: str) -> gym.Env:
-    """``gymnasium.make(env_id)`` with one clear error line for an unknown id."""
-    import dynaq.envs  # noqa: F401  (registers the dynaq ids)
-
-    try:
-        with warnings.catch_warnings():  # a deprecation notice would break the one-line error
-            warnings.simplefilter("ignore")
-            return gym.make(env_id)
-    except (gym.error.Error, ImportError, AttributeError, TypeError) as err:
-        dynaq_ids = ", ".join(i for i in gym.registry if i.startswith("dynaq/"))
-        raise ConfigError(f"env must be a registered Gymnasium id ({dynaq_ids}, or e.g. "
-                          f"FrozenLake-v1, CliffWalking-v1, Taxi-v4); got {env_id!r}: {err}"
-                          ) from None
-
-
-@functools.lru_cache(maxsize=32)
-def env_model(env_id: str) -> tuple[TabularMDP | None, int]:
-    """The exact model of an env (None when it has no ``P``) and its step limit (0: none).
-
-    Raises:
-        ConfigError: For an unknown id or an env whose spaces are not Discrete.
-    """
-    env = make_env(env_id)
-    limit = env.spec.max_episode_steps if env.spec and env.spec.max_episode_steps else 0
-    require_discrete(env, "a tabular agent")
-    mdp = TabularMDP.from_gymnasium(env) if hasattr(env.unwrapped, "P") else None
-    env.close()
-    return mdp, limit
 
 
 def validate(run: RunConfig) -> None:

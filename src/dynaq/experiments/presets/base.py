@@ -1,36 +1,65 @@
-"""What a reproduction is: an experiment builder and a reporter, under a name."""
+"""What a reproduction is: a named way to produce results, and a reporter that explains them.
+
+Two kinds, one call: a :class:`LearningPreset` runs learning runs (an
+:class:`~dynaq.experiments.config.Experiment`) through the driver; a
+:class:`ComputedPreset` computes one results table directly (Figures 8.7 and 8.8 are not
+sets of learning runs). ``dynaq reproduce`` calls :meth:`Preset.reproduce` on either.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pandas as pd
 
 from dynaq.experiments.config import Experiment
-from dynaq.experiments.driver import Reporter
+from dynaq.experiments.driver import Options, Reporter, execute, execute_table
 
 
 @dataclass(frozen=True)
-class Preset:
+class Preset(ABC):
     """A named reproduction."""
 
     name: str
     description: str
-    experiment: Callable[[int], Experiment] | None
-    """Builds the experiment (learning runs) for a number of seeds."""
     default_seeds: int
     reporter: Reporter
     """Draws the plots and returns the notes of ``summary.md``."""
-    compute: Callable[[int, bool], pd.DataFrame] | None = None
-    """Instead of ``experiment``, for a reproduction that is not a set of learning runs
-    (Figures 8.7 and 8.8): ``compute(seeds, quiet)`` returns its results table, which the
-    driver writes as ``results.csv`` and hands to ``reporter`` as both frames."""
 
+    @abstractmethod
+    def reproduce(self, seeds: int, out: Path, options: Options) -> None:
+        """Produce the results for ``seeds`` seeds and write them, the plots and
+        ``summary.md`` into ``out``."""
+
+
+@dataclass(frozen=True)
+class LearningPreset(Preset):
+    """A reproduction made of learning runs."""
+
+    experiment: Callable[[int], Experiment]
+    """Builds the experiment for a number of seeds."""
     backend: str = "serial"
     """The backend used unless the command names one: ``process`` for runs that do not
     share a compiled call (the deep agents), so that both cores work."""
 
-    def __post_init__(self) -> None:
-        if (self.experiment is None) == (self.compute is None):
-            raise ValueError(f"preset {self.name}: give exactly one of experiment, compute")
+    def reproduce(self, seeds: int, out: Path, options: Options) -> None:
+        """Run (or resume) the experiment in ``out`` through the driver."""
+        if options.backend == "serial" and self.backend != "serial":
+            options = replace(options, backend=self.backend)
+        execute(self.experiment(seeds), out, reporter=self.reporter, options=options)
+
+
+@dataclass(frozen=True)
+class ComputedPreset(Preset):
+    """A reproduction that computes its results table instead of running learners."""
+
+    compute: Callable[[int, bool], pd.DataFrame]
+    """``compute(seeds, quiet)``: the results table, which is written as ``results.csv``
+    and handed to the reporter as both frames."""
+
+    def reproduce(self, seeds: int, out: Path, options: Options) -> None:
+        """Compute the table and write it with the reporter's outputs."""
+        execute_table(self.name, self.compute(seeds, options.quiet), out, self.reporter)

@@ -20,9 +20,10 @@ from dynaq import rng
 from dynaq.analysis.plots import figures, save_figure
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
+from dynaq.envs import env_model
 from dynaq.experiments.config import RunConfig
-from dynaq.experiments.presets.base import Preset
-from dynaq.experiments.runner import env_model, run_cells
+from dynaq.experiments.presets.base import ComputedPreset
+from dynaq.experiments.runner import run_cells
 from dynaq.kernels import run as K
 from dynaq.kernels import tabular
 from dynaq.mdp import TabularMDP, greedy_policy
@@ -301,6 +302,6 @@ def _report(table: pd.DataFrame, _: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = Preset("common-mistakes", "the course's common-mistakes table: each mistake made on "
-                "purpose and measured, beside dynaq's default", None, 30, _report,
-                compute=_compute)
+PRESET = ComputedPreset("common-mistakes", "the course's common-mistakes table: each mistake "
+                        "made on purpose and measured, beside dynaq's default",
+                        default_seeds=30, reporter=_report, compute=_compute)

@@ -26,10 +26,9 @@ import pandas as pd
 from dynaq.analysis.plots import figures, save_figure
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci, bootstrap_interval
-from dynaq.envs import DYNA_MAZE_IDS
+from dynaq.envs import DYNA_MAZE_IDS, env_model
 from dynaq.experiments.config import Experiment, RunConfig
-from dynaq.experiments.presets.base import Preset
-from dynaq.experiments.runner import env_model
+from dynaq.experiments.presets.base import LearningPreset
 
 AGENTS = {"prioritized-sweeping": {"theta": 1e-9}, "dyna-q": {}}
 """The two agents and their own settings."""
@@ -179,6 +178,6 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = Preset("example8.4", "Sutton & Barto Example 8.4: prioritized sweeping vs Dyna-Q, "
-                "updates until the path is found, Dyna maze at 47 … 6016 states",
-                _experiment, 30, _report)
+PRESET = LearningPreset("example8.4", "Sutton & Barto Example 8.4: prioritized sweeping vs "
+                        "Dyna-Q, updates until the path is found, Dyna maze at 47 … 6016 "
+                        "states", default_seeds=30, reporter=_report, experiment=_experiment)

@@ -10,9 +10,9 @@ import pandas as pd
 from dynaq.analysis.plots import plot_curves
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
+from dynaq.envs import env_model
 from dynaq.experiments.config import Experiment, RunConfig
-from dynaq.experiments.presets.base import Preset
-from dynaq.experiments.runner import env_model
+from dynaq.experiments.presets.base import LearningPreset
 from dynaq.metrics import GroundTruth, egreedy_episode_length
 
 
@@ -67,5 +67,6 @@ def _fig82_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = Preset("fig8.2", "Sutton & Barto Figure 8.2: Dyna maze, k ∈ {0, 5, 50}, 50 episodes",
-                _fig82_experiment, 30, _fig82_report)
+PRESET = LearningPreset("fig8.2", "Sutton & Barto Figure 8.2: Dyna maze, k ∈ {0, 5, 50}, "
+                        "50 episodes", default_seeds=30, reporter=_fig82_report,
+                        experiment=_fig82_experiment)

@@ -1,6 +1,6 @@
 """Sutton & Barto Figure 8.5 (Example 8.3): Dyna-Q and Dyna-Q+ on the shortcut maze.
 
-The same agents and hyperparameters as Figure 8.4 (see :mod:`.fig8_4`), for 6000 real
+The same agents and hyperparameters as Figure 8.4 (see :mod:`.common`), for 6000 real
 steps; a shortcut opens after 3000. The greedy policy is optimal after the change only if
 it takes the shortcut (the long path stays open), which is how finding it is measured.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dynaq.envs import SHORTCUT_SWITCH
-from dynaq.experiments.presets.fig8_4 import (
+from dynaq.experiments.presets.common import (
     DQ,
     DQ_ACTION,
     DQ_PLUS,

@@ -6,7 +6,8 @@ Q(s, a) starts 1 away from their mean, the setting of the book's figure. The exp
 update computes all b successor values (b max_a′ Q computations) and then has error 0; a
 sample update computes one, and t of them with step size 1/t (sample averages) leave the
 error of a mean of t draws, whose RMS over tasks the book gives as √((b − 1)/(b t)).
-Each seed is one task per b; the kernel runs all tasks of a b at once, in parallel.
+Each seed is one task per b; :mod:`dynaq.kernels.sample_vs_expected` runs all tasks of a b
+at once, in parallel.
 """
 
 from __future__ import annotations
@@ -15,46 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
 
 from dynaq import rng
 from dynaq.analysis.plots import figures, save_figure
-from dynaq.experiments.presets.base import Preset
-from dynaq.rng import randint, uniform
+from dynaq.experiments.presets.base import ComputedPreset
+from dynaq.kernels.sample_vs_expected import sample_update_errors
 
 BRANCHING = (2, 10, 100, 1000, 10_000)
 """The branching factors b of the book's figure."""
 GRID = 200
 """Computations recorded per b: ``GRID + 1`` points from 0 to 2b (every one for small b)."""
-
-
-@njit(cache=True, inline="always")
-def normal(state):
-    """A standard normal draw (Box–Muller on two uniforms of ``state``)."""
-    return np.sqrt(-2.0 * np.log(1.0 - uniform(state))) * np.cos(2.0 * np.pi * uniform(state))
-
-
-@njit(cache=True, parallel=True)
-def sample_update_errors(b, counts, states):
-    """Squared error of Q(s, a) after each number of sample updates in ``counts``
-    (increasing, from 0), step size 1/t, one row per task (row of ``states``)."""
-    n = states.shape[0]
-    out = np.empty((n, counts.shape[0]))
-    for task in prange(n):
-        state = states[task]
-        values = np.empty(b)
-        for j in range(b):
-            values[j] = normal(state)
-        mean = values.sum() / b
-        q = mean + 1.0  # the initial error is 1
-        point = 0
-        for t in range(counts[-1] + 1):
-            if t > 0:
-                q += (values[randint(state, b)] - q) / t
-            if counts[point] == t:
-                out[task, point] = (q - mean) ** 2
-                point += 1
-    return out
 
 
 def compute(seeds: int, quiet: bool = True) -> pd.DataFrame:
@@ -145,6 +116,6 @@ def _report(table: pd.DataFrame, _: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = Preset("fig8.7", "Sutton & Barto Figure 8.7: expected vs sample updates, RMS error "
-                "vs max_a′ Q computations, b ∈ {2, 10, 100, 1000, 10000}", None, 1000, _report,
-                compute=compute)
+PRESET = ComputedPreset("fig8.7", "Sutton & Barto Figure 8.7: expected vs sample updates, "
+                        "RMS error vs max_a′ Q computations, b ∈ {2, 10, 100, 1000, 10000}",
+                        default_seeds=1000, reporter=_report, compute=compute)

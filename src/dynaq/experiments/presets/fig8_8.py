@@ -1,20 +1,15 @@
 """Sutton & Barto Figure 8.8 (§8.6): trajectory sampling vs uniform updates, on random tasks.
 
-A task, as in the book: |S| states, 2 actions, each (s, a) leading to one of b states
-(a different random selection of b distinct states per pair), all equally likely, with
-probability 0.1 of ending the episode instead; each of the b transitions has an expected
-reward drawn from N(0, 1), the ending one 0; undiscounted. Planning does one-step expected
-updates Q(s, a) ← Σ p(s′ | s, a) [r + max_a′ Q(s′, a′)], either
+The book's tasks (|S| states, 2 actions, b distinct successors per pair, an ending chance of
+0.1 on every transition, rewards N(0, 1)) and its two ways of spreading one-step expected
+updates are those of :mod:`dynaq.kernels.trajectory_sampling`:
 
 - uniform: cycling through all (s, a) in order, each updated in place, or
 - on-policy (trajectory sampling): along simulated episodes from the start state under
   ε-greedy on the current Q (ε = 0.1), updating each (s, a) met.
 
 After every ``checkpoint`` updates the greedy policy's value from the start state is
-computed exactly (no rollouts). A 0.1 chance of ending on every step with reward 0 is the
-same as discounting by 0.9 with rewards scaled by 0.9, so a task is stored as a
-:class:`~dynaq.mdp.TabularMDP`'s arrays with γ = 0.9 and evaluated by
-:func:`dynaq.kernels.values.evaluate_on_policy`.
+computed exactly (no rollouts); each seed is one task per panel.
 """
 
 from __future__ import annotations
@@ -23,107 +18,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
 
 from dynaq import rng
 from dynaq.analysis.plots import figures, save_figure
 from dynaq.analysis.stats import bootstrap_ci
-from dynaq.experiments.presets.base import Preset
-from dynaq.experiments.presets.fig8_7 import normal
-from dynaq.kernels.tabular import egreedy_action, max_q
-from dynaq.kernels.values import evaluate_on_policy, greedy_weights
-from dynaq.rng import randint, uniform
+from dynaq.experiments.presets.base import ComputedPreset
+from dynaq.kernels.trajectory_sampling import start_values
 
-CONTINUE = 0.9
-"""Probability that a transition does not end the episode."""
-EPSILON = 0.1
-"""ε of the on-policy distribution."""
-EVAL_TOL = 1e-6
-"""Policy evaluation stops when no value moves more than this in a sweep."""
 TASKS = ((1000, 1, 20_000), (1000, 3, 20_000), (1000, 10, 20_000), (10_000, 1, 200_000))
 """(states, branching b, expected updates) of the book's panels."""
 CHECKPOINTS = 40
 """Evaluations per run, evenly spaced, plus one before any update."""
 METHODS = ("uniform", "on-policy")
-
-
-@njit(cache=True)
-def random_task(n_states, b, state):
-    """One task's ``(offsets, next_state, prob, reward)``: 2 actions, b distinct successors
-    per pair, rewards ``0.9 · N(0, 1)`` (see the module docstring)."""
-    n = n_states * 2 * b
-    next_state = np.empty(n, np.int64)
-    reward = np.empty(n)
-    for sa in range(n_states * 2):
-        for j in range(b):
-            while True:  # b ≤ 10 of ≥ 1000 states: a repeat is rare, redraw it
-                s2 = randint(state, n_states)
-                if s2 not in next_state[sa * b:sa * b + j]:
-                    break
-            next_state[sa * b + j] = s2
-            reward[sa * b + j] = CONTINUE * normal(state)
-    return np.arange(0, n + 1, b), next_state, np.full(n, 1.0 / b), reward
-
-
-@njit(cache=True, inline="always")
-def expected_update(Q, task, s, a):
-    """Q(s, a) ← Σ_s′ p(s′) [r + γ max_a′ Q(s′, a′)] (γ = 0.9: the ending chance)."""
-    offsets, next_state, prob, reward = task
-    total = 0.0
-    for i in range(offsets[s * 2 + a], offsets[s * 2 + a + 1]):
-        total += prob[i] * (reward[i] + CONTINUE * max_q(Q, next_state[i]))
-    Q[s, a] = total
-
-
-@njit(cache=True)
-def plan_run(task, n_states, b, on_policy, n_updates, checkpoint, state):
-    """One planning run from Q = 0; the greedy policy's start value after every
-    ``checkpoint`` expected updates (and before any), computed exactly."""
-    offsets, next_state, prob, reward = task
-    Q = np.zeros((n_states, 2))
-    terminated = np.zeros(next_state.shape[0], np.bool_)
-    initial = np.zeros(n_states)
-    initial[0] = 1.0
-    weights = np.full((n_states, 2), -1.0)
-    v_pi = np.zeros(n_states)
-    order = np.empty(n_states, np.int64)
-    all_states = np.arange(n_states)
-    out = np.empty(n_updates // checkpoint + 1)
-    value, n_on, s = 0.0, 0, 0
-    for u in range(n_updates + 1):
-        if u % checkpoint == 0:
-            # a policy's value depends only on its choices where it can go: unchanged
-            # choices there, unchanged value
-            if n_on == 0 or greedy_weights(Q, weights, order[:n_on]):
-                greedy_weights(Q, weights, all_states)
-                value, n_on = evaluate_on_policy(offsets, next_state, prob, reward, terminated,
-                                                 weights, initial, CONTINUE, v_pi, order,
-                                                 EVAL_TOL, 100_000)
-            out[u // checkpoint] = value
-        if u == n_updates:
-            break
-        if on_policy:
-            a = egreedy_action(Q, s, EPSILON, state)
-            expected_update(Q, task, s, a)
-            s = 0 if uniform(state) >= CONTINUE else next_state[offsets[s * 2 + a]
-                                                                + randint(state, b)]
-        else:
-            expected_update(Q, task, (u // 2) % n_states, u % 2)
-    return out
-
-
-@njit(cache=True, parallel=True)
-def start_values(n_states, b, n_updates, checkpoint, states):
-    """``[task, method, checkpoint]`` start values for the uniform (method 0) and on-policy
-    (method 1) distributions, one task per row of ``states``, tasks in parallel."""
-    n_tasks = states.shape[0]
-    out = np.empty((n_tasks, 2, n_updates // checkpoint + 1))
-    for i in prange(n_tasks):
-        task = random_task(n_states, b, states[i])
-        for method in range(2):
-            out[i, method] = plan_run(task, n_states, b, method == 1, n_updates, checkpoint,
-                                      states[i])
-    return out
 
 
 def compute(seeds: int, quiet: bool = True) -> pd.DataFrame:
@@ -243,6 +149,6 @@ def _report(table: pd.DataFrame, _: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = Preset("fig8.8", "Sutton & Barto Figure 8.8: trajectory sampling vs uniform "
-                "expected updates, 1000 states (b = 1, 3, 10) and 10000 states (b = 1)", None,
-                200, _report, compute=compute)
+PRESET = ComputedPreset("fig8.8", "Sutton & Barto Figure 8.8: trajectory sampling vs uniform "
+                        "expected updates, 1000 states (b = 1, 3, 10) and 10000 states (b = 1)",
+                        default_seeds=200, reporter=_report, compute=compute)

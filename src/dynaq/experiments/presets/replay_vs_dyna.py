@@ -14,9 +14,13 @@ from dynaq.analysis.plots import figures, plot_curves, save_figure
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.experiments.config import Experiment, RunConfig
-from dynaq.experiments.presets.base import Preset
-from dynaq.experiments.presets.slippery import ENVS as STOCHASTIC
-from dynaq.experiments.presets.slippery import ci_text, compare_text, tail_stats
+from dynaq.experiments.presets.base import LearningPreset
+from dynaq.experiments.presets.common import (
+    STOCHASTIC_WORLDS,
+    ci_text,
+    compare_text,
+    tail_stats,
+)
 
 MAZE = "dynaq/DynaMaze-v0"
 MAZE_EPISODES = 50
@@ -29,7 +33,7 @@ def _experiment(seeds: int) -> Experiment:
     runs = [RunConfig(env=MAZE, agent=agent, planning_steps=k, episodes=MAZE_EPISODES)
             for agent, _ in AGENTS[:2] for k in KS]
     runs += [RunConfig(env=env, agent=agent, model=model, planning_steps=k, episodes=episodes)
-             for env, episodes in STOCHASTIC.items() for agent, model in AGENTS for k in KS]
+             for env, episodes in STOCHASTIC_WORLDS.items() for agent, model in AGENTS for k in KS]
     return Experiment("replay-vs-dyna", tuple(runs), seeds)
 
 
@@ -64,7 +68,7 @@ def _maze_lines(df: pd.DataFrame, k: int) -> list[str]:
 
 def _plot_stochastic(stats: pd.DataFrame, path: Path) -> Path:
     """Final value error and policy value of each agent, one column per world and k."""
-    envs = list(STOCHASTIC)
+    envs = list(STOCHASTIC_WORLDS)
     fig, axes = figures.subplots(2, len(envs), figsize=(5.2 * len(envs), 6.5), squeeze=False)
     for col, env in enumerate(envs):
         for i, (agent, model) in enumerate(AGENTS):
@@ -88,7 +92,7 @@ def _plot_stochastic(stats: pd.DataFrame, path: Path) -> Path:
 
 def _stochastic_lines(stats: pd.DataFrame) -> list[str]:
     lines = []
-    for env in STOCHASTIC:
+    for env in STOCHASTIC_WORLDS:
         at = stats[stats["env"] == env].set_index(["agent", "model", "planning_steps"])
         for k in KS:
             det = at.loc[("dyna-q", "deterministic", k)]
@@ -146,5 +150,6 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = Preset("replay-vs-dyna", "tabular replay vs Dyna-Q: the same on a deterministic maze, "
-                "different in stochastic worlds", _experiment, 30, _report)
+PRESET = LearningPreset("replay-vs-dyna", "tabular replay vs Dyna-Q: the same on a "
+                        "deterministic maze, different in stochastic worlds", default_seeds=30,
+                        reporter=_report, experiment=_experiment)

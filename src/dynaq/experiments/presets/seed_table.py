@@ -8,9 +8,9 @@ import pandas as pd
 
 from dynaq.analysis.plots import plot_curves
 from dynaq.analysis.report import fmt_ci
+from dynaq.envs import env_model
 from dynaq.experiments.config import Experiment, RunConfig
-from dynaq.experiments.presets.base import Preset
-from dynaq.experiments.runner import env_model
+from dynaq.experiments.presets.base import LearningPreset
 from dynaq.metrics import NEAR_OPTIMAL_RTOL
 
 _COURSE_TABLE = {0: "~800", 50: "~30", 200: "~15"}
@@ -69,6 +69,6 @@ def _seed_table_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> st
     return "\n".join(lines)
 
 
-PRESET = Preset("seed-table", "the course's worked example: 9×9 single-path maze, "
-                "k ∈ {0, 5, 50, 200}, until near-optimal", _seed_table_experiment, 30,
-                _seed_table_report)
+PRESET = LearningPreset("seed-table", "the course's worked example: 9×9 single-path maze, "
+                        "k ∈ {0, 5, 50, 200}, until near-optimal", default_seeds=30,
+                        reporter=_seed_table_report, experiment=_seed_table_experiment)

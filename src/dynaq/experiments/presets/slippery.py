@@ -1,38 +1,35 @@
 """The wrong model in a stochastic world (the course's model table and common mistakes):
 Dyna-Q with the deterministic model against transition counts (sample and expected
 backups, §8.5) for k ∈ {0, 5, 50} on the slippery cliff and FrozenLake-v1.
-
-The helpers :func:`tail_stats` and :func:`ci_text` are shared with the other presets
-that compare agents at the end of learning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from dynaq.analysis.plots import figures, plot_curves, save_figure
-from dynaq.analysis.report import fmt_ci
-from dynaq.analysis.stats import bootstrap_ci
 from dynaq.experiments.config import Experiment, RunConfig
-from dynaq.experiments.presets.base import Preset
+from dynaq.experiments.presets.base import LearningPreset
+from dynaq.experiments.presets.common import (
+    STOCHASTIC_WORLDS,
+    TAIL,
+    ci_text,
+    compare_text,
+    tail_stats,
+)
 
-ENVS = {"dynaq/SlipperyCliff-v0": 200, "FrozenLake-v1": 1000}
-"""Each world and its episodes per seed (FrozenLake pays only at the goal: it needs more)."""
 MODELS = (("deterministic", "sample"), ("counts", "sample"), ("counts", "expected"))
 KS = (0, 5, 50)
-TAIL = 0.2
-"""Final metrics average the last 20% of each seed's episodes (one episode's greedy policy
-is noisy)."""
 
 
 def _experiment(seeds: int) -> Experiment:
     runs = tuple(RunConfig(env=env, model=model, backup=backup, planning_steps=k,
                            episodes=episodes)
-                 for env, episodes in ENVS.items() for model, backup in MODELS for k in KS)
+                 for env, episodes in STOCHASTIC_WORLDS.items() for model, backup in MODELS
+                 for k in KS)
     return Experiment("slippery", runs, seeds)
 
 
@@ -41,39 +38,9 @@ def model_label(model: str, backup: str) -> str:
     return model if model == "deterministic" else f"{model}, {backup}"
 
 
-def tail_stats(df: pd.DataFrame, by: Sequence[str], columns: Sequence[str],
-               tail: float = TAIL) -> pd.DataFrame:
-    """Per group of ``by``: the mean over seeds of each column's mean over the last
-    ``tail`` of the seed's episodes, with its 95% bootstrap CI (``{c}``, ``{c}_lo``,
-    ``{c}_hi``), and the number of seeds."""
-    last = df["episode"] >= (1 - tail) * df.groupby([*by, "seed"])["episode"].transform("max")
-    per_seed = df[last].groupby([*by, "seed"])[list(columns)].mean()
-    rows = []
-    for key, group in per_seed.groupby(level=list(range(len(by)))):
-        row = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
-        row["seeds"] = len(group)
-        for c in columns:
-            row[c], row[f"{c}_lo"], row[f"{c}_hi"] = (float(v) for v in bootstrap_ci(
-                group[c].to_numpy(float)))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def ci_text(row: pd.Series, column: str) -> str:
-    """``mean [lo, hi]`` of ``column`` in a row of :func:`tail_stats`."""
-    return fmt_ci(row[column], row[f"{column}_lo"], row[f"{column}_hi"])
-
-
-def compare_text(a: pd.Series, b: pd.Series, column: str, higher: str, lower: str) -> str:
-    """Whether ``a`` is above ``b`` in ``column``, in words, saying when the CIs overlap."""
-    word = higher if a[column] > b[column] else lower
-    apart = a[f"{column}_lo"] > b[f"{column}_hi"] or a[f"{column}_hi"] < b[f"{column}_lo"]
-    return f"{word}{'' if apart else ' (95% CIs overlap)'}"
-
-
 def _plot_vs_k(stats: pd.DataFrame, path: Path, v_star: dict[str, float]) -> Path:
     """Value error and policy value against k, one line per model, one column per env."""
-    envs = list(ENVS)
+    envs = list(STOCHASTIC_WORLDS)
     fig, axes = figures.subplots(2, len(envs), figsize=(5.2 * len(envs), 7), squeeze=False)
     for col, env in enumerate(envs):
         for (model, backup), part in stats[stats["env"] == env].groupby(["model", "backup"]):
@@ -135,7 +102,7 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
                        ["value_error", "policy_value", "model_error", "v_star_start"])
     v_star = stats.groupby("env")["v_star_start"].first().to_dict()
     _plot_vs_k(stats, out / "slippery.png", v_star)
-    for i, env in enumerate(ENVS):
+    for i, env in enumerate(STOCHASTIC_WORLDS):
         part = df[(df["env"] == env) & (df["planning_steps"] == 50)]
         plot_curves(part, out / f"curves_{i + 1}.png", y="value_error", logy=True,
                     ylabel="value error (max |max_a Q − V*|)", title=f"{env}, k = 50")
@@ -145,7 +112,7 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
              "the fix is to \"sample s′ from learned probabilities\" (transition counts). "
              "Issue 4 adds that more planning makes it worse, not better.", "",
              "| check | claim | dynaq (measured) |", "|---|---|---|"]
-    for env in ENVS:
+    for env in STOCHASTIC_WORLDS:
         lines += _env_findings(stats, env)
     lines += ["", f"Each number is the mean over seeds of a seed's mean over its last "
               f"{TAIL:.0%} of episodes, with a 95% bootstrap CI. Value error: max over "
@@ -162,9 +129,10 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
                      f"{ci_text(row, 'policy_value')} | {ci_text(row, 'model_error')} |")
     lines += ["", "![value error and policy value against k](slippery.png)", ""]
     lines += [f"![value error per episode, {env}, k = 50](curves_{i + 1}.png)"
-              for i, env in enumerate(ENVS)]
+              for i, env in enumerate(STOCHASTIC_WORLDS)]
     return "\n".join(lines)
 
 
-PRESET = Preset("slippery", "deterministic vs counts model (sample, expected), k ∈ {0, 5, 50}, "
-                "on the slippery cliff and FrozenLake-v1", _experiment, 30, _report)
+PRESET = LearningPreset("slippery", "deterministic vs counts model (sample, expected), "
+                        "k ∈ {0, 5, 50}, on the slippery cliff and FrozenLake-v1",
+                        default_seeds=30, reporter=_report, experiment=_experiment)

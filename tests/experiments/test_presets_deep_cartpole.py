@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from dynaq.deep.cartpole import deep_cartpole_report, per_config, per_seed
+from dynaq.experiments.presets.deep_cartpole import deep_cartpole_report, per_config, per_seed
 
 
 def fake_results():
