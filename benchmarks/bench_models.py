@@ -73,7 +73,7 @@ class Runs:
         records = np.zeros((len(seeds), capacity, N_FIELDS))
         t0 = time.perf_counter()
         done = kernels.run_agent(
-            kernels.agent_id(*agent.kernels(config)), agent.hyperparameters(config), run.gamma,
+            kernels.agent_id(*agent.kernels(config)[:4]), agent.hyperparameters(config), run.gamma,
             self.world, self.switch_at, self.cdf, self.v_star, self.reachable, capacity,
             run.total_steps or 0, 0, rng.make_states(list(seeds), rng.AGENT),
             rng.make_states(list(seeds), rng.ENV), Q, records)
@@ -154,7 +154,7 @@ def _full_model(name: str, mdp, backups: int) -> tuple[float, int]:
         buffer = _fill_replay(*arrays)
 
         def plan(k: int) -> None:
-            replay.replay(Q, buffer, k, (0.1, 0.95), state)
+            replay.plan(Q, buffer, k, 0, (0.1, 0.95), state)
     else:
         m_int, pool, count = _fill_counts(*arrays)
 

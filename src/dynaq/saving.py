@@ -36,7 +36,7 @@ import numpy as np
 from numba.experimental.structref import StructRefProxy
 from numba.typed import List
 
-from dynaq.agents import AGENTS
+from dynaq.agents import AGENTS, AgentKernels
 from dynaq.errors import ConfigError
 
 FORMAT = "dynaq-agent"
@@ -84,7 +84,7 @@ def _kind(value: Any) -> str | None:
         return "list"
     if isinstance(value, StructRefProxy):
         return "struct"
-    if isinstance(value, str) or callable(value) or is_dataclass(value):
+    if isinstance(value, str | AgentKernels) or callable(value) or is_dataclass(value):
         return None  # rebuilt from the config
     return "object" if hasattr(value, "__dict__") else "unknown"
 

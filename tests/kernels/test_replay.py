@@ -27,7 +27,7 @@ def test_replay_draws_transitions_uniformly_with_randint():
         R.store(state, 1, s, 0, 1.0, 2, True)
     Q = np.zeros((3, 1))
     planned, reference = rng.make_state(4), rng.make_state(4)
-    R.replay(Q, state, 20_000, (1e-3, 0.9, 0.0, 0, 10), planned)
+    R.plan(Q, state, 20_000, 0, (1e-3, 0.9, 0.0, 0, 10), planned)
     picks = np.array([rng.randint(reference, 4) for _ in range(20_000)])
     assert np.array_equal(planned, reference)
     counts = np.log1p(-Q[:2, 0]) / np.log1p(-1e-3)  # backups of a terminal reward-1 step
@@ -37,7 +37,7 @@ def test_replay_draws_transitions_uniformly_with_randint():
 def test_an_empty_buffer_replays_nothing():
     state = R.init(2, 2, (0.1, 0.9, 0.1, 5, 4))
     Q = np.zeros((2, 2))
-    assert R.replay(Q, state, 5, (0.1, 0.9, 0.1, 5, 4), rng.make_state(0)) == 0
+    assert R.plan(Q, state, 5, 0, (0.1, 0.9, 0.1, 5, 4), rng.make_state(0)) == 0
     assert not Q.any()
 
 

@@ -1,18 +1,17 @@
-"""Tabular agents, one algorithm per file."""
+"""Tabular agents, one algorithm per file, on the protocol of :mod:`dynaq.agents.base`."""
 
 from __future__ import annotations
 
+from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
 from dynaq.agents.dyna_q import DynaQ, DynaQConfig, QLearning
 from dynaq.agents.dyna_q_plus import DynaQPlus, DynaQPlusConfig
 from dynaq.agents.prioritized_sweeping import PrioritizedSweeping, PrioritizedSweepingConfig
 from dynaq.agents.replay import Replay, ReplayConfig
 
-AGENTS: dict[str, type[DynaQ]] = {"q-learning": QLearning, "dyna-q": DynaQ,
-                                   "dyna-q+": DynaQPlus,
-                                   "prioritized-sweeping": PrioritizedSweeping,
-                                   "replay": Replay}
+AGENTS: dict[str, type[TabularAgent]] = {
+    cls.name: cls for cls in (QLearning, DynaQ, DynaQPlus, PrioritizedSweeping, Replay)}
 """Agent names accepted by ``--agent``."""
 
-__all__ = ["AGENTS", "DynaQ", "DynaQConfig", "DynaQPlus", "DynaQPlusConfig",
+__all__ = ["AGENTS", "AgentKernels", "DynaQ", "DynaQConfig", "DynaQPlus", "DynaQPlusConfig",
            "PrioritizedSweeping", "PrioritizedSweepingConfig", "QLearning", "Replay",
-           "ReplayConfig"]
+           "ReplayConfig", "TabularAgent", "TabularConfig"]

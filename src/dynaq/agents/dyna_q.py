@@ -18,46 +18,26 @@ functions the whole-run runner uses, so for one seed both give the same episodes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from dynaq import rng as rng_mod
+from dynaq.agents.base import (
+    AgentKernels,
+    TabularAgent,
+    TabularConfig,
+    check_choice,
+    check_count,
+)
 from dynaq.errors import ConfigError
 from dynaq.kernels import counts, tabular
 from dynaq.kernels import dyna_q as dq
-from dynaq.mdp import require_discrete
 from dynaq.models import CountsModel, DeterministicModel
 
 MODELS = ("deterministic", "counts")
 """The models Dyna-Q plans with (the course's first two model rows)."""
 BACKUPS = ("sample", "expected")
 """Planning backups of the counts model (§8.5)."""
-
-
-@dataclass(frozen=True)
-class TabularConfig:
-    """What every tabular agent shares: Q-learning's step size, discount and ε-greedy
-    exploration, and k backups on remembered experience per real step."""
-
-    alpha: float = 0.1
-    """Step size α, in (0, 1]."""
-    gamma: float = 0.95
-    """Discount γ, in [0, 1]."""
-    epsilon: float = 0.1
-    """Exploration rate ε of the ε-greedy behaviour, in [0, 1]."""
-    planning_steps: int = 0
-    """Planning backups k after each real step; 0 is plain Q-learning."""
-
-    def __post_init__(self) -> None:
-        _check_range("alpha", self.alpha, 0.0, 1.0, "(0, 1]", low_open=True)
-        _check_range("gamma", self.gamma, 0.0, 1.0, "[0, 1]")
-        _check_range("epsilon", self.epsilon, 0.0, 1.0, "[0, 1]")
-        if isinstance(self.planning_steps, bool) or not isinstance(
-                self.planning_steps, int | np.integer) or self.planning_steps < 0:
-            raise ConfigError(f"planning_steps must be an integer >= 0, got "
-                              f"{self.planning_steps!r}")
 
 
 @dataclass(frozen=True)
@@ -80,23 +60,13 @@ class DynaQConfig(TabularConfig):
         super().__post_init__()
         for name, allowed in (("model", MODELS), ("backup", BACKUPS),
                               ("sampling", dq.SAMPLINGS)):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got "
-                                  f"{getattr(self, name)!r}")
+            check_choice(name, getattr(self, name), allowed)
         if self.backup == "expected" and self.model != "counts":
             raise ConfigError("backup expected needs model counts: the deterministic model "
                               "has one outcome per pair, so its expected backup is the sample")
 
 
-def _check_range(name: str, value: Any, low: float, high: float, allowed: str,
-                 low_open: bool = False) -> None:
-    ok = isinstance(value, int | float | np.number) and not isinstance(value, bool) and (
-        low < value <= high if low_open else low <= value <= high)
-    if not ok:
-        raise ConfigError(f"{name} must be in {allowed}, got {value!r}")
-
-
-class DynaQ:
+class DynaQ(TabularAgent):
     """Dyna-Q (§8.2) with the deterministic table model or transition counts.
 
     Args:
@@ -112,7 +82,7 @@ class DynaQ:
         >>> s, _ = env.reset(seed=0)
         >>> a = agent.act(s)
         >>> s2, r, terminated, truncated, _ = env.step(a)
-        >>> agent.observe(s, a, r, s2, terminated)
+        >>> td = agent.observe(s, a, r, s2, terminated)
         >>> agent.plan()
         50
     """
@@ -122,6 +92,8 @@ class DynaQ:
 
     def __init__(self, n_states: int, n_actions: int, config: DynaQConfig | None = None,
                  seed: int = 0) -> None:
+        check_count("n_states", n_states, 1)
+        check_count("n_actions", n_actions, 1)
         self.config = config if config is not None else DynaQConfig()
         self.check_config(self.config)
         self.Q = np.zeros((n_states, n_actions))
@@ -134,17 +106,13 @@ class DynaQ:
         """The last real pair (s*A + a) and the state planning trajectories start from."""
 
     @classmethod
-    def check_config(cls, config: DynaQConfig) -> None:
-        """Raise ConfigError if ``config`` does not suit this agent (any valid one does)."""
-
-    @classmethod
-    def kernels(cls, config: DynaQConfig) -> tuple[Any, Any, Any, Any]:
-        """The compiled ``(init, act, learn, diagnose)`` that :mod:`dynaq.kernels.run` runs."""
+    def kernels(cls, config: DynaQConfig) -> AgentKernels:
+        """The compiled functions that :mod:`dynaq.kernels.run` runs."""
         if config.model == "counts":
-            return counts.init, dq.act, counts.learn, counts.diagnose
+            return AgentKernels(counts.init, dq.act, counts.learn, counts.diagnose)
         if config.sampling != "uniform":
-            return dq.init, dq.act, dq.learn_sampled, dq.diagnose
-        return dq.init, dq.act, dq.learn, dq.diagnose
+            return AgentKernels(dq.init, dq.act, dq.learn_sampled, dq.diagnose)
+        return AgentKernels(dq.init, dq.act, dq.learn, dq.diagnose)
 
     @classmethod
     def hyperparameters(cls, config: DynaQConfig) -> tuple[float, float, float, int, int,
@@ -154,16 +122,6 @@ class DynaQ:
         return (float(config.alpha), float(config.gamma), float(config.epsilon),
                 int(config.planning_steps), dq.SAMPLINGS.index(config.sampling),
                 config.backup == "expected")
-
-    @classmethod
-    def for_env(cls, env: gym.Env, config: DynaQConfig | None = None, seed: int = 0) -> DynaQ:
-        """Size the agent for a Gymnasium env with Discrete observation and action spaces.
-
-        Raises:
-            ConfigError: If either space is not Discrete.
-        """
-        require_discrete(env, f"agent {cls.name}")
-        return cls(int(env.observation_space.n), int(env.action_space.n), config, seed)
 
     def act(self, state: int) -> int:
         """Choose an action ε-greedily (§2.2), greedy ties broken uniformly at random.
@@ -249,6 +207,7 @@ class QLearning(DynaQ):
     @classmethod
     def check_config(cls, config: DynaQConfig) -> None:
         """Q-learning does not plan: ``planning_steps`` must be 0."""
+        super().check_config(config)
         if config.planning_steps != 0:
             raise ConfigError(f"planning_steps must be 0 for q-learning, got "
                               f"{config.planning_steps}; use agent dyna-q to plan")

@@ -19,14 +19,9 @@ so for one seed both give the same episodes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from dynaq import rng as rng_mod
-from dynaq.agents.dyna_q import DynaQ, TabularConfig
+from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig, check_finite
 from dynaq.errors import ConfigError
 from dynaq.kernels import dyna_q_plus as kernels
 
@@ -47,14 +42,12 @@ class DynaQPlusConfig(TabularConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if isinstance(self.kappa, bool) or not isinstance(self.kappa, int | float | np.number) \
-                or not math.isfinite(self.kappa) or self.kappa < 0:
-            raise ConfigError(f"kappa must be a finite number >= 0, got {self.kappa!r}")
+        check_finite("kappa", self.kappa)
         if self.bonus not in BONUSES:
             raise ConfigError(f"bonus must be one of {', '.join(BONUSES)}; got {self.bonus!r}")
 
 
-class DynaQPlus(DynaQ):
+class DynaQPlus(TabularAgent):
     """Dyna-Q+ with the deterministic table model (§8.3).
 
     Args:
@@ -80,29 +73,11 @@ class DynaQPlus(DynaQ):
     name = "dyna-q+"
     Config = DynaQPlusConfig
 
-    def __init__(self, n_states: int, n_actions: int, config: DynaQPlusConfig | None = None,
-                 seed: int = 0) -> None:
-        self.config = config if config is not None else DynaQPlusConfig()
-        self.check_config(self.config)
-        self.hp = self.hyperparameters(self.config)
-        self.Q = np.zeros((n_states, n_actions))
-        self.state = kernels.init(n_states, n_actions, self.hp)
-        self.rng = rng_mod.make_state(seed, rng_mod.AGENT)
-        self.backups = 0
-        self.t = 0
-        """Real steps observed so far (the clock of τ)."""
-
     @classmethod
-    def check_config(cls, config: TabularConfig) -> None:
-        """Raise ConfigError unless ``config`` is a DynaQPlusConfig."""
-        if not isinstance(config, DynaQPlusConfig):
-            raise ConfigError(f"agent {cls.name} needs a DynaQPlusConfig, got "
-                              f"{type(config).__name__}")
-
-    @classmethod
-    def kernels(cls, config: TabularConfig) -> tuple[Any, Any, Any, Any]:
-        """The compiled ``(init, act, learn, diagnose)`` that :mod:`dynaq.kernels.run` runs."""
-        return kernels.init, kernels.act, kernels.learn, kernels.diagnose
+    def kernels(cls, config: TabularConfig) -> AgentKernels:
+        """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
+        return AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
+                            kernels.observe, kernels.plan)
 
     @classmethod
     def hyperparameters(cls, config: DynaQPlusConfig) -> tuple[float, float, float, int,
@@ -111,53 +86,6 @@ class DynaQPlus(DynaQ):
         bonus_in_planning)``."""
         return (float(config.alpha), float(config.gamma), float(config.epsilon),
                 int(config.planning_steps), float(config.kappa), config.bonus == "planning")
-
-    def act(self, state: int) -> int:
-        """Choose an action ε-greedily (§2.2) on Q, or on Q + κ√τ with ``bonus = "action"``.
-
-        Args:
-            state: The current state.
-
-        Returns:
-            The action to take.
-        """
-        return int(kernels.act(self.Q, self.state, int(state), self.t, self.hp, self.rng))
-
-    def observe(self, state: int, action: int, reward: float, next_state: int,
-                terminated: bool) -> float:
-        """Learn from one real step: direct RL, then model learning (§8.3), and advance the
-        clock of τ by one step.
-
-        Args:
-            state: The state acted in.
-            action: The action taken.
-            reward: The reward received.
-            next_state: The state reached.
-            terminated: Whether the episode ended there (not ``truncated``).
-
-        Returns:
-            The TD error of the direct-RL backup.
-        """
-        self.t += 1
-        td = kernels.observe(self.Q, self.state, int(state), int(action), float(reward),
-                             int(next_state), bool(terminated), self.t, self.hp)
-        self.backups += 1
-        return float(td)
-
-    def plan(self, steps: int | None = None) -> int:
-        """Plan: backups on pairs drawn uniformly from the model, with the bonus κ√τ in
-        the reward when ``bonus = "planning"`` (§8.3).
-
-        Args:
-            steps: How many backups; default the configured k.
-
-        Returns:
-            How many were done: 0 while the model is empty.
-        """
-        k = self.config.planning_steps if steps is None else steps
-        done = int(kernels.plan(self.Q, self.state, k, self.t, self.hp, self.rng))
-        self.backups += done
-        return done
 
     def tau(self, state: int, action: int) -> int:
         """τ(state, action): real steps since the pair was last tried (all of them if

@@ -20,14 +20,9 @@ one seed both give the same episodes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from dynaq import rng as rng_mod
-from dynaq.agents.dyna_q import DynaQ, TabularConfig
+from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig, check_finite
 from dynaq.errors import ConfigError
 from dynaq.kernels import prioritized as kernels
 from dynaq.kernels.dyna_q import PAIR
@@ -67,12 +62,10 @@ class PrioritizedSweepingConfig(TabularConfig):
         if self.backup != wanted:
             raise ConfigError(f"backup must be {wanted} for prioritized sweeping with model "
                               f"{self.model}, got {self.backup!r}")
-        if isinstance(self.theta, bool) or not isinstance(self.theta, int | float | np.number) \
-                or not math.isfinite(self.theta) or self.theta < 0:
-            raise ConfigError(f"theta must be a finite number >= 0, got {self.theta!r}")
+        check_finite("theta", self.theta)
 
 
-class PrioritizedSweeping(DynaQ):
+class PrioritizedSweeping(TabularAgent):
     """Prioritized sweeping (§8.4): the book's box with the deterministic model, or its
     stochastic extension with transition counts and expected updates.
 
@@ -100,33 +93,15 @@ class PrioritizedSweeping(DynaQ):
     name = "prioritized-sweeping"
     Config = PrioritizedSweepingConfig
 
-    def __init__(self, n_states: int, n_actions: int,
-                 config: PrioritizedSweepingConfig | None = None, seed: int = 0) -> None:
-        self.config = config if config is not None else PrioritizedSweepingConfig()
-        self.check_config(self.config)
-        self.hp = self.hyperparameters(self.config)
-        self.Q = np.zeros((n_states, n_actions))
-        self.state = self.kernels(self.config)[0](n_states, n_actions, self.hp)
-        counts = self.config.model == "counts"
-        self._observe = kernels.observe_counts if counts else kernels.observe
-        self._plan = kernels.plan_counts if counts else kernels.plan
-        self.rng = rng_mod.make_state(seed, rng_mod.AGENT)
-        self.backups = 0
-
     @classmethod
-    def check_config(cls, config: TabularConfig) -> None:
-        """Raise ConfigError unless ``config`` is a PrioritizedSweepingConfig."""
-        if not isinstance(config, PrioritizedSweepingConfig):
-            raise ConfigError(f"agent {cls.name} needs a PrioritizedSweepingConfig, got "
-                              f"{type(config).__name__}")
-
-    @classmethod
-    def kernels(cls, config: PrioritizedSweepingConfig) -> tuple[Any, Any, Any, Any]:
-        """The compiled ``(init, act, learn, diagnose)`` that :mod:`dynaq.kernels.run` runs."""
+    def kernels(cls, config: PrioritizedSweepingConfig) -> AgentKernels:
+        """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
         if config.model == "counts":
-            return (kernels.init_counts, kernels.act, kernels.learn_counts,
-                    kernels.diagnose_counts)
-        return kernels.init, kernels.act, kernels.learn, kernels.diagnose
+            return AgentKernels(kernels.init_counts, kernels.act, kernels.learn_counts,
+                                kernels.diagnose_counts, kernels.observe_counts,
+                                kernels.plan_counts)
+        return AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
+                            kernels.observe, kernels.plan)
 
     @classmethod
     def hyperparameters(cls, config: PrioritizedSweepingConfig
@@ -134,41 +109,6 @@ class PrioritizedSweeping(DynaQ):
         """``hp`` for :meth:`kernels`: ``(alpha, gamma, epsilon, k, theta)``."""
         return (float(config.alpha), float(config.gamma), float(config.epsilon),
                 int(config.planning_steps), float(config.theta))
-
-    def observe(self, state: int, action: int, reward: float, next_state: int,
-                terminated: bool) -> float:
-        """Learn from one real step: direct RL, model learning and, when k > 0, queueing
-        the pair and its state's predecessors (§8.4, steps (d)–(f)).
-
-        Args:
-            state: The state acted in.
-            action: The action taken.
-            reward: The reward received.
-            next_state: The state reached.
-            terminated: Whether the episode ended there (not ``truncated``).
-
-        Returns:
-            The TD error of the direct-RL backup.
-        """
-        td = self._observe(self.Q, self.state, int(state), int(action), float(reward),
-                           int(next_state), bool(terminated), self.hp)
-        self.backups += 1
-        return float(td)
-
-    def plan(self, steps: int | None = None) -> int:
-        """Sweep (§8.4, step (g)): back up the pairs of highest priority, each queueing
-        the pairs predicted to lead to its state.
-
-        Args:
-            steps: The most backups; default the configured k.
-
-        Returns:
-            How many were done: fewer when the queue empties.
-        """
-        k = self.config.planning_steps if steps is None else steps
-        done = int(self._plan(self.Q, self.state, k, self.hp))
-        self.backups += done
-        return done
 
     def queue(self) -> list[tuple[tuple[int, int], float]]:
         """The queued pairs ``((state, action), priority)``, highest priority first."""

@@ -20,11 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from dynaq import rng as rng_mod
-from dynaq.agents.dyna_q import DynaQ, TabularConfig
-from dynaq.errors import ConfigError
+from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig, check_count
 from dynaq.kernels import replay as kernels
 
 
@@ -38,12 +34,10 @@ class ReplayConfig(TabularConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if isinstance(self.buffer_size, bool) or not isinstance(
-                self.buffer_size, int | np.integer) or self.buffer_size < 1:
-            raise ConfigError(f"buffer_size must be an integer >= 1, got {self.buffer_size!r}")
+        check_count("buffer_size", self.buffer_size, 1)
 
 
-class Replay(DynaQ):
+class Replay(TabularAgent):
     """Q-learning with uniform experience replay from a ring buffer.
 
     Args:
@@ -63,27 +57,11 @@ class Replay(DynaQ):
     name = "replay"
     Config = ReplayConfig
 
-    def __init__(self, n_states: int, n_actions: int, config: ReplayConfig | None = None,
-                 seed: int = 0) -> None:
-        self.config = config if config is not None else ReplayConfig()
-        self.check_config(self.config)
-        self.hp = self.hyperparameters(self.config)
-        self.Q = np.zeros((n_states, n_actions))
-        self.state = kernels.init(n_states, n_actions, self.hp)
-        self.rng = rng_mod.make_state(seed, rng_mod.AGENT)
-        self.backups = 0
-
     @classmethod
-    def check_config(cls, config: Any) -> None:
-        """Raise ConfigError unless ``config`` is a ReplayConfig."""
-        if not isinstance(config, ReplayConfig):
-            raise ConfigError(f"agent {cls.name} needs a ReplayConfig, got "
-                              f"{type(config).__name__}")
-
-    @classmethod
-    def kernels(cls, config: Any) -> tuple[Any, Any, Any, Any]:
-        """The compiled ``(init, act, learn, diagnose)`` that :mod:`dynaq.kernels.run` runs."""
-        return kernels.init, kernels.act, kernels.learn, kernels.diagnose
+    def kernels(cls, config: Any) -> AgentKernels:
+        """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
+        return AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
+                            kernels.observe, kernels.plan)
 
     @classmethod
     def hyperparameters(cls, config: Any) -> tuple[float, float, float, int, int]:
@@ -94,36 +72,3 @@ class Replay(DynaQ):
     def __len__(self) -> int:
         """Number of transitions held."""
         return int(self.state[2][kernels.STORED])
-
-    def observe(self, state: int, action: int, reward: float, next_state: int,
-                terminated: bool) -> float:
-        """Learn from one real step: a Q-learning backup, then store the transition.
-
-        Args:
-            state: The state acted in.
-            action: The action taken.
-            reward: The reward received.
-            next_state: The state reached.
-            terminated: Whether the episode ended there (not ``truncated``).
-
-        Returns:
-            The TD error of the direct-RL backup.
-        """
-        td = kernels.observe(self.Q, self.state, int(state), int(action), float(reward),
-                             int(next_state), bool(terminated), self.hp)
-        self.backups += 1
-        return float(td)
-
-    def plan(self, steps: int | None = None) -> int:
-        """Replay: Q-learning backups on stored transitions drawn uniformly.
-
-        Args:
-            steps: How many backups; default the configured k.
-
-        Returns:
-            How many were done: 0 while the buffer is empty.
-        """
-        done = int(kernels.replay(self.Q, self.state, self.config.planning_steps
-                                  if steps is None else steps, self.hp, self.rng))
-        self.backups += done
-        return done

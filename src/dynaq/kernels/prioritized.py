@@ -184,7 +184,7 @@ def remember(state, s, a, r, s2, terminated, n_actions):
 
 
 @njit(cache=True)
-def observe(Q, state, s, a, r, s2, terminated, hp):
+def observe(Q, state, s, a, r, s2, terminated, t, hp):
     """Direct RL, model learning and, when k > 0, queueing (s, a) and the predecessors of
     s; ``hp = (alpha, gamma, epsilon, k, theta)``. Returns the direct backup's TD error."""
     td = q_backup(Q, s, a, r, s2, terminated, hp[0], hp[1])
@@ -195,8 +195,9 @@ def observe(Q, state, s, a, r, s2, terminated, hp):
 
 
 @njit(cache=True)
-def plan(Q, state, k, hp):
-    """:func:`sweep` with up to ``k`` backups; returns how many were done."""
+def plan(Q, state, k, t, hp, rng):
+    """:func:`sweep` with up to ``k`` backups; returns how many were done (the sweep draws
+    no random number)."""
     return sweep(Q, (state[0], state[1]), (state[4], state[5], state[6]),
                  (state[7], state[8], state[9]), k, hp[0], hp[1], hp[4])
 
@@ -205,9 +206,9 @@ def plan(Q, state, k, hp):
 def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
     """One real step of prioritized sweeping: :func:`observe`, then :func:`plan` with
     k = ``hp[3]``."""
-    observe(Q, state, s, a, r, s2, terminated, hp)
+    observe(Q, state, s, a, r, s2, terminated, t, hp)
     if hp[3] > 0:
-        return 1 + plan(Q, state, hp[3], hp)
+        return 1 + plan(Q, state, hp[3], t, hp, rng)
     return 1
 
 
@@ -290,7 +291,7 @@ def remember_counts(state, s, a, r, s2, terminated, n_actions):
 
 
 @njit(cache=True)
-def observe_counts(Q, state, s, a, r, s2, terminated, hp):
+def observe_counts(Q, state, s, a, r, s2, terminated, t, hp):
     """:func:`observe` with the counts model."""
     td = q_backup(Q, s, a, r, s2, terminated, hp[0], hp[1])
     i = remember_counts(state, s, a, r, s2, terminated, Q.shape[1])
@@ -301,7 +302,7 @@ def observe_counts(Q, state, s, a, r, s2, terminated, hp):
 
 
 @njit(cache=True)
-def plan_counts(Q, state, k, hp):
+def plan_counts(Q, state, k, t, hp, rng):
     """:func:`sweep` with expected backups on the counts model; returns how many."""
     pool, index = state[1], state[5]
     return sweep(Q, (state[0], pool.p_int, pool.p_reward), (index.slot, index.next, state[6]),
@@ -311,9 +312,9 @@ def plan_counts(Q, state, k, hp):
 @njit(cache=True)
 def learn_counts(Q, state, s, a, r, s2, terminated, t, hp, rng):
     """:func:`learn` with the counts model."""
-    observe_counts(Q, state, s, a, r, s2, terminated, hp)
+    observe_counts(Q, state, s, a, r, s2, terminated, t, hp)
     if hp[3] > 0:
-        return 1 + plan_counts(Q, state, hp[3], hp)
+        return 1 + plan_counts(Q, state, hp[3], t, hp, rng)
     return 1
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from dynaq.kernels.dyna_q import NEXT_ROW, PAIR, TERM, plan
+from dynaq.kernels.dyna_q import NEXT_ROW, PAIR, TERM
+from dynaq.kernels.dyna_q import plan as plan_table
 from dynaq.kernels.tabular import egreedy_action, q_backup
 
 POSITION, STORED = range(2)
@@ -61,7 +62,7 @@ def act(Q, state, s, t, hp, rng):
 
 
 @njit(cache=True)
-def observe(Q, state, s, a, r, s2, terminated, hp):
+def observe(Q, state, s, a, r, s2, terminated, t, hp):
     """A Q-learning backup on the real transition (§6.5), which then joins the buffer.
     Returns the TD error."""
     td = q_backup(Q, s, a, r, s2, terminated, hp[0], hp[1])
@@ -70,19 +71,19 @@ def observe(Q, state, s, a, r, s2, terminated, hp):
 
 
 @njit(cache=True)
-def replay(Q, state, k, hp, rng):
+def plan(Q, state, k, t, hp, rng):
     """k Q-learning backups on stored transitions drawn uniformly; returns k (0 while the
     buffer is empty)."""
     b_int, b_reward, count, _ = state
-    return plan(Q, b_int, b_reward, count[STORED], k, hp[0], hp[1], rng)
+    return plan_table(Q, b_int, b_reward, count[STORED], k, hp[0], hp[1], rng)
 
 
 @njit(cache=True)
 def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
     """One real step: direct RL, store, replay k."""
-    observe(Q, state, s, a, r, s2, terminated, hp)
+    observe(Q, state, s, a, r, s2, terminated, t, hp)
     if hp[3]:
-        return 1 + replay(Q, state, hp[3], hp, rng)
+        return 1 + plan(Q, state, hp[3], t, hp, rng)
     return 1
 
 

@@ -1,0 +1,217 @@
+"""The one protocol every tabular agent follows, and the step-by-step shell derived from it.
+
+An agent is two pieces:
+
+1. **Compiled functions** (numba ``@njit`` on plain arrays), gathered in an
+   :class:`AgentKernels`. ``Q`` is the ``[S, A]`` action-value table, ``state`` the agent's
+   own tuple of arrays (its model, counters, queue…), ``hp`` its tuple of hyperparameters
+   (``hp[3]`` is k, the planning steps), ``t`` the number of real steps taken so far
+   (counted across episodes), ``rng`` the agent's random state (:mod:`dynaq.rng`):
+
+   - ``init(n_states, n_actions, hp) -> state``: an empty model;
+   - ``act(Q, state, s, t, hp, rng) -> a``: the behaviour policy;
+   - ``learn(Q, state, s, a, r, s2, terminated, t, hp, rng) -> backups``: everything the
+     agent does with real step ``t``: direct RL, model learning and k planning backups
+     (Sutton & Barto §8.2, steps (d)–(f)), ``1 + planned``; the whole-run loop calls it;
+   - ``diagnose(state, world, base, reachable, n_actions) -> (model_error, reward_error,
+     coverage)``: the model against the true dynamics (see :mod:`dynaq.kernels.run`);
+   - ``observe(Q, state, s, a, r, s2, terminated, t, hp) -> td``: the first part of
+     ``learn``, direct RL and model learning (steps (d), (e));
+   - ``plan(Q, state, k, t, hp, rng) -> backups``: its last part, up to k simulated
+     backups (step (f)). ``learn`` must equal ``observe`` then ``plan``, number for number.
+
+   The compiled runner (:mod:`dynaq.kernels.run`) runs every seed of an agent through
+   ``init``, ``act``, ``learn`` and ``diagnose``, with exact per-episode metrics.
+2. **A Python class**: a :class:`TabularAgent` subclass with a ``name``, a frozen ``Config``
+   dataclass (a :class:`TabularConfig`), :meth:`~TabularAgent.kernels` and
+   :meth:`~TabularAgent.hyperparameters`. The step API (:meth:`~TabularAgent.act`,
+   :meth:`~TabularAgent.observe`, :meth:`~TabularAgent.plan`) is derived from the kernels,
+   so for one seed a Gymnasium loop and the compiled runner give the same episodes.
+
+Registering it is one line in :data:`dynaq.agents.AGENTS`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from dynaq import rng as rng_mod
+from dynaq.errors import ConfigError
+from dynaq.mdp import require_discrete
+
+
+class AgentKernels(NamedTuple):
+    """An agent's compiled functions (see the module docstring). ``observe`` and ``plan``
+    serve the step API of :class:`TabularAgent`; Dyna-Q's own shell
+    (:class:`~dynaq.agents.DynaQ`) steps through its model objects instead and leaves them
+    None."""
+
+    init: Any
+    act: Any
+    learn: Any
+    diagnose: Any
+    observe: Any = None
+    plan: Any = None
+
+
+@dataclass(frozen=True)
+class TabularConfig:
+    """What every tabular agent shares: Q-learning's step size, discount and ε-greedy
+    exploration, and k backups on remembered experience per real step."""
+
+    alpha: float = 0.1
+    """Step size α, in (0, 1]."""
+    gamma: float = 0.95
+    """Discount γ, in [0, 1]."""
+    epsilon: float = 0.1
+    """Exploration rate ε of the ε-greedy behaviour, in [0, 1]."""
+    planning_steps: int = 0
+    """Planning backups k after each real step; 0 is plain Q-learning."""
+
+    def __post_init__(self) -> None:
+        check_number("alpha", self.alpha, 0.0, 1.0, "(0, 1]", low_open=True)
+        check_number("gamma", self.gamma, 0.0, 1.0, "[0, 1]")
+        check_number("epsilon", self.epsilon, 0.0, 1.0, "[0, 1]")
+        check_count("planning_steps", self.planning_steps, 0)
+
+
+def check_number(name: str, value: Any, low: float, high: float, allowed: str,
+                 low_open: bool = False) -> None:
+    """Raise ConfigError unless ``value`` is a real number in the range (``allowed`` says
+    which, for the message)."""
+    ok = isinstance(value, int | float | np.number) and not isinstance(value, bool) and (
+        low < value <= high if low_open else low <= value <= high)
+    if not ok:
+        raise ConfigError(f"{name} must be in {allowed}, got {value!r}")
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Raise ConfigError unless ``value`` is a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
+            or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def check_count(name: str, value: Any, low: int) -> None:
+    """Raise ConfigError unless ``value`` is an integer >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def check_choice(name: str, value: Any, allowed: tuple[str, ...] | dict[str, Any]) -> None:
+    """Raise ConfigError unless ``value`` is one of ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+class TabularAgent:
+    """A tabular agent's step-by-step API over its compiled :class:`AgentKernels`.
+
+    Args:
+        n_states: Number of states of a Discrete observation space.
+        n_actions: Number of actions of a Discrete action space.
+        config: Hyperparameters (default: the agent's ``Config()``).
+        seed: Seeds the agent's own random stream (exploration, tie-breaking, planning).
+    """
+
+    name: ClassVar[str]
+    """The agent's name (``--agent``)."""
+    Config: ClassVar[type[TabularConfig]] = TabularConfig
+    """Its frozen config dataclass."""
+
+    def __init__(self, n_states: int, n_actions: int, config: TabularConfig | None = None,
+                 seed: int = 0) -> None:
+        check_count("n_states", n_states, 1)
+        check_count("n_actions", n_actions, 1)
+        self.config = self.Config() if config is None else config
+        self.check_config(self.config)
+        self.hp = self.hyperparameters(self.config)
+        self._fns = self.kernels(self.config)
+        self.Q = np.zeros((int(n_states), int(n_actions)))
+        self.state = self._fns.init(int(n_states), int(n_actions), self.hp)
+        self.rng = rng_mod.make_state(seed, rng_mod.AGENT)
+        self.backups = 0
+        """Value backups so far, real and simulated."""
+        self.t = 0
+        """Real steps observed so far."""
+
+    @classmethod
+    def check_config(cls, config: Any) -> None:
+        """Raise ConfigError unless ``config`` suits this agent (an instance of its
+        ``Config``; values are checked when a config is built)."""
+        if not isinstance(config, cls.Config):
+            raise ConfigError(f"agent {cls.name} needs a {cls.Config.__name__}, got "
+                              f"{type(config).__name__}")
+
+    @classmethod
+    def kernels(cls, config: Any) -> AgentKernels:
+        """The compiled functions that run this agent with ``config``."""
+        raise NotImplementedError(f"{cls.__name__} must define kernels(config)")
+
+    @classmethod
+    def hyperparameters(cls, config: Any) -> tuple:
+        """``hp``: the tuple of numbers the kernels read, ``(alpha, gamma, epsilon, k, …)``."""
+        raise NotImplementedError(f"{cls.__name__} must define hyperparameters(config)")
+
+    @classmethod
+    def for_env(cls, env: gym.Env, config: TabularConfig | None = None,
+                seed: int = 0) -> TabularAgent:
+        """Size the agent for a Gymnasium env with Discrete observation and action spaces.
+
+        Raises:
+            ConfigError: If either space is not Discrete.
+        """
+        require_discrete(env, f"agent {cls.name}")
+        return cls(int(env.observation_space.n), int(env.action_space.n), config, seed)
+
+    def act(self, state: int) -> int:
+        """Choose an action with the agent's behaviour policy (ε-greedy, §2.2, greedy ties
+        broken uniformly at random, unless the agent says otherwise).
+
+        Args:
+            state: The current state.
+
+        Returns:
+            The action to take.
+        """
+        return int(self._fns.act(self.Q, self.state, int(state), self.t, self.hp, self.rng))
+
+    def observe(self, state: int, action: int, reward: float, next_state: int,
+                terminated: bool) -> float:
+        """Learn from one real step (§8.2, steps (d) and (e)): direct RL, then model learning.
+
+        Args:
+            state: The state acted in.
+            action: The action taken.
+            reward: The reward received.
+            next_state: The state reached.
+            terminated: Whether the episode ended there. Pass ``terminated``, not
+                ``truncated``: only a true end of the episode bootstraps 0.
+
+        Returns:
+            The TD error of the direct-RL backup.
+        """
+        self.t += 1
+        td = self._fns.observe(self.Q, self.state, int(state), int(action), float(reward),
+                               int(next_state), bool(terminated), self.t, self.hp)
+        self.backups += 1
+        return float(td)
+
+    def plan(self, steps: int | None = None) -> int:
+        """Plan (§8.2, step (f)): backups on experience simulated from what was learned.
+
+        Args:
+            steps: How many; default the configured k.
+
+        Returns:
+            How many backups were done (0 while nothing has been learned).
+        """
+        k = self.config.planning_steps if steps is None else steps
+        done = int(self._fns.plan(self.Q, self.state, int(k), self.t, self.hp, self.rng))
+        self.backups += done
+        return done
