@@ -5,13 +5,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 
 from dynaq import ConfigError, Experiment, RunConfig, execute, load_results
 from dynaq.experiments import backends
-from dynaq.experiments.driver import FailedCells, Options
+from dynaq.experiments.driver import TEST_SIGNAL_ENV, FailedCells, Options
 from dynaq.experiments.store import DB_NAME, Store, describe, export
 
 NUMBERS = ["steps", "return", "env_steps", "backups", "value_error", "policy_value",
@@ -122,27 +121,19 @@ def _cli(out, *extra):
             "--quiet", "--out", str(out), *extra]
 
 
-def _wait_for_cells(out, n, proc):
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            with sqlite3.connect(out / DB_NAME) as conn:
-                if conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0] >= n:
-                    return
-        except sqlite3.Error:
-            pass
-        time.sleep(0.05)
+def _signalled(spec):
+    """The environment for a run that signals itself once cells are stored (the driver's
+    test hook), so that where the run stops does not depend on timing."""
+    return {**os.environ, TEST_SIGNAL_ENV: spec}
 
 
 def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
     out, ref = tmp_path / "out", tmp_path / "ref"
-    proc = subprocess.Popen(_cli(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for_cells(out, 3, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc = subprocess.run(_cli(out), env=_signalled("3:SIGKILL"), capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
     with sqlite3.connect(out / DB_NAME) as conn:
         before = conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
-    assert 3 <= before < 24
+    assert before == 3
     subprocess.run(_cli(out), check=True, capture_output=True)
     subprocess.run(_cli(ref), check=True, capture_output=True)
     with sqlite3.connect(out / DB_NAME) as conn:
@@ -154,15 +145,13 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
 
 def test_ctrl_c_exits_130_with_finished_cells_saved(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.Popen(_cli(out, "--backend", "process", "--workers", "2"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for_cells(out, 2, proc)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert "interrupted; finished cells are saved" in err and "Traceback" not in err
+    proc = subprocess.run(_cli(out, "--backend", "process", "--workers", "2"),
+                          env=_signalled("2:SIGINT"), capture_output=True, text=True)
+    assert proc.returncode == 130, proc.stderr
+    assert "interrupted; finished cells are saved" in proc.stderr
+    assert "Traceback" not in proc.stderr
     done = len(load_results(out)[["seed"]].drop_duplicates())
-    assert 2 <= done < 24
+    assert done == 2
     assert not [p for p in os.listdir(out) if p.endswith(".tmp")]
 
 

@@ -5,6 +5,8 @@ It is the only code that writes to an output directory (DESIGN.md rule 5).
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +27,11 @@ from dynaq.experiments.store import Store, load_results
 CHUNK = 64
 """Seeds per unit of work (one compiled call): enough to keep the cores busy, few enough
 for a live progress bar and little lost to an interruption."""
+
+TEST_SIGNAL_ENV = "DYNAQ_TEST_SIGNAL"
+"""Test hook, for the kill and Ctrl-C tests: set to ``"N:SIGNAME"`` (``"3:SIGKILL"``,
+``"2:SIGINT"``), it makes :func:`execute` raise that signal in its own process as soon as
+N cells have been stored, so those tests need no sleeps nor timing."""
 
 Reporter = Callable[[pd.DataFrame, pd.DataFrame, Path], str]
 """Writes an experiment's plots from (results, summary, out) and returns Markdown notes."""
@@ -99,9 +106,13 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
                  for i in range(0, len(seeds), opts.chunk)]
         with tqdm(total=sum(len(s) for _, s in units), desc=experiment.name, unit="cell",
                   file=sys.stderr, disable=opts.quiet or quiet, delay=1.0) as bar:
+            stored = 0
             for result in execute_units(units, opts.backend, opts.workers, opts.ray_address):
                 store.write(result.cells, result.failures)
-                bar.update(len(result.cells) + len(result.failures))
+                n = len(result.cells) + len(result.failures)
+                bar.update(n)
+                stored += n
+                _test_signal(stored)
         failed, any_done = store.failed(), bool(store.done_keys())
     finally:
         store.close()
@@ -109,6 +120,17 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
     if failed:
         raise FailedCells(failed)
     return summary
+
+
+def _test_signal(stored: int) -> None:
+    """The hook of :data:`TEST_SIGNAL_ENV`."""
+    spec = os.environ.get(TEST_SIGNAL_ENV)
+    if spec:
+        n, name = spec.split(":")
+        if stored >= int(n):
+            # raise_signal, not os.kill: the handler runs before it returns (SIGINT's
+            # KeyboardInterrupt is raised right here), whichever thread the OS would pick.
+            signal.raise_signal(signal.Signals[name])
 
 
 def write_outputs(experiment: Experiment, out: Path,
