@@ -5,6 +5,7 @@ from __future__ import annotations
 from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
 from dynaq.agents.dyna_q import DynaQ, DynaQConfig, QLearning
 from dynaq.agents.dyna_q_plus import DynaQPlus, DynaQPlusConfig
+from dynaq.agents.loop import Episode, StepAgent, run_episode, run_episodes
 from dynaq.agents.prioritized_sweeping import PrioritizedSweeping, PrioritizedSweepingConfig
 from dynaq.agents.replay import Replay, ReplayConfig
 
@@ -13,5 +14,6 @@ AGENTS: dict[str, type[TabularAgent]] = {
 """Agent names accepted by ``--agent``."""
 
 __all__ = ["AGENTS", "AgentKernels", "DynaQ", "DynaQConfig", "DynaQPlus", "DynaQPlusConfig",
-           "PrioritizedSweeping", "PrioritizedSweepingConfig", "QLearning", "Replay",
-           "ReplayConfig", "TabularAgent", "TabularConfig"]
+           "Episode", "PrioritizedSweeping", "PrioritizedSweepingConfig", "QLearning", "Replay",
+           "ReplayConfig", "StepAgent", "TabularAgent", "TabularConfig", "run_episode",
+           "run_episodes"]
