@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dynaq import ConfigError, DynaQ, DynaQConfig
-from dynaq.agents import PrioritizedSweepingConfig
+from dynaq.agents import PrioritizedSweepingConfig, run_episodes
 from dynaq.saving import (
     DEEP_FILE,
     META_FILE,
@@ -24,19 +24,23 @@ from dynaq.saving import (
 )
 
 
+class ActionLog(gym.Wrapper):
+    """Keeps the actions the env was stepped with."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.actions = []
+
+    def step(self, action):
+        self.actions.append(action)
+        return super().step(action)
+
+
 def drive(agent, steps, seed=0, env_id="dynaq/DynaMaze-v0"):
     """``steps`` real steps of act → observe → plan; returns the actions taken."""
-    env = gym.make(env_id)
-    s, _ = env.reset(seed=seed)
-    actions = []
-    for _ in range(steps):
-        a = agent.act(s)
-        s2, r, terminated, truncated, _ = env.step(a)
-        agent.observe(s, a, r, s2, terminated)
-        agent.plan()
-        actions.append(a)
-        s = env.reset()[0] if terminated or truncated else s2
-    return actions
+    env = ActionLog(gym.make(env_id))
+    list(run_episodes(agent, env, total_steps=steps, seed=seed))
+    return env.actions
 
 
 def one_line_error(path, match):

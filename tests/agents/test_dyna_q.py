@@ -7,6 +7,7 @@ import pytest
 
 import dynaq
 from dynaq import ConfigError, DynaQ, DynaQConfig, QLearning, RunConfig, run_cells
+from dynaq.agents import run_episodes
 from dynaq.kernels import run as K
 from dynaq.metrics import GroundTruth, egreedy_episode_length
 
@@ -14,20 +15,7 @@ from dynaq.metrics import GroundTruth, egreedy_episode_length
 def step_api_episodes(agent_name, k, seed, episodes, env_id="dynaq/DynaMaze-v0"):
     env = gym.make(env_id)
     agent = dynaq.AGENTS[agent_name].for_env(env, DynaQConfig(planning_steps=k), seed=seed)
-    lengths = []
-    for episode in range(episodes):
-        s, _ = env.reset(seed=seed if episode == 0 else None)
-        n = 0
-        while True:
-            a = agent.act(s)
-            s2, r, terminated, truncated, _ = env.step(a)
-            agent.observe(s, a, r, s2, terminated)
-            agent.plan()
-            n, s = n + 1, s2
-            if terminated or truncated:
-                break
-        lengths.append(n)
-    return lengths, agent
+    return [e.steps for e in run_episodes(agent, env, episodes=episodes, seed=seed)], agent
 
 
 @pytest.mark.parametrize("k", [0, 5, 50])

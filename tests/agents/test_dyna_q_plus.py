@@ -7,26 +7,14 @@ import pytest
 
 import dynaq
 from dynaq import ConfigError, RunConfig, run_cells
-from dynaq.agents import DynaQPlus, DynaQPlusConfig
+from dynaq.agents import DynaQPlus, DynaQPlusConfig, run_episodes
 from dynaq.kernels import run as K
 
 
 def step_api_episodes(config, seed, episodes, env_id="dynaq/DynaMaze-v0"):
     env = gym.make(env_id)
     agent = DynaQPlus.for_env(env, config, seed=seed)
-    lengths = []
-    for episode in range(episodes):
-        s, _ = env.reset(seed=seed if episode == 0 else None)
-        terminated = truncated = False
-        n = 0
-        while not (terminated or truncated):
-            a = agent.act(s)
-            s2, r, terminated, truncated, _ = env.step(a)
-            agent.observe(s, a, r, s2, terminated)
-            agent.plan()
-            n, s = n + 1, s2
-        lengths.append(n)
-    return lengths, agent
+    return [e.steps for e in run_episodes(agent, env, episodes=episodes, seed=seed)], agent
 
 
 @pytest.mark.parametrize("bonus", ["planning", "action"])

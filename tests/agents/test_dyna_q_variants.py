@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dynaq import ConfigError, DynaQ, DynaQConfig, RunConfig, rng, run_cells
+from dynaq.agents import run_episodes
 from dynaq.kernels import dyna_q as dq
 from dynaq.kernels import run as K
 from dynaq.mdp import TabularMDP
@@ -20,24 +21,22 @@ LEARNING = [K.STEPS, K.RETURN, K.ENV_STEPS, K.BACKUPS, K.VALUE_ERROR, K.POLICY_V
 """Record columns that do not depend on the model kept (wall time and model errors do)."""
 
 
-def drive(agent, mdp, seed, episodes, limit=0):
-    """Episodes of a step-API agent in ``mdp``, simulated from the seed's ENV stream as the
-    compiled runner does, so the two can be compared in stochastic worlds too."""
-    env_rng, A = rng.make_state(seed, rng.ENV), mdp.n_actions
-    lengths = []
-    for _ in range(episodes):
-        s, n = int(K.sample_start(np.cumsum(mdp.initial), env_rng)), 0
-        while True:
-            a = agent.act(s)
-            i = int(K.sample_outcome(mdp.offsets, mdp.prob, s * A + a, env_rng))
-            s2, term = int(mdp.next_state[i]), bool(mdp.terminated[i])
-            agent.observe(s, a, float(mdp.reward[i]), s2, term)
-            agent.plan()
-            n, s = n + 1, s2
-            if term or n == limit:
-                break
-        lengths.append(n)
-    return lengths
+class RunnerStreamEnv(gym.Env):
+    """``mdp`` simulated from the seed's ENV stream as the compiled runner does, so that the
+    step API and the runner can be compared in stochastic worlds too."""
+
+    def __init__(self, mdp: TabularMDP, seed: int):
+        self.mdp, self.rng, self.s = mdp, rng.make_state(seed, rng.ENV), 0
+
+    def reset(self, *, seed=None, options=None):
+        self.s = int(K.sample_start(np.cumsum(self.mdp.initial), self.rng))
+        return self.s, {}
+
+    def step(self, action):
+        m = self.mdp
+        i = int(K.sample_outcome(m.offsets, m.prob, self.s * m.n_actions + action, self.rng))
+        self.s = int(m.next_state[i])
+        return self.s, float(m.reward[i]), bool(m.terminated[i]), False, {}
 
 
 @pytest.mark.parametrize("variant", VARIANTS[1:], ids=lambda v: "-".join(v.values()))
@@ -68,8 +67,9 @@ def test_step_api_equals_compiled_runner_in_a_stochastic_world(variant):
     run = RunConfig(env="FrozenLake-v1", planning_steps=4, episodes=25, **variant)
     for cell in run_cells(run, [0, 2]):
         agent = DynaQ(mdp.n_states, mdp.n_actions, run.agent_config(), seed=cell.seed)
-        assert drive(agent, mdp, cell.seed, 25, limit=100) == list(
-            cell.records[:, K.STEPS].astype(int))
+        episodes = run_episodes(agent, RunnerStreamEnv(mdp, cell.seed), episodes=25,
+                                max_episode_steps=100)
+        assert [e.steps for e in episodes] == list(cell.records[:, K.STEPS].astype(int))
         assert np.array_equal(agent.Q, cell.Q)
         assert agent.backups == cell.records[-1, K.BACKUPS]
 
@@ -79,17 +79,7 @@ def test_step_api_through_gymnasium_equals_runner_with_the_counts_model():
     (cell,) = run_cells(run, [1])
     env = gym.make("dynaq/DynaMaze-v0")
     agent = DynaQ.for_env(env, run.agent_config(), seed=1)
-    s, _ = env.reset(seed=1)
-    lengths, n = [], 0
-    while len(lengths) < 6:
-        a = agent.act(s)
-        s2, r, terminated, _, _ = env.step(a)
-        agent.observe(s, a, r, s2, terminated)
-        agent.plan()
-        n, s = n + 1, s2
-        if terminated:
-            lengths.append(n)
-            n, (s, _) = 0, env.reset()
+    lengths = [e.steps for e in run_episodes(agent, env, episodes=6, seed=1)]
     assert lengths == list(cell.records[:, K.STEPS].astype(int))
     assert np.array_equal(agent.Q, cell.Q)
 
@@ -131,12 +121,12 @@ def test_trajectory_sampling_follows_the_model_from_the_real_state():
     model = dq.new_model(3, 1)
     n = dq.model_update(*model, 0, 1, 0, 0, 0.0, 1, False)
     n = dq.model_update(*model, n, 1, 1, 0, 1.0, 2, True)
-    assert dq.plan_with(Q, model, dq.TRAJECTORY, n, -1, 0, 4, 1.0, 0.9, 0.0,
-                        rng.make_state(0)) == 4
+    assert dq.plan_with(Q, dq.TableModel(*model), dq.TRAJECTORY, n, -1, 0, 4, 1.0, 0.9,
+                        0.0, rng.make_state(0)) == 4
     assert Q[:, 0] == pytest.approx([0.9, 1.0, 0.0])
     # from state 2, whose action was never tried, a simulated step backs up nothing
-    assert dq.plan_with(Q, model, dq.TRAJECTORY, n, -1, 2, 4, 1.0, 0.9, 0.0,
-                        rng.make_state(0)) == 0
+    assert dq.plan_with(Q, dq.TableModel(*model), dq.TRAJECTORY, n, -1, 2, 4, 1.0, 0.9,
+                        0.0, rng.make_state(0)) == 0
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -7,25 +7,14 @@ import pytest
 
 import dynaq
 from dynaq import ConfigError, RunConfig, run_cells
-from dynaq.agents import AGENTS, Replay, ReplayConfig
+from dynaq.agents import AGENTS, Replay, ReplayConfig, run_episodes
 from dynaq.kernels import run as K
 
 
 def step_api(config, seed, episodes, env_id="dynaq/DynaMaze-v0"):
     env = gym.make(env_id)
     agent = Replay.for_env(env, config, seed=seed)
-    lengths = []
-    for episode in range(episodes):
-        s, _ = env.reset(seed=seed if episode == 0 else None)
-        n, done = 0, False
-        while not done:
-            a = agent.act(s)
-            s2, r, terminated, truncated, _ = env.step(a)
-            agent.observe(s, a, r, s2, terminated)
-            agent.plan()
-            n, s, done = n + 1, s2, terminated or truncated
-        lengths.append(n)
-    return lengths, agent
+    return [e.steps for e in run_episodes(agent, env, episodes=episodes, seed=seed)], agent
 
 
 LEARNING = [K.STEPS, K.RETURN, K.ENV_STEPS, K.BACKUPS, K.VALUE_ERROR, K.POLICY_VALUE,

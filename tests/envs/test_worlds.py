@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dynaq import AGENTS, RunConfig, TabularEnv, TabularMDP, run_cells
+from dynaq.agents import run_episodes
 from dynaq.envs import DOWN, LEFT, RIGHT, UP, BlockingMazeEnv
 from dynaq.envs.maps import BLOCKING_MAZE, SHORTCUT_MAZE
 from dynaq.kernels import run as K
@@ -152,18 +153,8 @@ def step_api_run(run: RunConfig, seed: int) -> tuple[list[int], np.ndarray]:
     agent's step API, for ``run.total_steps`` real steps (the last episode cut short)."""
     env = gym.make(run.env)
     agent = AGENTS[run.agent].for_env(env, run.agent_config(), seed=seed)
-    lengths, total = [], 0
-    while total < run.total_steps:
-        s, _ = env.reset(seed=seed if not lengths else None)
-        n, done = 0, False
-        while not done and total < run.total_steps:
-            a = agent.act(s)
-            s2, r, done, _, _ = env.step(a)
-            agent.observe(s, a, r, s2, done)
-            agent.plan()
-            n, total, s = n + 1, total + 1, s2
-        lengths.append(n)
-    return lengths, agent.Q
+    episodes = run_episodes(agent, env, total_steps=run.total_steps, seed=seed)
+    return [e.steps for e in episodes], agent.Q
 
 
 @pytest.mark.parametrize("agent", ["dyna-q", "dyna-q+"])
