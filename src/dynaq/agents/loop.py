@@ -109,9 +109,9 @@ def run_episodes(agent: StepAgent, env: gym.Env, *, episodes: int | None = None,
         seed: Seeds the first ``env.reset`` only: the later episodes go on with the env's
             generator, as Gymnasium intends.
 
-    Yields:
-        Each episode, before the next one starts (so the caller can read the agent between
-        episodes).
+    Returns:
+        A lazy iterator of the episodes: each comes before the next one starts, so the
+        caller can read the agent (its ``Q``, its ``backups``) between episodes.
 
     Raises:
         ConfigError: If a limit is not a positive integer or ``None``.
@@ -119,7 +119,7 @@ def run_episodes(agent: StepAgent, env: gym.Env, *, episodes: int | None = None,
     for name, value in (("episodes", episodes), ("total_steps", total_steps),
                         ("max_episode_steps", max_episode_steps)):
         _check_limit(name, value)
-    # The checks above run at the call, not at the first ``next``.
+    # Not a generator itself, so that bad limits raise here, not at the first ``next``.
     return _episodes(agent, env, episodes, total_steps, max_episode_steps, seed)
 
 
