@@ -16,8 +16,8 @@ steps. What did worse on the seeds tried: 64×64 and 128×128 networks, batch 32
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar
 
 from dynaq.errors import ConfigError
 
@@ -25,17 +25,13 @@ DEVICES = ("cpu", "cuda")
 DEEP_AGENT_NAMES = ("dqn", "dyna-dqn")
 """The deep agents' names (``dynaq.deep.run.DEEP_AGENTS`` maps them to classes)."""
 
-RUN_CONFIG_FIELDS = {
-    "alpha": "lr",
-    "gamma": "gamma",
-    "epsilon": "epsilon_end",
-    "planning_steps": "planning_steps",
-    "ensemble": "ensemble",
-    "imagined_ratio": "imagined_ratio",
-    "device": "device",
-    "buffer_size": "buffer_capacity",
-}
-"""``RunConfig`` field → :class:`DeepConfig` field, for :meth:`DeepConfig.from_run_fields`."""
+RUN_NAME = "run_name"
+"""Metadata key of a :class:`DeepConfig` field that ``RunConfig``, ``dynaq run`` and sweep
+files expose by name (and results tables show as a column): the value is that name."""
+
+
+def _exposed(default: Any, run_name: str) -> Any:
+    return field(default=default, metadata={RUN_NAME: run_name})
 
 
 @dataclass(frozen=True)
@@ -43,14 +39,21 @@ class DeepConfig:
     """Hyperparameters of :class:`~dynaq.deep.dqn.DQN` and :class:`~dynaq.deep.dyna_dqn.DynaDQN`.
 
     Every field is checked when the config is built; a bad one raises ConfigError naming the
-    field and what is allowed. Sequences given for the layer sizes are stored as tuples.
+    field and what is allowed. Sequences given for the layer sizes are stored as tuples. A
+    ``RunConfig`` takes every field by its RunConfig name (:data:`RUN_CONFIG_FIELDS`); the
+    fields made with a :data:`RUN_NAME` are also flags of ``dynaq run``, keys of sweep files
+    and columns of the results tables.
     """
 
-    lr: float = 1e-3
+    model: ClassVar[str] = "neural"
+    """What results tables show in the ``model`` column: the one-step model of Dyna-DQN is
+    neural (not a setting; DQN, which has none, shows the same)."""
+
+    lr: float = _exposed(1e-3, "alpha")
     """Adam step size of the Q-network, in (0, 1]."""
-    gamma: float = 0.99
+    gamma: float = _exposed(0.99, "gamma")
     """Discount γ, in [0, 1]."""
-    buffer_capacity: int = 50_000
+    buffer_capacity: int = _exposed(50_000, "buffer_size")
     """Real transitions the replay buffer keeps (a ring: the oldest is overwritten)."""
     batch_size: int = 64
     """Transitions per gradient step (real and imagined together)."""
@@ -70,19 +73,19 @@ class DeepConfig:
     """Clip the gradient's global norm to this (> 0), as Stable-Baselines3's DQN does."""
     epsilon_start: float = 1.0
     """ε of the ε-greedy behaviour at the first step, in [0, 1]."""
-    epsilon_end: float = 0.04
+    epsilon_end: float = _exposed(0.04, "epsilon")
     """ε after ``epsilon_decay_steps`` real steps (linear in between), in [0, 1]."""
     epsilon_decay_steps: int = 8000
     """Real steps over which ε falls from ``epsilon_start`` to ``epsilon_end`` (>= 1)."""
-    planning_steps: int = 0
+    planning_steps: int = _exposed(0, "planning_steps")
     """k: imagined transitions the model generates after each real step (0: plain DQN)."""
-    imagined_ratio: float = 0.5
+    imagined_ratio: float = _exposed(0.5, "imagined_ratio")
     """Fraction of each minibatch drawn from the imagined buffer when k > 0, in [0, 1]."""
     imagined_capacity: int = 10_000
     """Imagined transitions kept (a ring, so k sets how fresh they are)."""
     model_hidden: tuple[int, ...] = (128, 128)
     """Hidden layer widths of each model member (ReLU)."""
-    ensemble: int = 1
+    ensemble: int = _exposed(1, "ensemble")
     """Model members N; each imagined transition uses one drawn at random."""
     model_lr: float = 1e-3
     """Adam step size of the model, in (0, 1]."""
@@ -92,7 +95,7 @@ class DeepConfig:
     """Gradient steps per model fit."""
     model_batch_size: int = 256
     """Transitions per model gradient step, per member."""
-    device: str = "cpu"
+    device: str = _exposed("cpu", "device")
     """Where tensors live: ``cpu`` or ``cuda``."""
 
     def __post_init__(self) -> None:
@@ -111,8 +114,12 @@ class DeepConfig:
         _check_device(self.device)
 
     @classmethod
-    def from_run_fields(cls, **values: Any) -> DeepConfig:
+    def from_run_fields(cls, base: DeepConfig | None = None, **values: Any) -> DeepConfig:
         """Build from ``RunConfig`` names (see :data:`RUN_CONFIG_FIELDS`); None keeps a default.
+
+        Args:
+            base: The config whose other fields are kept (default: ``DeepConfig()``).
+            **values: Fields by their RunConfig names.
 
         Raises:
             ConfigError: For an unknown name, or a bad value (named as the RunConfig field).
@@ -125,18 +132,24 @@ class DeepConfig:
             if value is not None:
                 kwargs[RUN_CONFIG_FIELDS[name]] = value
         try:
-            return cls(**kwargs)
+            return cls(**kwargs) if base is None else replace(base, **kwargs)
         except ConfigError as err:
             run_name = {v: k for k, v in RUN_CONFIG_FIELDS.items()}
-            field, _, rest = str(err).partition(" ")
-            if run_name.get(field, field) != field:
-                raise ConfigError(f"{run_name[field]} ({field}) {rest}") from None
+            name, _, rest = str(err).partition(" ")
+            if run_name.get(name, name) != name:
+                raise ConfigError(f"{run_name[name]} ({name}) {rest}") from None
             raise
 
     def epsilon_at(self, step: int) -> float:
         """ε after ``step`` real steps: linear from start to end, then constant."""
         frac = min(step / self.epsilon_decay_steps, 1.0)
         return self.epsilon_start + frac * (self.epsilon_end - self.epsilon_start)
+
+
+RUN_CONFIG_FIELDS = {f.metadata.get(RUN_NAME, f.name): f.name for f in fields(DeepConfig)}
+"""``RunConfig`` name → :class:`DeepConfig` field, for :meth:`DeepConfig.from_run_fields`."""
+EXPOSED_FIELDS = tuple(f.metadata[RUN_NAME] for f in fields(DeepConfig) if RUN_NAME in f.metadata)
+"""The RunConfig names of the fields that ``dynaq run``, sweep files and results tables have."""
 
 
 def check_agent(agent: str, config: DeepConfig) -> None:
