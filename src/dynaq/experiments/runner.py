@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from dynaq import rng
-from dynaq.agents import AGENTS
+from dynaq.agents.registry import resolve_agent
 from dynaq.envs.make import env_model, make_env
 from dynaq.experiments.config import RunConfig, cell_key
 from dynaq.kernels import run as kernels
@@ -113,7 +113,7 @@ def _episode_capacity(total_steps: int, mdp: TabularMDP, max_episode_steps: int)
 def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[GroundTruth],
                episodes: int | None, capacity: int, max_episode_steps: int
                ) -> list[CellResult]:
-    agent = AGENTS[run.agent]
+    agent = resolve_agent(run.agent)
     config = run.agent_config()
     world, switch_at = mdp.stacked()
     n = len(seeds)
@@ -145,7 +145,7 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
     """The same algorithm through the agent API, for envs with no exact model: the cell,
     or the trained agent itself with ``keep_agent``."""
     env = make_env(run.env)
-    agent = AGENTS[run.agent].for_env(env, run.agent_config(), seed=seed)
+    agent = resolve_agent(run.agent).for_env(env, run.agent_config(), seed=seed)
     rows, total, t0 = [], 0, time.perf_counter()
     while (run.episodes is None or len(rows) < run.episodes) and (
             run.total_steps is None or total < run.total_steps):
