@@ -2,9 +2,11 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from dynaq import load_results
 from dynaq.cli import main
 
 BASE = ["run", "--env", "dynaq/DynaMaze-v0", "--episodes", "3", "--seeds", "2", "--quiet"]
@@ -29,6 +31,8 @@ BASE = ["run", "--env", "dynaq/DynaMaze-v0", "--episodes", "3", "--seeds", "2", 
     (["--planning-steps", "5", "0", "5"], "planning_steps lists 5 more than once"),
     (["--env", "nosuchmodule:Foo-v0"], "got 'nosuchmodule:Foo-v0'"),
     (["--env", "FrozenLake-v0"], "is deprecated"),
+    (["--agent", "nosuch_mod:Agent"], "agent nosuch_mod:Agent: cannot import module nosuch_mod"),
+    (["--theta", "0.5"], "theta does not apply to agent dyna-q; it is used by: prioritized-"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
     out = tmp_path / "out"
@@ -55,6 +59,25 @@ def test_run_writes_the_outputs_and_prints_where(tmp_path, capsys):
     assert "| dynaq/DynaMaze-v0 | dyna-q | 5 | 2 |" in printed and "curves.png" in printed
     for name in ("results.sqlite", "summary.csv", "summary.md", "curves.png", "config.toml"):
         assert (out / name).exists()
+
+
+def test_flags_and_their_help_come_from_the_agents_configs(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in ("--kappa", "--theta", "--buffer-size", "--imagined-ratio", "--sampling"):
+        assert flag in text
+    assert "Queue threshold θ >= 0" in text and "Adam step size of the Q-network" in text
+
+
+def test_a_user_agent_by_import_path(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "data" / "user_agents"))
+    out = tmp_path / "out"
+    assert main([*BASE, "--agent", "user_agents:DynaQExtra", "--kappa", "0.2",
+                 "--planning-steps", "5", "--out", str(out)]) == 0
+    df = load_results(out)
+    assert set(df["agent"]) == {"user_agents:DynaQExtra"} and set(df["kappa"]) == {0.2}
 
 
 def test_steps_mode(tmp_path):

@@ -1,16 +1,21 @@
-"""The ``dynaq`` command (built with tyro): run, sweep, reproduce, and look at results."""
+"""The ``dynaq`` command (built with tyro): run, sweep, reproduce, and look at results.
+
+``dynaq run`` has one flag per agent setting, derived with its help text from the agents'
+config dataclasses (:func:`dynaq.experiments.config.known_settings`).
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import tyro
 
 from dynaq.errors import ConfigError
+from dynaq.experiments.config import known_settings
 
 if TYPE_CHECKING:
     from dynaq.experiments.driver import Options
@@ -45,7 +50,7 @@ class _Execution:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Run(_Execution):
+class _RunOptions(_Execution):
     """Run an agent on a Discrete Gymnasium env for N seeds and each k; write the results
     database, summary.csv, summary.md, curves.png and config.toml to --out."""
 
@@ -54,7 +59,9 @@ class Run(_Execution):
     out: Path
     """Output directory (new, empty, or holding this same run to resume it)."""
     agent: str = "dyna-q"
-    """Agent name (see dynaq.AGENTS): q-learning, dyna-q, …"""
+    """Agent name (see dynaq.AGENTS): q-learning, dyna-q, dyna-q+, prioritized-sweeping,
+    replay, dqn, dyna-dqn; or package.module:Class, a dynaq.agents.base.TabularAgent
+    subclass to import."""
     planning_steps: tuple[int, ...] = (0,)
     """Planning steps k per real step; several values run side by side."""
     seeds: int = 10
@@ -63,38 +70,23 @@ class Run(_Execution):
     """Episodes per seed (give this or --steps)."""
     steps: int | None = None
     """Real environment steps per seed (give this or --episodes)."""
-    alpha: float | None = None
-    """Step size α in (0, 1]; a deep agent's learning rate (default: the agent's own)."""
-    gamma: float | None = None
-    """Discount γ in [0, 1] (default: 0.95 tabular, 0.99 deep)."""
-    epsilon: float | None = None
-    """Exploration ε in [0, 1]; a deep agent's final ε (default: 0.1 tabular, 0.04 deep)."""
-    model: str | None = None
-    """Model the agent learns: deterministic or counts (tabular), neural (deep)."""
-    backup: str | None = None
-    """Counts-model planning backups: sample or expected (default: sample; expected for
-    prioritized sweeping, the only one it has with counts)."""
-    sampling: str = "uniform"
-    """Dyna-Q planning distribution: uniform, latest or trajectory."""
-    kappa: float = 1e-3
-    """Dyna-Q+ bonus weight κ."""
-    bonus: str = "planning"
-    """Dyna-Q+: planning (§8.3) or action (Exercise 8.4)."""
-    theta: float = 1e-4
-    """Prioritized sweeping threshold θ."""
-    buffer_size: int | None = None
-    """Replay buffer capacity (replay, dqn, dyna-dqn; default: the agent's own)."""
-    ensemble: int = 1
-    """Dyna-DQN: members of the neural model ensemble."""
-    imagined_ratio: float = 0.5
-    """Dyna-DQN: share of imagined transitions in each gradient batch."""
-    device: Literal["cpu", "cuda"] = "cpu"
-    """Deep agents: torch device."""
     save_agent: bool = False
     """Also save the trained agent of seed 0 of each config under OUT/agents/ (see
     dynaq evaluate)."""
     max_episode_steps: int | None = None
     """Truncate episodes after this many steps (default: the env's own limit, if any)."""
+
+
+_SETTINGS = tuple(name for name in known_settings()
+                  if name not in {f.name for f in fields(_RunOptions)})
+"""The agent settings ``dynaq run`` has a flag for: every known one but those above."""
+
+Run = make_dataclass(
+    "Run", [(name, Annotated[known_settings()[name].type | None,
+                             tyro.conf.arg(help=known_settings()[name].help())],
+             field(default=None)) for name in _SETTINGS],
+    bases=(_RunOptions,), frozen=True, kw_only=True)
+Run.__doc__, Run.__module__ = _RunOptions.__doc__, __name__
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,14 +174,9 @@ def _run(cmd: Run) -> Path:
     repeated = sorted({k for k in cmd.planning_steps if cmd.planning_steps.count(k) > 1})
     if repeated:
         raise ConfigError(f"planning_steps lists {repeated[0]} more than once")
-    # Only what was given on the command line: the rest stays at RunConfig's defaults,
-    # and a setting the agent does not use is refused by name.
-    defaults = Run(env="", out=Path())
-    extra = {f: getattr(cmd, f) for f in ("model", "backup", "sampling", "kappa", "bonus",
-                                          "theta", "buffer_size", "ensemble",
-                                          "imagined_ratio", "device", "alpha", "gamma",
-                                          "epsilon")
-             if getattr(cmd, f) != getattr(defaults, f)}
+    # Only what was given on the command line: the rest stays at the agent's defaults,
+    # and a setting the agent does not have is refused by name.
+    extra = {name: getattr(cmd, name) for name in _SETTINGS if getattr(cmd, name) is not None}
     runs = tuple(RunConfig(env=cmd.env, agent=cmd.agent, planning_steps=k,
                            episodes=cmd.episodes, total_steps=cmd.steps,
                            max_episode_steps=cmd.max_episode_steps, **extra)

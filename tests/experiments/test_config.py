@@ -1,13 +1,26 @@
-"""Frozen, validated configs and their TOML form."""
+"""Frozen, validated configs, their settings by name, agents by import path, TOML."""
 
 import dataclasses
+import re
+from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dynaq import ConfigError, Experiment, RunConfig
-from dynaq.experiments.config import cell_key
+from dynaq import (
+    ConfigError,
+    DynaQConfig,
+    DynaQPlusConfig,
+    Experiment,
+    PrioritizedSweepingConfig,
+    RunConfig,
+    run_cells,
+)
+from dynaq.agents.registry import resolve_agent
+from dynaq.experiments.config import cell_key, field_docs, known_settings
+from dynaq.records import WALL_S
 
 
 @pytest.mark.parametrize("kwargs, field", [
@@ -74,3 +87,92 @@ def test_toml_errors_are_one_line(tmp_path):
     bad.write_text("[[runs]\n")
     with pytest.raises(ConfigError, match="bad.toml"):
         Experiment.from_toml(bad)
+
+
+USER_AGENTS = Path(__file__).parents[1] / "data" / "user_agents"
+USER = "user_agents:DynaQExtra"
+
+
+@pytest.fixture
+def user_agents(monkeypatch):
+    """``user_agents`` importable, as a user's own module would be."""
+    monkeypatch.syspath_prepend(str(USER_AGENTS))
+
+
+def test_flat_settings_and_the_agents_config_are_one_run():
+    flat = RunConfig(agent="dyna-q+", planning_steps=5, kappa=0.01)
+    nested = RunConfig(agent="dyna-q+", config=DynaQPlusConfig(kappa=0.01), planning_steps=5)
+    assert flat == nested and flat.key() == nested.key()
+    assert flat.config == DynaQPlusConfig(planning_steps=5, kappa=0.01) and flat.kappa == 0.01
+    assert (RunConfig().kappa, RunConfig().buffer_size) == (1e-3, None)  # what tables show
+    with pytest.raises(ConfigError, match="agent dyna-q\\+ needs a DynaQPlusConfig"):
+        RunConfig(agent="dyna-q+", config=DynaQConfig())
+    with pytest.raises(ConfigError, match="theta does not apply to agent dyna-q; it is used by: "
+                                          "prioritized-sweeping"):
+        RunConfig(theta=0.5)
+    with pytest.raises(ConfigError, match="model does not apply to agent dqn; it is used by: "
+                                          "q-learning, dyna-q, prioritized-sweeping"):
+        RunConfig(agent="dqn", model="counts")
+    assert RunConfig(agent="dqn", model="neural").row()["model"] == "neural"
+
+
+def test_settings_come_from_the_config_dataclasses():
+    settings = known_settings()
+    assert list(settings)[:4] == ["alpha", "gamma", "epsilon", "planning_steps"]
+    assert settings["theta"].users == ("prioritized-sweeping",)
+    assert settings["buffer_size"].neutral is None and settings["kappa"].neutral == 1e-3
+    assert field_docs(PrioritizedSweepingConfig)["theta"].startswith("Queue threshold θ")
+    assert field_docs(PrioritizedSweepingConfig)["alpha"] == "Step size α, in (0, 1]."
+    assert "Queue threshold θ >= 0" in settings["theta"].help()
+    assert RunConfig.columns()[:2] == ["env", "agent"] and "config" not in RunConfig.columns()
+
+
+def test_runs_the_tables_cannot_tell_apart_are_refused():
+    one = RunConfig(agent="dqn", episodes=None, total_steps=100)
+    other = RunConfig(agent="dqn", episodes=None, total_steps=100, batch_size=32)
+    assert one.key() != other.key() and one.row() == other.row()
+    with pytest.raises(ConfigError, match=r"runs\[1\] and runs\[0\] differ only in batch_size"):
+        Experiment("x", (one, other), 2)
+
+
+def test_toml_round_trip_of_every_setting(tmp_path):
+    runs = (RunConfig(agent="dyna-dqn", planning_steps=2, hidden=(64, 64), episodes=None,
+                      total_steps=100),
+            RunConfig(agent="prioritized-sweeping", model="counts", planning_steps=3))
+    path = tmp_path / "config.toml"
+    path.write_text(Experiment("every", runs, 2).to_toml())
+    assert "batch_size = 64" in path.read_text()
+    assert Experiment.from_toml(path) == Experiment("every", runs, 2)
+
+
+def test_a_user_agent_by_import_path(user_agents):
+    run = RunConfig(agent=USER, planning_steps=5, episodes=4, extra=7, kappa=0.2)
+    assert type(run.config).__name__ == "ExtraConfig" and (run.extra, run.kappa) == (7, 0.2)
+    assert run.to_dict()["agent"] == USER and run.row()["kappa"] == 0.2
+    assert run.key() != RunConfig(planning_steps=5, episodes=4).key()
+    with pytest.raises(ConfigError, match=f"theta does not apply to agent {USER}; it is used "
+                                          "by: prioritized-sweeping"):
+        RunConfig(agent=USER, theta=0.5)
+    # the same kernels as dyna-q: the same episodes
+    mine = run_cells(run, [0, 1])
+    dyna = run_cells(RunConfig(planning_steps=5, episodes=4), [0, 1])
+    for a, b in zip(mine, dyna, strict=True):
+        assert np.array_equal(a.Q, b.Q)
+        assert np.array_equal(np.delete(a.records, WALL_S, 1), np.delete(b.records, WALL_S, 1))
+
+
+@pytest.mark.parametrize("agent, message", [
+    ("nosuch_module_xyz:Agent", "agent nosuch_module_xyz:Agent: cannot import module "
+                                "nosuch_module_xyz"),
+    ("user_agents:Nope", "agent user_agents:Nope: user_agents has no attribute 'Nope'"),
+    ("user_agents:NOT_AN_AGENT", "NOT_AN_AGENT is not a subclass of "
+                                 "dynaq.agents.base.TabularAgent"),
+    ("user_agents:ExtraConfig", "ExtraConfig is not a subclass"),
+    (":DynaQ", "agent must be one of q-learning, dyna-q, dyna-q+, prioritized-sweeping, "
+               "replay, dqn, dyna-dqn, or an import path package.module:Class"),
+])
+def test_bad_import_paths_name_what_is_wrong(user_agents, agent, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        RunConfig(agent=agent)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        resolve_agent(agent)

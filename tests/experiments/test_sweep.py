@@ -1,11 +1,13 @@
 """Sweep files: the cross product, and one clear line for every kind of bad file."""
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynaq import ConfigError
-from dynaq.experiments.sweep import load_sweep
+from dynaq.experiments.sweep import keys, load_sweep
 
 
 def write(tmp_path, text, name="sweep.toml"):
@@ -30,6 +32,21 @@ def test_fields_an_agent_does_not_use_stay_default_and_run_once(tmp_path):
     assert labels == [("dyna-q", 0.001), ("dyna-q+", 0.001), ("dyna-q+", 0.01)]
 
 
+def test_keys_are_every_known_setting(tmp_path):
+    exp = load_sweep(write(tmp_path, '[fixed]\nagent = "dyna-dqn"\nepisodes = 3\n'
+                                     '[sweep]\nimagined_ratio = [0.25, 0.75]\n'))
+    assert [r.config.imagined_ratio for r in exp.runs] == [0.25, 0.75]
+    assert keys()[:2] == ("env", "agent") and "theta" in keys() and "config" not in keys()
+
+
+def test_a_user_agent_by_import_path(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "data" / "user_agents"))
+    exp = load_sweep(write(tmp_path, '[fixed]\nagent = "user_agents:DynaQExtra"\n'
+                                     '[sweep]\nkappa = [0.1, 0.2]\ntheta = [1e-4, 0.1]\n'))
+    assert sorted(r.kappa for r in exp.runs) == [0.1, 0.2]  # theta: not its own, left out
+    assert {r.agent for r in exp.runs} == {"user_agents:DynaQExtra"}
+
+
 def test_steps_runs(tmp_path):
     (run,) = load_sweep(write(tmp_path, "[fixed]\ntotal_steps = 300\n")).runs
     assert run.total_steps == 300 and run.episodes is None
@@ -49,6 +66,9 @@ def test_steps_runs(tmp_path):
     ("[fixed\n", "Expected ']'"),
     ("fixed = 3\n", "sweep.toml:1: fixed must be a table"),
     ("[fixed]\nagent = 'dyna-q'\nkappa = 0.5\n", "kappa does not apply to agent dyna-q"),
+    ("[fixed]\nagent = 'nosuch_mod:A'\n",
+     "sweep.toml:2: agent nosuch_mod:A: cannot import module nosuch_mod"),
+    ("[fixed]\nbatch_size = 32\n", "sweep.toml:2: unknown key fixed.batch_size"),
 ])
 def test_bad_files_get_one_line(tmp_path, text, message):
     with pytest.raises(ConfigError) as err:

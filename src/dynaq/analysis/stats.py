@@ -9,7 +9,6 @@ edge of the statistical precipice": percentile bootstrap CIs where, when several
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -31,7 +30,7 @@ Samples = np.ndarray | Sequence[np.ndarray]
 
 def config_columns(df: pd.DataFrame) -> list[str]:
     """The run-config columns of a results frame (what identifies a configuration)."""
-    return [f.name for f in fields(RunConfig) if f.name in df.columns]
+    return [c for c in RunConfig.columns() if c in df.columns]
 
 
 def varying_columns(df: pd.DataFrame) -> list[str]:

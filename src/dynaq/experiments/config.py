@@ -1,73 +1,216 @@
 """Frozen, validated experiment configuration (DESIGN.md rule 4), loadable from TOML.
 
-A :class:`RunConfig` is everything that defines one learning run except its seed; an
-:class:`Experiment` is a list of run configs and a number of seeds. A cell is one
-(run config, seed) pair and has a stable key derived from both.
+A :class:`RunConfig` is everything that defines one learning run except its seed: what
+every run has (env, agent, budget) and ``config``, the agent's own config (an instance of
+``resolve_agent(agent).Config``, a :class:`~dynaq.agents.base.TabularConfig`, or a
+:class:`~dynaq.deep.config.DeepConfig` for a deep agent). An :class:`Experiment` is a list
+of run configs and a number of seeds. A cell is one (run config, seed) pair.
+
+**Settings by name.** An agent's settings are its config's fields (a deep agent's under
+their RunConfig names, :data:`~dynaq.deep.config.RUN_CONFIG_FIELDS`: ``alpha`` for ``lr``).
+The union over the registered agents, :func:`known_settings`, is derived from their config
+dataclasses, docstrings included; it is what ``RunConfig(...)`` takes as flat keywords
+beside the agent's own fields, what ``dynaq run`` has flags for, what sweep files may set,
+and the results tables' columns. A known setting the agent does not have is refused by
+name with the agents that have it, unless it is None or the value the agent shows for it.
+
+**Keys.** A run config's key hashes :meth:`RunConfig.to_dict`: env, agent and only the
+settings that differ from their defaults, so adding a defaulted field to any config keeps
+every existing key (and every results directory resumable). A user agent's key includes
+its import path, its ``agent``.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
+import inspect
 import json
 import platform
+import textwrap
 import tomllib
-from dataclasses import asdict, dataclass, fields
+import typing
+from dataclasses import dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from dynaq.agents import AGENTS
-from dynaq.deep.config import DEEP_AGENT_NAMES, RUN_CONFIG_FIELDS, DeepConfig, check_agent
+from dynaq.agents.registry import resolve_agent
+from dynaq.deep.config import (
+    DEEP_AGENT_NAMES,
+    EXPOSED_FIELDS,
+    RUN_CONFIG_FIELDS,
+    DeepConfig,
+    check_agent,
+)
 from dynaq.errors import ConfigError
-from dynaq.models import MODELS
-
-AGENT_FIELDS = frozenset({"model", "backup", "sampling", "kappa", "bonus", "theta",
-                          "buffer_size", "ensemble", "imagined_ratio", "device"})
-"""RunConfig fields only some agents use: another agent must leave them at their default."""
 
 
 @dataclass(frozen=True)
+class AgentSpec:
+    """How a run config reaches an agent's own config."""
+
+    name: str
+    """The agent's name (``RunConfig.agent``)."""
+    config_type: type
+    """Its config dataclass."""
+    names: dict[str, str]
+    """Its settings: RunConfig name → config field."""
+    exposed: tuple[str, ...]
+    """The settings that are flags, sweep keys and table columns (for a registered agent)."""
+
+    @classmethod
+    def of(cls, agent: str) -> AgentSpec:
+        """The spec of a registered agent, a deep one, or a tabular agent by import path.
+
+        Raises:
+            ConfigError: If ``agent`` names no agent.
+        """
+        if agent in DEEP_AGENT_NAMES:
+            return cls(agent, DeepConfig, RUN_CONFIG_FIELDS, EXPOSED_FIELDS)
+        config = resolve_agent(agent).Config
+        names = {f.name: f.name for f in fields(config)}
+        return cls(agent, config, names, tuple(names))
+
+    @property
+    def is_deep(self) -> bool:
+        """Whether the agent is a deep one (:mod:`dynaq.deep`, needs the deep extra)."""
+        return self.config_type is DeepConfig
+
+    def default(self) -> Any:
+        """The agent's config with every field at its default."""
+        return self.config_type()
+
+    def build(self, base: Any, settings: dict[str, Any]) -> Any:
+        """The agent's config: ``base`` (default: the default config) with ``settings`` (its
+        own, by RunConfig name; None keeps a value), validated for this agent.
+
+        Raises:
+            ConfigError: For a bad value, or a base of another agent's config type.
+        """
+        given = {k: v for k, v in settings.items() if v is not None}
+        if self.is_deep:
+            if base is not None and not isinstance(base, DeepConfig):
+                raise ConfigError(f"agent {self.name} needs a DeepConfig, got "
+                                  f"{type(base).__name__}")
+            config = DeepConfig.from_run_fields(base, **given)
+            check_agent(self.name, config)
+            return config
+        agent = resolve_agent(self.name)
+        if base is not None:
+            agent.check_config(base)  # of the agent's own config type, before replace
+        config = self.config_type(**given) if base is None else replace(base, **given)
+        agent.check_config(config)
+        return config
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting by name, over the registered agents that have it."""
+
+    name: str
+    """Its RunConfig name."""
+    type: Any
+    """Its type (as annotated in the first config that has it)."""
+    owners: tuple[tuple[str, Any, str], ...]
+    """``(agent, default, docstring)`` for each registered agent that has it."""
+
+    @property
+    def users(self) -> tuple[str, ...]:
+        """The registered agents that have it."""
+        return tuple(agent for agent, _, _ in self.owners)
+
+    @property
+    def neutral(self) -> Any:
+        """What an agent without it shows in tables: the default, if every agent that has
+        it agrees on one, else None."""
+        defaults = [json.dumps(_plain(d)) for _, d, _ in self.owners]
+        return self.owners[0][1] if len(set(defaults)) == 1 else None
+
+    def help(self) -> str:
+        """The field docstrings with their defaults and, unless every agent has it, the
+        agents they apply to (``dynaq run --help``)."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for agent, default, doc in self.owners:
+            groups.setdefault((doc, repr(_plain(default))), []).append(agent)
+        everyone = len(groups) == 1 and len(self.owners) == len(registered_agents())
+        return " ".join(
+            (doc.replace("``", "").rstrip(".") or self.name) + f"; default {default}"
+            + ("" if everyone else f" ({', '.join(agents)})") + "."
+            for (doc, default), agents in groups.items())
+
+
+def registered_agents() -> tuple[str, ...]:
+    """The agents that have names: :data:`dynaq.agents.AGENTS` and the deep ones."""
+    return (*AGENTS, *DEEP_AGENT_NAMES)
+
+
+def known_settings() -> dict[str, Setting]:
+    """Every registered agent's exposed settings, by name, in the order the agents and
+    their config fields come."""
+    return _known_settings(tuple(AGENTS.items()))
+
+
+@functools.lru_cache(maxsize=4)
+def _known_settings(tabular: tuple[tuple[str, type], ...]) -> dict[str, Setting]:
+    """Computed anew for another registry (or another class under a name)."""
+    owners: dict[str, list[tuple[str, Any, str]]] = {}
+    types: dict[str, Any] = {}
+    for agent in (*(name for name, _ in tabular), *DEEP_AGENT_NAMES):
+        spec = AgentSpec.of(agent)
+        default, hints = spec.default(), typing.get_type_hints(spec.config_type)
+        docs = field_docs(spec.config_type)
+        for name in spec.exposed:
+            attr = spec.names[name]
+            owners.setdefault(name, []).append((agent, getattr(default, attr),
+                                                docs.get(attr, "")))
+            types.setdefault(name, hints[attr])
+    return {name: Setting(name, types[name], tuple(o)) for name, o in owners.items()}
+
+
+@functools.cache
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstrings of a dataclass's fields (the string under each, on one line),
+    inherited fields included; a class whose source cannot be read has none."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, doc in zip(body, body[1:], strict=False):
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
+                    isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and \
+                    isinstance(doc.value.value, str):
+                docs[node.target.id] = " ".join(doc.value.value.split())
+    return docs
+
+
+@dataclass(frozen=True, init=False)
 class RunConfig:
-    """One learning run, without its seed."""
+    """One learning run, without its seed.
+
+    Build it with flat keywords: the fields below, and the agent's settings by name
+    (``RunConfig(agent="dyna-q+", planning_steps=5, kappa=0.01)``; None keeps a default),
+    or give the agent's config itself (``config=DynaQPlusConfig(...)``), flat settings then
+    overriding its fields. Every setting also reads as an attribute (``run.kappa``; one the
+    agent does not have reads as what the tables show for it).
+
+    Raises:
+        ConfigError: For an unknown agent or key, a bad value, or a setting the agent does
+            not have (naming the agents that have it).
+    """
 
     env: str = "dynaq/DynaMaze-v0"
     """Gymnasium id of a Discrete env (dynaq ids, FrozenLake-v1, CliffWalking-v1, Taxi-v4…)."""
     agent: str = "dyna-q"
-    """Agent name: one of ``dynaq.agents.AGENTS`` (tabular) or ``dqn``, ``dyna-dqn`` (deep)."""
-    model: str | None = None
-    """Model name: one of ``dynaq.models.MODELS``, or ``neural`` for the deep agents
-    (default: ``deterministic``, or ``neural`` for a deep agent)."""
-    backup: str | None = None
-    """Planning backups of the counts model: ``sample`` (draw s′) or ``expected`` (§8.5)
-    (default: ``sample``; ``expected`` for prioritized sweeping with the counts model, the
-    only backup it has there)."""
-    sampling: str = "uniform"
-    """Which (s, a) Dyna-Q plans from: ``uniform`` over those seen (§8.2), ``latest`` (only
-    the last real one) or ``trajectory`` (on-policy simulated trajectories, §8.6)."""
-    kappa: float = 1e-3
-    """Dyna-Q+ exploration bonus weight κ (bonus κ√τ, §8.3)."""
-    bonus: str = "planning"
-    """Dyna-Q+: the bonus in planning backups (§8.3) or only in action choice (Ex. 8.4)."""
-    theta: float = 1e-4
-    """Prioritized sweeping: queue threshold θ on |priority| (§8.4)."""
-    buffer_size: int | None = None
-    """Replay buffer capacity (replay and deep agents; default: the agent's own)."""
-    ensemble: int = 1
-    """Neural model: ensemble members."""
-    imagined_ratio: float = 0.5
-    """Dyna-DQN: fraction of each gradient batch drawn from imagined transitions."""
-    device: str = "cpu"
-    """Deep agents: torch device, ``cpu`` or ``cuda``."""
-    planning_steps: int = 0
-    """Planning backups k per real step."""
-    alpha: float | None = None
-    """Step size α in (0, 1]; the learning rate of a deep agent (default: the agent's own,
-    0.1 for the tabular agents, 1e-3 for the deep ones)."""
-    gamma: float | None = None
-    """Discount γ in [0, 1] (default: 0.95 tabular, 0.99 deep)."""
-    epsilon: float | None = None
-    """ε of the ε-greedy behaviour, in [0, 1]; a deep agent's final ε after its decay
-    (default: 0.1 tabular, 0.04 deep)."""
+    """Agent: a name of ``dynaq.agents.AGENTS`` (tabular), ``dqn`` or ``dyna-dqn`` (deep), or
+    the import path ``package.module:Class`` of a TabularAgent subclass."""
+    config: Any = field(default=None)
+    """The agent's own config (default: its config class with its defaults)."""
     episodes: int | None = 50
     """Episodes per seed (exclusive with ``total_steps``)."""
     total_steps: int | None = None
@@ -77,26 +220,24 @@ class RunConfig:
     until_near_optimal: bool = False
     """Treat ``episodes`` as a first budget, doubled (up to 64×) until Q is near-optimal."""
 
-    def __post_init__(self) -> None:
-        _check_choice("agent", self.agent, {**AGENTS, **dict.fromkeys(DEEP_AGENT_NAMES)})
+    def __init__(self, **values: Any) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, values.pop(f.name, f.default))
+        spec = AgentSpec.of(self.agent)
         if not isinstance(self.env, str) or not self.env:
             raise ConfigError(f"env must be a Gymnasium id, got {self.env!r}")
-        defaults = self._defaults()
-        for name, value in defaults.items():
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, value)
-        models = ("neural",) if self.is_deep else tuple(MODELS)
-        _check_choice("model", self.model, dict.fromkeys(models))
-        for f in fields(self):
-            if f.name in AGENT_FIELDS and f.name not in self._uses() and \
-                    getattr(self, f.name) not in (f.default, defaults.get(f.name)):
-                users = [n for n in (*AGENTS, *DEEP_AGENT_NAMES) if f.name in _uses(n)]
-                raise ConfigError(f"{f.name} does not apply to agent {self.agent}; it is "
-                                  f"used by: {', '.join(users) or 'no agent yet'}")
-        if self.is_deep:
-            check_agent(self.agent, self.agent_config())
-        else:
-            AGENTS[self.agent].check_config(self.agent_config())  # validates every value
+        known = known_settings()
+        for name, value in values.items():
+            if name in spec.names:
+                continue
+            if name not in known:
+                raise ConfigError(f"unknown key {name!r} for agent {self.agent}; allowed: "
+                                  f"{', '.join(accepted_keys(self.agent))}")
+            if value is not None and _plain(value) != _plain(_unused(spec, name)):
+                raise ConfigError(f"{name} does not apply to agent {self.agent}; it is used "
+                                  f"by: {', '.join(known[name].users)}")
+        own = {k: v for k, v in values.items() if k in spec.names}
+        object.__setattr__(self, "config", spec.build(self.config, own))
         if (self.episodes is None) == (self.total_steps is None):
             raise ConfigError("give exactly one of episodes or total_steps")
         for name in ("episodes", "total_steps", "max_episode_steps"):
@@ -107,45 +248,100 @@ class RunConfig:
         if self.until_near_optimal and self.episodes is None:
             raise ConfigError("until_near_optimal needs episodes (a first budget), not total_steps")
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: settings by name. Unpickling and copying
+        # look up hooks before the fields exist, which must fail as usual.
+        if name.startswith("_") or "config" not in self.__dict__:
+            raise AttributeError(name)
+        spec = self.spec
+        if name in spec.names or name in known_settings():
+            return _shown(spec, self.config, name)
+        raise AttributeError(f"{type(self).__name__} has no field or setting {name!r}")
+
+    @property
+    def spec(self) -> AgentSpec:
+        """How this run's agent takes its settings."""
+        return AgentSpec.of(self.agent)
+
     @property
     def is_deep(self) -> bool:
         """Whether the agent is a deep one (:mod:`dynaq.deep`, needs the deep extra)."""
-        return self.agent in DEEP_AGENT_NAMES
+        return self.spec.is_deep
 
     def agent_config(self) -> Any:
-        """The agent's own config (validated), built from the fields of the same names (for
-        a deep agent, :class:`dynaq.deep.DeepConfig` through its field mapping)."""
-        if self.is_deep:
-            return DeepConfig.from_run_fields(**{k: getattr(self, k) for k in RUN_CONFIG_FIELDS})
-        config = AGENTS[self.agent].Config
-        return config(**{f.name: getattr(self, f.name) for f in fields(config)})
+        """The agent's own config (validated): :attr:`config`."""
+        return self.config
 
-    def _uses(self) -> set[str]:
-        return _uses(self.agent)
+    def settings(self) -> dict[str, Any]:
+        """Every setting of the agent, by RunConfig name."""
+        return {name: getattr(self.config, attr) for name, attr in self.spec.names.items()}
 
-    def _defaults(self) -> dict[str, Any]:
-        """What ``None`` means for this agent: its own config's defaults."""
-        if self.is_deep:
-            deep = DeepConfig()
-            return {"model": "neural", "backup": "sample", "alpha": deep.lr, "gamma": deep.gamma,
-                    "epsilon": deep.epsilon_end, "buffer_size": deep.buffer_capacity}
-        config = AGENTS[self.agent].Config
-        defaults = {f.name: f.default for f in fields(config)}
-        # an agent whose backup depends on its model says which (prioritized sweeping)
-        backup_for = getattr(config, "backup_for", lambda _model: "sample")
-        return {"model": "deterministic", "backup": backup_for(self.model or "deterministic"),
-                **{k: defaults[k] for k in ("alpha", "gamma", "epsilon", "buffer_size")
-                   if k in defaults}}
+    def to_dict(self) -> dict[str, Any]:
+        """What identifies this run: env, agent and what differs from the defaults (the
+        other fields of RunConfig, then the agent's settings by name). ``RunConfig(**d)``
+        gives the run back."""
+        out: dict[str, Any] = {"env": self.env, "agent": self.agent}
+        for f in fields(self):
+            if f.name not in out and f.name != "config" and getattr(self, f.name) != f.default:
+                out[f.name] = getattr(self, f.name)
+        spec = self.spec
+        default = spec.default()
+        for name, attr in spec.names.items():
+            value = _plain(getattr(self.config, attr))
+            if value != _plain(getattr(default, attr)):
+                out[name] = value
+        return out
+
+    def row(self) -> dict[str, Any]:
+        """This run as a results-table row: :func:`RunConfig.columns` and their values (a
+        setting the agent does not have shows its :attr:`Setting.neutral` value)."""
+        if "_row" not in self.__dict__:
+            spec = self.spec
+            row = {"env": self.env, "agent": self.agent}
+            row.update({name: _plain(_shown(spec, self.config, name)) for name in known_settings()})
+            row.update({f.name: getattr(self, f.name) for f in fields(self)
+                        if f.name not in row and f.name != "config"})
+            object.__setattr__(self, "_row", row)
+        return self.__dict__["_row"]
+
+    @staticmethod
+    def columns() -> list[str]:
+        """The config columns of results tables, in order."""
+        shared = [f.name for f in fields(RunConfig) if f.name != "config"]
+        return [*shared[:2], *known_settings(), *shared[2:]]
 
     def key(self) -> str:
-        """A stable short hash of this config (computed once: sweeps ask for it per cell)."""
+        """A stable short hash of :meth:`to_dict` (computed once: sweeps ask for it per cell)."""
         if "_key" not in self.__dict__:
-            object.__setattr__(self, "_key", _digest(asdict(self)))
+            object.__setattr__(self, "_key", _digest(self.to_dict()))
         return self.__dict__["_key"]
 
     def label(self) -> str:
         """A short human label, e.g. ``dyna-q k=50``."""
         return f"{self.agent} k={self.planning_steps}"
+
+
+def accepted_keys(agent: str) -> list[str]:
+    """The keywords a RunConfig for ``agent`` takes: its fields, the known settings, and the
+    agent's own settings.
+
+    Raises:
+        ConfigError: If ``agent`` names no agent.
+    """
+    keys = [*RunConfig.columns(), "config"]
+    return keys + [name for name in AgentSpec.of(agent).names if name not in keys]
+
+
+def _shown(spec: AgentSpec, config: Any, name: str) -> Any:
+    """The value of setting ``name`` for an agent with ``config``: its own, or
+    :func:`_unused`."""
+    return getattr(config, spec.names[name]) if name in spec.names else _unused(spec, name)
+
+
+def _unused(spec: AgentSpec, name: str) -> Any:
+    """What an agent shows for a known setting it does not have: what its config class says
+    (a deep config's ``model``), else the setting's neutral value."""
+    return getattr(spec.config_type, name, known_settings()[name].neutral)
 
 
 @dataclass(frozen=True)
@@ -155,7 +351,7 @@ class Experiment:
     name: str
     """A label for the experiment (a reproduction's name, or ``run``)."""
     runs: tuple[RunConfig, ...]
-    """The configurations, all different."""
+    """The configurations, all different (and different in the results tables)."""
     seeds: int = 30
     """Seeds per configuration: 0 .. seeds-1."""
 
@@ -166,28 +362,38 @@ class Experiment:
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
             raise ConfigError(f"seeds must be an integer >= 1, got {self.seeds!r}")
         keys = [r.key() for r in self.runs]
+        rows = [json.dumps(r.row(), sort_keys=True) for r in self.runs]
         for i, key in enumerate(keys):
             if key in keys[:i]:
                 raise ConfigError(f"runs[{i}] repeats runs[{keys.index(key)}]: every run config "
                                   "must differ (e.g. in planning_steps)")
+            if rows[i] in rows[:i]:
+                j = rows.index(rows[i])
+                a, b = self.runs[j].to_dict(), self.runs[i].to_dict()
+                differ = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
+                raise ConfigError(f"runs[{i}] and runs[{j}] differ only in {', '.join(differ)}, "
+                                  "which the results tables have no column for; run them as "
+                                  "two experiments")
 
     def fingerprint(self) -> str:
         """A hash that identifies what this experiment computes."""
         return _digest(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data: name, seeds and the runs as dicts."""
-        return {"name": self.name, "seeds": self.seeds, "runs": [asdict(r) for r in self.runs]}
+        """Plain data: name, seeds and the runs (:meth:`RunConfig.to_dict`)."""
+        return {"name": self.name, "seeds": self.seeds, "runs": [r.to_dict() for r in self.runs]}
 
     def to_toml(self) -> str:
-        """What exactly runs, with the package versions, as TOML."""
+        """What exactly runs (every setting of each run), with the package versions, as TOML."""
         lines = ["# Written by dynaq: exactly what ran (dynaq.Experiment.from_toml loads it).",
                  "[experiment]", f"name = {_toml(self.name)}", f"seeds = {self.seeds}", "",
                  "[versions]"]
         lines += [f"{k} = {_toml(v)}" for k, v in versions().items()]
         for run in self.runs:
+            values = {f.name: getattr(run, f.name) for f in fields(run) if f.name != "config"}
             lines += ["", "[[runs]]"]
-            lines += [f"{k} = {_toml(v)}" for k, v in asdict(run).items() if v is not None]
+            lines += [f"{k} = {_toml(v)}" for k, v in {**values, **run.settings()}.items()
+                      if v is not None]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -202,24 +408,15 @@ class Experiment:
         except (OSError, tomllib.TOMLDecodeError) as err:
             raise ConfigError(f"{path}: {err}") from None
         exp = data.get("experiment", {})
-        runs = data.get("runs", [])
-        allowed = {f.name for f in fields(RunConfig)}
-        for i, run in enumerate(runs):
-            unknown = set(run) - allowed
-            if unknown:
-                raise ConfigError(f"{path}: runs[{i}] has unknown key {sorted(unknown)[0]!r}; "
-                                  f"allowed: {', '.join(sorted(allowed))}")
-        # TOML has no null: a run given by total_steps leaves out episodes (default 50).
-        runs = [{"episodes": None, **r} if "total_steps" in r else r for r in runs]
-        return cls(exp.get("name", Path(path).stem), tuple(RunConfig(**r) for r in runs),
-                   exp.get("seeds", 30))
-
-
-def _uses(agent: str) -> set[str]:
-    """The RunConfig fields an agent reads."""
-    if agent in DEEP_AGENT_NAMES:
-        return {*RUN_CONFIG_FIELDS, "model"}
-    return {f.name for f in fields(AGENTS[agent].Config)}
+        runs = []
+        for i, run in enumerate(data.get("runs", [])):
+            # TOML has no null: a run given by total_steps leaves out episodes (default 50).
+            try:
+                runs.append(RunConfig(**({"episodes": None, **run} if "total_steps" in run
+                                         else run)))
+            except ConfigError as err:
+                raise ConfigError(f"{path}: runs[{i}]: {err}") from None
+        return cls(exp.get("name", Path(path).stem), tuple(runs), exp.get("seeds", 30))
 
 
 def cell_key(run: RunConfig, seed: int) -> str:
@@ -238,9 +435,9 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _check_choice(name: str, value: Any, allowed: dict[str, Any]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+def _plain(value: Any) -> Any:
+    """``value`` as JSON gives it back (tuples as lists), so stored and live values compare."""
+    return [_plain(v) for v in value] if isinstance(value, tuple | list) else value
 
 
 def _digest(obj: Any) -> str:
@@ -252,4 +449,6 @@ def _toml(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
     return json.dumps(str(value))

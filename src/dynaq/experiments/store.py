@@ -5,6 +5,13 @@ re-run skips finished cells and never duplicates a row. A cell that raised is ke
 ``failures`` table with its traceback until a retry succeeds. While a driver writes, it
 holds an exclusive ``flock`` on ``.dynaq.lock``: a second writer is refused, and a crashed
 one leaves nothing stuck, since the system releases the lock with the process.
+
+Cell keys are :func:`~dynaq.experiments.config.cell_key`: a hash of the settings that differ
+from their defaults (:data:`KEY_SCHEME`). A database written before that (by a dynaq whose
+keys hashed every field, which ``meta`` records no scheme for) is read as it is, its keys
+translated in memory, and migrated when a driver opens it to write: every stored key, in
+``cells``, ``episodes`` and ``failures``, is rewritten from the cell's stored config in one
+transaction, rows and failures otherwise untouched, so the directory resumes.
 """
 
 from __future__ import annotations
@@ -15,7 +22,6 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from dynaq.errors import ConfigError
-from dynaq.experiments.config import Experiment
+from dynaq.experiments.config import Experiment, RunConfig, cell_key
 from dynaq.experiments.runner import CellResult
 from dynaq.metrics import policy_is_optimal
 from dynaq.records import NULLABLE, POLICY_VALUE, RECORD_NAMES, STORED, STORED_NAMES
@@ -33,6 +39,8 @@ if TYPE_CHECKING:
 
 DB_NAME = "results.sqlite"
 LOCK_NAME = ".dynaq.lock"
+KEY_SCHEME = "non-default settings"
+"""``meta.keys``: how this dynaq makes cell keys (absent: every field hashed, migrated on open)."""
 OUTPUTS = ("summary.csv", "summary.md", "config.toml", "report.html")
 """Files the driver writes beside the database (and plots: ``*.png``, ``*.gif``)."""
 
@@ -76,6 +84,7 @@ class Store:
         self.conn = sqlite3.connect(self.path)
         try:
             _check_layout(self.conn, self.path)
+            _migrate_keys(self.conn, self.path)
         except ConfigError:
             os.close(self._lock)
             raise
@@ -84,6 +93,7 @@ class Store:
             self.conn.executescript(_SCHEMA)
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('experiment', ?)",
                               (json.dumps(experiment.to_dict()),))
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('keys', ?)", (KEY_SCHEME,))
 
     def done_keys(self) -> set[str]:
         """Keys of the cells already stored."""
@@ -99,12 +109,12 @@ class Store:
         with self.conn:
             for f in failures:
                 self.conn.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)",
-                                  (f.key, json.dumps(asdict(f.run)), f.seed, f.error,
+                                  (f.key, json.dumps(f.run.row()), f.seed, f.error,
                                    f.traceback))
             for cell in cells:
                 self.conn.execute("DELETE FROM failures WHERE cell_key = ?", (cell.key,))
                 self.conn.execute("INSERT INTO cells VALUES (?, ?, ?, ?)", (
-                    cell.key, json.dumps(asdict(cell.run)), cell.seed, len(cell.records)))
+                    cell.key, json.dumps(cell.run.row()), cell.seed, len(cell.records)))
                 self.conn.executemany(_INSERT_EPISODES, _episode_rows(cell))
 
     def close(self) -> None:
@@ -132,6 +142,58 @@ def _check_layout(conn: sqlite3.Connection, db: Path) -> None:
         raise ConfigError(f"out: {db} was written by an older dynaq (it lacks "
                           f"{', '.join(missing)}); rerun with --force-new to discard it, or "
                           "choose another directory")
+
+
+def _is_legacy(conn: sqlite3.Connection) -> bool:
+    """Whether the database holds an experiment but no key scheme (keys of every field)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+        return False
+    keys = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('experiment', 'keys')"))
+    return "experiment" in keys and "keys" not in keys
+
+
+def _renamed_keys(conn: sqlite3.Connection, db: Path) -> dict[str, str]:
+    """For a legacy database: each stored cell and failure key → its key now, from the
+    cell's stored config.
+
+    Raises:
+        ConfigError: If a stored config no longer makes a valid run config.
+    """
+    renamed = {}
+    for table in ("cells", "failures"):
+        for key, config, seed in conn.execute(f"SELECT cell_key, config, seed FROM {table}"):
+            renamed[key] = cell_key(_stored_run(json.loads(config), db), seed)
+    return renamed
+
+
+def _stored_run(config: dict, db: Path) -> RunConfig:
+    try:
+        return RunConfig(**config)
+    except ConfigError as err:
+        raise ConfigError(f"out: {db} holds a run config this dynaq cannot read ({err}); rerun "
+                          "with --force-new to discard it, or choose another directory"
+                          ) from None
+
+
+def _migrate_keys(conn: sqlite3.Connection, db: Path) -> None:
+    """Rewrite a legacy database's keys and stored experiment to this scheme, in one
+    transaction (nothing else changes)."""
+    if not _is_legacy(conn):
+        return
+    renamed = _renamed_keys(conn, db)
+    (value,) = conn.execute("SELECT value FROM meta WHERE key = 'experiment'").fetchone()
+    with conn:
+        for old, new in renamed.items():
+            for table in ("cells", "episodes", "failures"):
+                conn.execute(f"UPDATE {table} SET cell_key = ? WHERE cell_key = ?", (new, old))
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'experiment'",
+                     (json.dumps(_current(json.loads(value), db)),))
+        conn.execute("INSERT INTO meta VALUES ('keys', ?)", (KEY_SCHEME,))
+
+
+def _current(experiment: dict, db: Path) -> dict:
+    """A legacy stored experiment with its runs as :meth:`RunConfig.to_dict` gives them."""
+    return {**experiment, "runs": [_stored_run(r, db).to_dict() for r in experiment["runs"]]}
 
 
 def _acquire_lock(out: Path) -> int:
@@ -211,18 +273,22 @@ def check_compatible(out: str | Path, experiment: Experiment, force_new: bool = 
 
 
 def stored_experiment(out: str | Path) -> dict | None:
-    """The experiment (as :meth:`Experiment.to_dict`) a results database was made for.
+    """The experiment (as :meth:`Experiment.to_dict`) a results database was made for (a
+    legacy database's, as it reads now).
 
     Raises:
         ConfigError: If the database cannot be read.
     """
+    db = Path(out) / DB_NAME
     try:
-        with closing(sqlite3.connect(Path(out) / DB_NAME)) as conn:
+        with closing(sqlite3.connect(db)) as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = 'experiment'").fetchone()
+            legacy = _is_legacy(conn)
     except sqlite3.DatabaseError as err:
-        raise ConfigError(f"out: {Path(out) / DB_NAME} is not a dynaq results database "
-                          f"({err})") from None
-    return json.loads(row[0]) if row else None
+        raise ConfigError(f"out: {db} is not a dynaq results database ({err})") from None
+    if row is None:
+        return None
+    return _current(json.loads(row[0]), db) if legacy else json.loads(row[0])
 
 
 def _difference(old: dict | None, new: dict) -> str:
@@ -235,7 +301,8 @@ def _difference(old: dict | None, new: dict) -> str:
     gone = [json.loads(r) for r in old_runs if r not in new_runs]
     added = [json.loads(r) for r in new_runs if r not in old_runs]
     if gone or added:
-        fields_differ = sorted({k for a in gone for b in added for k in a if a[k] != b.get(k)})
+        fields_differ = sorted({k for a in gone for b in added for k in {*a, *b}
+                                if a.get(k) != b.get(k)})
         parts.append(f"{len(gone)} run config(s) only there, {len(added)} only here"
                      + (f", differing in {', '.join(fields_differ)}" if fields_differ else ""))
     return "; ".join(parts) or "different settings"
@@ -244,7 +311,7 @@ def _difference(old: dict | None, new: dict) -> str:
 def load_results(out: str | Path) -> pd.DataFrame:
     """Every stored episode as a DataFrame, one row per (config, seed, episode).
 
-    Columns: the run config's fields (env, agent, model, planning_steps, alpha, …), seed,
+    Columns: the run config's (:meth:`RunConfig.columns`: env, agent, alpha, …), seed,
     then episode, steps, return, env_steps, backups, value_error, policy_value,
     policy_optimal, truncated, wall_s, v_star_start (of the dynamics in force),
     model_error, reward_error, model_coverage.
@@ -259,7 +326,8 @@ def load_results(out: str | Path) -> pd.DataFrame:
         _check_layout(conn, db)
         cells = pd.read_sql_query("SELECT cell_key, config, seed FROM cells", conn)
         eps = pd.read_sql_query("SELECT * FROM episodes ORDER BY cell_key, episode", conn)
-    config = pd.DataFrame([json.loads(c) for c in cells.pop("config")], index=cells.index)
+    rows = {c: _row(c) for c in cells["config"].unique()}
+    config = pd.DataFrame([rows[c] for c in cells.pop("config")], index=cells.index)
     cells = pd.concat([config, cells], axis=1)
     df = cells.merge(eps, on="cell_key").drop(columns="cell_key")
     df[list(NULLABLE)] = df[list(NULLABLE)].astype(float)  # a column of NULLs only reads as objects
@@ -267,6 +335,17 @@ def load_results(out: str | Path) -> pd.DataFrame:
     df["truncated"] = df["truncated"].astype(bool)
     return df.sort_values([*config.columns, "seed", "episode"], kind="stable",
                           ignore_index=True)
+
+
+def _row(config: str) -> dict:
+    """A stored config as a row of today's columns, so that cells stored before a setting
+    was added show its default as the cells stored after do (as stored, if it no longer
+    makes a run config: an agent that cannot be imported here, a removed setting)."""
+    stored = json.loads(config)
+    try:
+        return RunConfig(**stored).row()
+    except ConfigError:
+        return stored
 
 
 def describe(out: str | Path) -> str:
@@ -282,22 +361,22 @@ def describe(out: str | Path) -> str:
     exp = stored_experiment(out)
     with closing(sqlite3.connect(db)) as conn:
         _check_layout(conn, db)
-        done = {k for (k,) in conn.execute("SELECT cell_key FROM cells")}
-        failed = {k for (k,) in conn.execute("SELECT cell_key FROM failures")}
+        current = _renamed_keys(conn, db) if _is_legacy(conn) else {}
+        done = {current.get(k, k) for (k,) in conn.execute("SELECT cell_key FROM cells")}
+        failed = {current.get(k, k) for (k,) in conn.execute("SELECT cell_key FROM failures")}
     if exp is None:
         return f"{out}: {len(done)} cells, no experiment recorded"
-    from dynaq.experiments.config import RunConfig, cell_key
-
-    runs = [RunConfig(**r) for r in exp["runs"]]
-    varying = [k for k in exp["runs"][0] if len({json.dumps(r[k]) for r in exp["runs"]}) > 1]
+    runs = [_stored_run(r, db) for r in exp["runs"]]
+    rows = [run.row() for run in runs]
+    varying = [k for k in rows[0] if len({json.dumps(row[k]) for row in rows}) > 1]
     lines = [f"{out}: experiment {exp['name']!r}, {len(runs)} run config(s) × "
              f"{exp['seeds']} seeds", "",
              "| run | env | " + " | ".join(varying) + " | done | failed | missing |",
              "|---|---|" + "---|" * (len(varying) + 3)]
-    for i, run in enumerate(runs):
+    for i, (run, row) in enumerate(zip(runs, rows, strict=True)):
         keys = {cell_key(run, s) for s in range(exp["seeds"])}
         n_done, n_failed = len(keys & done), len(keys & failed)
-        cells = [str(i), run.env, *(str(getattr(run, k)) for k in varying), str(n_done),
+        cells = [str(i), run.env, *(str(row[k]) for k in varying), str(n_done),
                  str(n_failed), str(exp["seeds"] - n_done - n_failed)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

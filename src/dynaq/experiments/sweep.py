@@ -5,18 +5,24 @@ A sweep file looks like this::
     name = "k-and-alpha"      # optional: a label for the results (default: file name)
     seeds = 30                # seeds 0 .. 29 for every configuration
 
-    [fixed]                   # RunConfig fields shared by every run
+    [fixed]                   # settings shared by every run
     env = "dynaq/DynaMaze-v0"
     episodes = 50
 
-    [sweep]                   # RunConfig fields to sweep: each a non-empty list
+    [sweep]                   # settings to sweep: each a non-empty list
     planning_steps = [0, 5, 50]
     alpha = [0.1, 0.5]
 
+The keys are :func:`keys`: the fields of :class:`~dynaq.experiments.config.RunConfig` other
+than ``config`` (``agent`` may be an import path ``package.module:Class``) and every
+registered agent's settings (:func:`~dynaq.experiments.config.known_settings`, derived from
+the agents' config dataclasses). A user agent's own field is a key only where it shares a
+name with one of those; the others keep their defaults (set them from Python).
+
 Every combination of the ``[sweep]`` lists, over the ``[fixed]`` settings, is one run
-config (DESIGN.md rule 4: derived, never mutated). A swept field that some agent of the
-sweep does not use (``kappa`` for ``dyna-q``, say) is left at its default for that agent,
-and the combinations that thereby coincide run once.
+config (DESIGN.md rule 4: derived, never mutated). A swept setting that some agent of the
+sweep does not have (``kappa`` for ``dyna-q``, say) is left at its default for that agent,
+and the combinations that thereby coincide run once; a fixed one is refused for it.
 """
 
 from __future__ import annotations
@@ -28,12 +34,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from dynaq.agents import AGENTS
 from dynaq.errors import ConfigError
-from dynaq.experiments.config import AGENT_FIELDS, Experiment, RunConfig
+from dynaq.experiments.config import AgentSpec, Experiment, RunConfig, known_settings
 
 _TOP_KEYS = ("name", "seeds", "fixed", "sweep")
-_RUN_FIELDS = tuple(f.name for f in fields(RunConfig))
+SHARED = tuple(f.name for f in fields(RunConfig) if f.name != "config")
+"""The keys every run has."""
 
 
 def load_sweep(path: str | Path) -> Experiment:
@@ -82,11 +88,11 @@ def expand(fixed: dict[str, Any], sweep: dict[str, list[Any]],
     names = list(sweep)
     for combo in itertools.product(*(sweep[n] for n in names)):
         values = {**fixed, **dict(zip(names, combo, strict=True))}
-        agent = values.get("agent", RunConfig.agent)
-        if agent in AGENTS:
-            used = {f.name for f in fields(AGENTS[agent].Config)}
-            values = {k: v for k, v in values.items()
-                      if k not in AGENT_FIELDS or k in used or k in fixed}
+        try:
+            used = AgentSpec.of(values.get("agent", RunConfig.agent)).names
+        except ConfigError:
+            used = values  # RunConfig names what is wrong with the agent
+        values = {k: v for k, v in values.items() if k in SHARED or k in used or k in fixed}
         if "total_steps" in values and "episodes" not in values:
             values["episodes"] = None  # TOML has no null: total_steps replaces episodes
         try:
@@ -105,11 +111,17 @@ def _table(data: dict[str, Any], name: str, where: Any) -> dict[str, Any]:
     table = data.get(name, {})
     if not isinstance(table, dict):
         raise ConfigError(f"{where(name)}{name} must be a table ([{name}])")
+    allowed = keys()
     for key in table:
-        if key not in _RUN_FIELDS:
+        if key not in allowed:
             raise ConfigError(f"{where(key)}unknown key {name}.{key}; allowed: "
-                              f"{', '.join(_RUN_FIELDS)}")
+                              f"{', '.join(allowed)}")
     return table
+
+
+def keys() -> tuple[str, ...]:
+    """The keys of ``[fixed]`` and ``[sweep]``: :data:`SHARED`, then every known setting."""
+    return (*SHARED, *known_settings())
 
 
 class _Locator:
