@@ -73,7 +73,7 @@ class Runs:
         records = np.zeros((len(seeds), capacity, N_FIELDS))
         t0 = time.perf_counter()
         done = kernels.run_agent(
-            kernels.agent_id(*agent.kernels(config)[:4]), agent.hyperparameters(config), run.gamma,
+            kernels.agent_id(agent.kernels(config)), agent.hyperparameters(config), run.gamma,
             self.world, self.switch_at, self.cdf, self.v_star, self.reachable, capacity,
             run.total_steps or 0, 0, rng.make_states(list(seeds), rng.AGENT),
             rng.make_states(list(seeds), rng.ENV), Q, records)
@@ -149,12 +149,13 @@ def _full_model(name: str, mdp, backups: int) -> tuple[float, int]:
         m_int, m_reward, n = _fill_deterministic(*arrays)
 
         def plan(k: int) -> None:
-            dq.plan(Q, m_int, m_reward, n, k, 0.1, 0.95, state)
+            dq.plan_uniform(Q, m_int, m_reward, n, k, 0.1, 0.95, state)
     elif name == "replay (buffer)":
         buffer = _fill_replay(*arrays)
 
         def plan(k: int) -> None:
-            replay.plan(Q, buffer, k, 0, (0.1, 0.95), state)
+            hp = replay.ReplayParams(0.1, 0.95, 0.0, k, len(buffer.b_reward))
+            replay.plan(Q, buffer, k, 0, hp, state)
     else:
         m_int, pool, count = _fill_counts(*arrays)
 

@@ -40,6 +40,7 @@ import numpy as np
 
 from baseline import dyna_maze_table, run_baseline  # benchmarks/, on sys.path as the script's dir
 from dynaq import rng
+from dynaq.agents import AgentKernels
 from dynaq.envs import env_model
 from dynaq.experiments.config import RunConfig
 from dynaq.experiments.runner import run_cells
@@ -128,8 +129,10 @@ class DynaqBatch:
         Q = np.zeros((n, *self.shape))
         records = np.zeros((n, self.episodes, N_FIELDS))
         t0 = time.perf_counter()
-        agent_id = kernels.agent_id(dyna_q.init, dyna_q.act, dyna_q.learn, dyna_q.diagnose)
-        kernels.run_agent(agent_id, (ALPHA, GAMMA, EPSILON, self.k), GAMMA, self.world,
+        agent_id = kernels.agent_id(AgentKernels(dyna_q.init, dyna_q.act, dyna_q.learn,
+                                                 dyna_q.diagnose))
+        kernels.run_agent(agent_id, dyna_q.DynaQParams(ALPHA, GAMMA, EPSILON, self.k), GAMMA,
+                          self.world,
                           self.switch_at,
                           self.initial_cdf, self.v_star, self.reachable, self.episodes, 0, 0,
                           agent, env, Q, records)

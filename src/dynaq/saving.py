@@ -70,6 +70,8 @@ def _kind(value: Any) -> str | None:
     """How a value is saved (None: it is not part of the learned state)."""
     if isinstance(value, np.ndarray):
         return "array"
+    if isinstance(value, tuple) and hasattr(value, "_fields") and all(map(_is_number, value)):
+        return None  # an agent's hyperparameters (hp), rebuilt from the config
     if _is_number(value):
         return "scalar"
     if value is None or (isinstance(value, tuple) and value and all(
@@ -167,7 +169,8 @@ def restore_state(agent: Any, arrays: dict[str, np.ndarray]) -> None:
         elif leaf.kind == "struct":  # an item of a tuple (a kernel's agent state)
             items = list(getattr(leaf.owner, leaf.attr))
             items[leaf.index] = _restore_struct(value, leaf.key, arrays)
-            setattr(leaf.owner, leaf.attr, tuple(items))
+            # a named tuple stays one: the kernels read its fields by name
+            setattr(leaf.owner, leaf.attr, type(getattr(leaf.owner, leaf.attr))(*items))
         else:
             _restore_list(value, leaf.key, arrays)
 

@@ -121,12 +121,12 @@ def test_trajectory_sampling_follows_the_model_from_the_real_state():
     model = dq.new_model(3, 1)
     n = dq.model_update(*model, 0, 1, 0, 0, 0.0, 1, False)
     n = dq.model_update(*model, n, 1, 1, 0, 1.0, 2, True)
-    assert dq.plan_with(Q, model, dq.TRAJECTORY, n, -1, 0, 4, 1.0, 0.9, 0.0,
-                        rng.make_state(0)) == 4
+    assert dq.plan_with(Q, dq.TableModel(*model), dq.TRAJECTORY, n, -1, 0, 4, 1.0, 0.9,
+                        0.0, rng.make_state(0)) == 4
     assert Q[:, 0] == pytest.approx([0.9, 1.0, 0.0])
     # from state 2, whose action was never tried, a simulated step backs up nothing
-    assert dq.plan_with(Q, model, dq.TRAJECTORY, n, -1, 2, 4, 1.0, 0.9, 0.0,
-                        rng.make_state(0)) == 0
+    assert dq.plan_with(Q, dq.TableModel(*model), dq.TRAJECTORY, n, -1, 2, 4, 1.0, 0.9,
+                        0.0, rng.make_state(0)) == 0
 
 
 @pytest.mark.parametrize("field, value, message", [

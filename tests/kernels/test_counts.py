@@ -84,7 +84,7 @@ def test_one_outcome_draws_no_random_number_and_matches_the_deterministic_model(
     states = [rng.make_state(5) for _ in range(3)]
     model_c.plan(Qs[0], 500, 0.3, GAMMA, states[0])
     model_e.plan(Qs[1], 500, 0.3, GAMMA, states[1])
-    dq.plan(Qs[2], *model_d, n_seen, 500, 0.3, GAMMA, states[2])
+    dq.plan_uniform(Qs[2], *model_d, n_seen, 500, 0.3, GAMMA, states[2])
     assert np.array_equal(Qs[0], Qs[2]) and np.array_equal(Qs[1], Qs[2])
     assert np.array_equal(states[0], states[2]) and np.array_equal(states[1], states[2])
 
@@ -135,8 +135,8 @@ def test_incremental_diagnosis_matches_a_reference_each_episode():
     agent_rng, env_rng = rng.make_state(2, rng.AGENT), rng.make_state(2, rng.ENV)
     Q = np.zeros((mdp.n_states, mdp.n_actions))
     state = C.init(mdp.n_states, mdp.n_actions, ())
-    state = (model.table, model.pool, model.count, *state[3:])
-    hp = (run.alpha, run.gamma, run.epsilon, run.planning_steps, 0, False)
+    state = state._replace(m_int=model.table, pool=model.pool, count=model.count)
+    hp = dq.DynaQParams(run.alpha, run.gamma, run.epsilon, run.planning_steps)
     world, _ = mdp.stacked()
     for episode in range(40):
         s, steps = int(K.sample_start(np.cumsum(mdp.initial), env_rng)), 0
@@ -169,6 +169,6 @@ def test_the_fast_uniform_loop_has_the_numbers_of_the_generic_one(expected):
     states = [rng.make_state(3) for _ in range(2)]
     C.plan_uniform(Qs[0], model.table, p_int, p_reward, model.n_seen, expected, 3000, 0.2,
                    GAMMA, states[0])
-    dq.plan_with(Qs[1], (model.table, p_int, p_reward, expected), dq.UNIFORM, model.n_seen,
-                 -1, -1, 3000, 0.2, GAMMA, 0.0, states[1])
+    dq.plan_with(Qs[1], C.CountsArrays(model.table, p_int, p_reward, expected), dq.UNIFORM,
+                 model.n_seen, -1, -1, 3000, 0.2, GAMMA, 0.0, states[1])
     assert np.array_equal(Qs[0], Qs[1]) and np.array_equal(states[0], states[1])

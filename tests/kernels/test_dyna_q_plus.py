@@ -12,7 +12,7 @@ from dynaq.kernels.dyna_q import NEXT_ROW, SLOT, TERM
 
 
 def hp(alpha=0.5, gamma=0.9, epsilon=0.0, k=1, kappa=0.01, in_planning=True):
-    return alpha, gamma, epsilon, k, kappa, in_planning
+    return kq.DynaQPlusParams(alpha, gamma, epsilon, k, kappa, in_planning)
 
 
 def test_planning_backup_with_a_known_tau_by_hand():

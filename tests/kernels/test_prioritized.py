@@ -63,7 +63,7 @@ def predecessors(state, s, counts=False):
 
 def test_predecessor_index_follows_the_model_when_the_world_changes():
     S, A = 4, 2
-    state = kp.init(S, A, (0.1, 0.9, 0.0, 5, 1e-4))
+    state = kp.init(S, A, kp.SweepingParams(0.1, 0.9, 0.0, 5, 1e-4))
     for s, a, s2 in [(0, 0, 1), (0, 1, 1), (2, 0, 1), (1, 1, 3)]:
         kp.remember(state, s, a, 0.0, s2, False, A)
     assert predecessors(state, 1) == [0, 1, 4]

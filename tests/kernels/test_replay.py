@@ -22,12 +22,12 @@ def test_ring_buffer_overwrites_the_oldest():
 
 def test_replay_draws_transitions_uniformly_with_randint():
     """A pair tried three times is replayed three times as often as a pair tried once."""
-    state = R.init(3, 1, (0.0, 0.0, 0.0, 0, 10))
+    state = R.init(3, 1, R.ReplayParams(0.0, 0.0, 0.0, 0, 10))
     for s in (0, 0, 0, 1):
         R.store(state, 1, s, 0, 1.0, 2, True)
     Q = np.zeros((3, 1))
     planned, reference = rng.make_state(4), rng.make_state(4)
-    R.plan(Q, state, 20_000, 0, (1e-3, 0.9, 0.0, 0, 10), planned)
+    R.plan(Q, state, 20_000, 0, R.ReplayParams(1e-3, 0.9, 0.0, 0, 10), planned)
     picks = np.array([rng.randint(reference, 4) for _ in range(20_000)])
     assert np.array_equal(planned, reference)
     counts = np.log1p(-Q[:2, 0]) / np.log1p(-1e-3)  # backups of a terminal reward-1 step
@@ -35,14 +35,14 @@ def test_replay_draws_transitions_uniformly_with_randint():
 
 
 def test_an_empty_buffer_replays_nothing():
-    state = R.init(2, 2, (0.1, 0.9, 0.1, 5, 4))
+    state = R.init(2, 2, R.ReplayParams(0.1, 0.9, 0.1, 5, 4))
     Q = np.zeros((2, 2))
-    assert R.plan(Q, state, 5, 0, (0.1, 0.9, 0.1, 5, 4), rng.make_state(0)) == 0
+    assert R.plan(Q, state, 5, 0, R.ReplayParams(0.1, 0.9, 0.1, 5, 4), rng.make_state(0)) == 0
     assert not Q.any()
 
 
 def test_coverage_counts_the_pairs_still_held():
-    state = R.init(3, 2, (0.1, 0.9, 0.1, 0, 2))
+    state = R.init(3, 2, R.ReplayParams(0.1, 0.9, 0.1, 0, 2))
     world = None  # diagnose reads only what it holds; no model to compare
     reachable = np.array([True, True, False])
     R.store(state, 2, 0, 0, 0.0, 1, False)

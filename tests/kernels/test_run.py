@@ -7,6 +7,7 @@ import pytest
 
 import dynaq
 from dynaq import rng
+from dynaq.agents import AgentKernels
 from dynaq.kernels import dyna_q as dq
 from dynaq.kernels import run as K
 from dynaq.mdp import TabularMDP
@@ -30,9 +31,10 @@ def _run(seeds, k, episodes=20, total_steps=0, env="dynaq/DynaMaze-v0"):
     Q = np.zeros((n, mdp.n_states, mdp.n_actions))
     rec = np.zeros((n, capacity, N_FIELDS))
     world, switch_at = mdp.stacked()
-    done = K.run_agent(K.agent_id(dq.init, dq.act, dq.learn, dq.diagnose),
-                       (0.1, 0.95, 0.1, k), 0.95, world, switch_at, np.cumsum(mdp.initial),
-                       truth.v_star[None], truth.reachable[None], capacity, total_steps, 0,
+    done = K.run_agent(K.agent_id(AgentKernels(dq.init, dq.act, dq.learn, dq.diagnose)),
+                       dq.DynaQParams(0.1, 0.95, 0.1, k), 0.95, world, switch_at,
+                       np.cumsum(mdp.initial), truth.v_star[None], truth.reachable[None],
+                       capacity, total_steps, 0,
                        rng.make_states(seeds), rng.make_states(seeds, rng.ENV), Q, rec)
     return done, rec, Q
 

@@ -3,32 +3,49 @@
 An agent is two pieces:
 
 1. **Compiled functions** (numba ``@njit`` on plain arrays), gathered in an
-   :class:`AgentKernels`. ``Q`` is the ``[S, A]`` action-value table, ``state`` the agent's
-   own tuple of arrays (its model, counters, queue…), ``hp`` its tuple of hyperparameters
-   (``hp[3]`` is k, the planning steps), ``t`` the number of real steps taken so far
-   (counted across episodes), ``rng`` the agent's random state (:mod:`dynaq.rng`):
+   :class:`AgentKernels`. ``Q`` is the ``[S, A]`` action-value table; ``state`` the
+   agent's own named tuple of arrays (its model, counters, queue…, e.g.
+   :class:`dynaq.kernels.dyna_q.DynaQState`); ``hp`` its named tuple of hyperparameters,
+   whose first fields are ``alpha, gamma, epsilon, k`` (e.g.
+   :class:`dynaq.kernels.dyna_q.DynaQParams`); ``t`` the number of real steps taken so far
+   (counted across episodes); ``rng`` the agent's random state (:mod:`dynaq.rng`):
 
    - ``init(n_states, n_actions, hp) -> state``: an empty model;
    - ``act(Q, state, s, t, hp, rng) -> a``: the behaviour policy;
    - ``learn(Q, state, s, a, r, s2, terminated, t, hp, rng) -> backups``: everything the
      agent does with real step ``t``: direct RL, model learning and k planning backups
-     (Sutton & Barto §8.2, steps (d)–(f)), ``1 + planned``; the whole-run loop calls it;
+     (Sutton & Barto §8.2, steps (d)–(f)), ``1 + planned``;
+   - ``end_episode(Q, state, s, terminated, t, hp, rng) -> backups``: the episode ended in
+     ``s`` after real step ``t``, ``terminated`` or else truncated (what an n-step method
+     flushes, traces reset); one-step agents keep the default,
+     :func:`dynaq.kernels.tabular.end_episode`, which does nothing;
    - ``diagnose(state, world, base, reachable, n_actions) -> (model_error, reward_error,
-     coverage)``: the model against the true dynamics (see :mod:`dynaq.kernels.run`);
+     coverage)``: the model against the true dynamics, built from
+     :mod:`dynaq.kernels.diagnostics`;
    - ``observe(Q, state, s, a, r, s2, terminated, t, hp) -> td``: the first part of
      ``learn``, direct RL and model learning (steps (d), (e));
    - ``plan(Q, state, k, t, hp, rng) -> backups``: its last part, up to k simulated
      backups (step (f)). ``learn`` must equal ``observe`` then ``plan``, number for number.
 
    The compiled runner (:mod:`dynaq.kernels.run`) runs every seed of an agent through
-   ``init``, ``act``, ``learn`` and ``diagnose``, with exact per-episode metrics.
+   ``init``, ``act``, ``learn``, ``end_episode`` and ``diagnose``, with exact per-episode
+   metrics. The functions change ``Q`` and ``state`` in place: returning a new state, so
+   that a model could grow into new arrays, made Dyna-Q's real step a quarter slower; a
+   model that grows keeps its arrays in a structure it can repoint
+   (:mod:`dynaq.kernels.structs`).
 2. **A Python class**: a :class:`TabularAgent` subclass with a ``name``, a frozen ``Config``
    dataclass (a :class:`TabularConfig`), :meth:`~TabularAgent.kernels` and
    :meth:`~TabularAgent.hyperparameters`. The step API (:meth:`~TabularAgent.act`,
-   :meth:`~TabularAgent.observe`, :meth:`~TabularAgent.plan`) is derived from the kernels,
-   so for one seed a Gymnasium loop and the compiled runner give the same episodes.
+   :meth:`~TabularAgent.observe`, :meth:`~TabularAgent.plan`,
+   :meth:`~TabularAgent.end_episode`) is derived from the kernels, so for one seed a
+   Gymnasium loop (:func:`dynaq.agents.run_episode`) and the compiled runner give the same
+   episodes.
 
-Registering it is one line in :data:`dynaq.agents.AGENTS`.
+Registering it is one line in :data:`dynaq.agents.AGENTS`; an agent outside the package
+runs by its import path instead (``--agent my_pkg.my_module:MyAgent``). A model that
+Dyna-Q's planning loop backs up is a named tuple class of its own with its backup
+registered for it (:func:`dynaq.kernels.dyna_q.register_backup`): numba picks the backup by
+the model's type.
 """
 
 from __future__ import annotations
@@ -42,6 +59,7 @@ import numpy as np
 
 from dynaq import rng as rng_mod
 from dynaq.errors import ConfigError
+from dynaq.kernels import tabular
 from dynaq.mdp import require_discrete
 
 
@@ -55,6 +73,7 @@ class AgentKernels(NamedTuple):
     act: Any
     learn: Any
     diagnose: Any
+    end_episode: Any = tabular.end_episode
     observe: Any = None
     plan: Any = None
 
@@ -155,7 +174,8 @@ class TabularAgent:
 
     @classmethod
     def hyperparameters(cls, config: Any) -> tuple:
-        """``hp``: the tuple of numbers the kernels read, ``(alpha, gamma, epsilon, k, …)``."""
+        """``hp``: the named tuple of numbers the kernels read, ``(alpha, gamma, epsilon, k,
+        …)``."""
         raise NotImplementedError(f"{cls.__name__} must define hyperparameters(config)")
 
     @classmethod
@@ -213,5 +233,21 @@ class TabularAgent:
         """
         k = self.config.planning_steps if steps is None else steps
         done = int(self._fns.plan(self.Q, self.state, int(k), self.t, self.hp, self.rng))
+        self.backups += done
+        return done
+
+    def end_episode(self, state: int, terminated: bool) -> int:
+        """The episode ended in ``state``: ``terminated``, or else truncated (a time limit),
+        after which the next observation starts a new episode.
+
+        Args:
+            state: The last state of the episode.
+            terminated: Whether it ended by termination rather than truncation.
+
+        Returns:
+            The backups the agent did on it (0 for one-step agents).
+        """
+        done = int(self._fns.end_episode(self.Q, self.state, int(state), bool(terminated),
+                                         self.t, self.hp, self.rng))
         self.backups += done
         return done

@@ -32,12 +32,13 @@ from dynaq.agents.base import (
 from dynaq.errors import ConfigError
 from dynaq.kernels import counts, tabular
 from dynaq.kernels import dyna_q as dq
-from dynaq.models import CountsModel, DeterministicModel
+from dynaq.models import MODELS, CountsModel, DeterministicModel
 
-MODELS = ("deterministic", "counts")
-"""The models Dyna-Q plans with (the course's first two model rows)."""
 BACKUPS = ("sample", "expected")
 """Planning backups of the counts model (§8.5)."""
+_KERNELS = {DeterministicModel: AgentKernels(dq.init, dq.act, dq.learn, dq.diagnose),
+            CountsModel: AgentKernels(counts.init, dq.act, counts.learn, counts.diagnose)}
+"""Dyna-Q's compiled functions for each model of :data:`dynaq.models.MODELS`."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,11 @@ class DynaQConfig(TabularConfig):
         for name, allowed in (("model", MODELS), ("backup", BACKUPS),
                               ("sampling", dq.SAMPLINGS)):
             check_choice(name, getattr(self, name), allowed)
-        if self.backup == "expected" and self.model != "counts":
-            raise ConfigError("backup expected needs model counts: the deterministic model "
-                              "has one outcome per pair, so its expected backup is the sample")
+        backups = MODELS[self.model].BACKUPS
+        if self.backup not in backups:
+            users = [name for name, m in MODELS.items() if self.backup in m.BACKUPS]
+            raise ConfigError(f"backup {self.backup} needs model {' or '.join(users)}: the "
+                              f"{self.model} model has only {', '.join(backups)}")
 
 
 class DynaQ(TabularAgent):
@@ -97,9 +100,8 @@ class DynaQ(TabularAgent):
         self.config = config if config is not None else DynaQConfig()
         self.check_config(self.config)
         self.Q = np.zeros((n_states, n_actions))
-        self.model: DeterministicModel | CountsModel = (
-            CountsModel(n_states, n_actions, self.config.backup)
-            if self.config.model == "counts" else DeterministicModel(n_states, n_actions))
+        self.model: DeterministicModel | CountsModel = MODELS[self.config.model](
+            n_states, n_actions, self.config.backup)
         self.rng = rng_mod.make_state(seed, rng_mod.AGENT)
         self.backups = 0
         self._latest: tuple[int, int] | None = None
@@ -108,20 +110,18 @@ class DynaQ(TabularAgent):
     @classmethod
     def kernels(cls, config: DynaQConfig) -> AgentKernels:
         """The compiled functions that :mod:`dynaq.kernels.run` runs."""
-        if config.model == "counts":
-            return AgentKernels(counts.init, dq.act, counts.learn, counts.diagnose)
-        if config.sampling != "uniform":
-            return AgentKernels(dq.init, dq.act, dq.learn_sampled, dq.diagnose)
-        return AgentKernels(dq.init, dq.act, dq.learn, dq.diagnose)
+        fns = _KERNELS[MODELS[config.model]]
+        if config.sampling != "uniform" and fns.learn is dq.learn:
+            # focused planning (§8.6) has a loop of its own; the uniform one stays the fastest
+            return fns._replace(learn=dq.learn_sampled)
+        return fns
 
     @classmethod
-    def hyperparameters(cls, config: DynaQConfig) -> tuple[float, float, float, int, int,
-                                                           bool]:
-        """``hp`` for :meth:`kernels`: ``(alpha, gamma, epsilon, k, sampling, expected)``,
-        ``sampling`` the index in :data:`dynaq.kernels.dyna_q.SAMPLINGS`."""
-        return (float(config.alpha), float(config.gamma), float(config.epsilon),
-                int(config.planning_steps), dq.SAMPLINGS.index(config.sampling),
-                config.backup == "expected")
+    def hyperparameters(cls, config: DynaQConfig) -> dq.DynaQParams:
+        """``hp`` for :meth:`kernels`."""
+        return dq.DynaQParams(float(config.alpha), float(config.gamma), float(config.epsilon),
+                              int(config.planning_steps), dq.SAMPLINGS.index(config.sampling),
+                              config.backup == "expected")
 
     def act(self, state: int) -> int:
         """Choose an action ε-greedily (§2.2), greedy ties broken uniformly at random.
@@ -179,21 +179,15 @@ class DynaQ(TabularAgent):
         elif self._latest is None:
             done = 0
         else:
-            done = self._plan_focused(k, *self._latest)
+            done = self.model.plan_from(self.Q, k, cfg.alpha, cfg.gamma, self.rng,
+                                        cfg.sampling, *self._latest, cfg.epsilon)
         self.backups += done
         return done
 
-    def _plan_focused(self, k: int, pair: int, state: int) -> int:
-        """Planning from the latest real pair or along trajectories from ``state`` (§8.6),
-        through the kernels the compiled runner uses."""
-        cfg = self.config
-        m = self.model
-        if isinstance(m, CountsModel):
-            return m.plan_from(self.Q, k, cfg.alpha, cfg.gamma, self.rng, cfg.sampling, pair,
-                               state, cfg.epsilon)
-        return int(dq.plan_with(self.Q, (m.table, m.reward), dq.SAMPLINGS.index(cfg.sampling),
-                                m.n_seen, pair, state, k, cfg.alpha, cfg.gamma, cfg.epsilon,
-                                self.rng))
+    def end_episode(self, state: int, terminated: bool) -> int:
+        """The episode ended in ``state``: nothing to do for one-step Dyna-Q (see
+        :meth:`dynaq.agents.TabularAgent.end_episode`); returns 0 backups."""
+        return 0
 
 
 class QLearning(DynaQ):

@@ -77,17 +77,16 @@ class DynaQPlus(TabularAgent):
     def kernels(cls, config: TabularConfig) -> AgentKernels:
         """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
         return AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
-                            kernels.observe, kernels.plan)
+                            observe=kernels.observe, plan=kernels.plan)
 
     @classmethod
-    def hyperparameters(cls, config: DynaQPlusConfig) -> tuple[float, float, float, int,
-                                                                float, bool]:
-        """``hp`` for :meth:`kernels`: ``(alpha, gamma, epsilon, k, kappa,
-        bonus_in_planning)``."""
-        return (float(config.alpha), float(config.gamma), float(config.epsilon),
-                int(config.planning_steps), float(config.kappa), config.bonus == "planning")
+    def hyperparameters(cls, config: DynaQPlusConfig) -> kernels.DynaQPlusParams:
+        """``hp`` for :meth:`kernels`."""
+        return kernels.DynaQPlusParams(float(config.alpha), float(config.gamma),
+                                       float(config.epsilon), int(config.planning_steps),
+                                       float(config.kappa), config.bonus == "planning")
 
     def tau(self, state: int, action: int) -> int:
         """τ(state, action): real steps since the pair was last tried (all of them if
         never)."""
-        return self.t - int(self.state[3][int(state) * self.Q.shape[1] + int(action)])
+        return self.t - int(self.state.last[int(state) * self.Q.shape[1] + int(action)])

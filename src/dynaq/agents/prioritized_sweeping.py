@@ -26,9 +26,19 @@ from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig, check_f
 from dynaq.errors import ConfigError
 from dynaq.kernels import prioritized as kernels
 from dynaq.kernels.dyna_q import PAIR
+from dynaq.models import CountsModel, DeterministicModel
 
-_PS_MODELS = ("deterministic", "counts")
-"""Models prioritized sweeping runs with."""
+_KERNELS = {
+    DeterministicModel: AgentKernels(kernels.init, kernels.act, kernels.learn,
+                                     kernels.diagnose, observe=kernels.observe,
+                                     plan=kernels.plan),
+    CountsModel: AgentKernels(kernels.init_counts, kernels.act, kernels.learn_counts,
+                              kernels.diagnose_counts, observe=kernels.observe_counts,
+                              plan=kernels.plan_counts)}
+"""Prioritized sweeping's compiled functions for each model it runs with."""
+_BACKUPS = {DeterministicModel: "sample", CountsModel: "expected"}
+"""The one backup it has with each model."""
+_MODELS = {model.name: model for model in _KERNELS}
 
 @dataclass(frozen=True)
 class PrioritizedSweepingConfig(TabularConfig):
@@ -49,12 +59,12 @@ class PrioritizedSweepingConfig(TabularConfig):
     @staticmethod
     def backup_for(model: str) -> str:
         """The one backup prioritized sweeping has with ``model``: what None picks."""
-        return "expected" if model == "counts" else "sample"
+        return _BACKUPS[_MODELS[model]] if model in _MODELS else "sample"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.model not in _PS_MODELS:
-            raise ConfigError(f"model must be one of {', '.join(_PS_MODELS)} for prioritized "
+        if self.model not in _MODELS:
+            raise ConfigError(f"model must be one of {', '.join(_MODELS)} for prioritized "
                               f"sweeping, got {self.model!r}")
         wanted = self.backup_for(self.model)
         if self.backup is None:
@@ -96,23 +106,18 @@ class PrioritizedSweeping(TabularAgent):
     @classmethod
     def kernels(cls, config: PrioritizedSweepingConfig) -> AgentKernels:
         """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
-        if config.model == "counts":
-            return AgentKernels(kernels.init_counts, kernels.act, kernels.learn_counts,
-                                kernels.diagnose_counts, kernels.observe_counts,
-                                kernels.plan_counts)
-        return AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
-                            kernels.observe, kernels.plan)
+        return _KERNELS[_MODELS[config.model]]
 
     @classmethod
-    def hyperparameters(cls, config: PrioritizedSweepingConfig
-                        ) -> tuple[float, float, float, int, float]:
-        """``hp`` for :meth:`kernels`: ``(alpha, gamma, epsilon, k, theta)``."""
-        return (float(config.alpha), float(config.gamma), float(config.epsilon),
-                int(config.planning_steps), float(config.theta))
+    def hyperparameters(cls, config: PrioritizedSweepingConfig) -> kernels.SweepingParams:
+        """``hp`` for :meth:`kernels`."""
+        return kernels.SweepingParams(float(config.alpha), float(config.gamma),
+                                      float(config.epsilon), int(config.planning_steps),
+                                      float(config.theta))
 
     def queue(self) -> list[tuple[tuple[int, int], float]]:
         """The queued pairs ``((state, action), priority)``, highest priority first."""
-        m_int, heap, prio = self.state[0], self.state[7], self.state[8]
+        m_int, heap, prio = self.state.m_int, self.state.heap, self.state.prio
         size = int(heap[0])
         pairs = [divmod(int(m_int[PAIR, i]), self.Q.shape[1]) for i in heap[1:size + 1]]
         return sorted(zip(pairs, (float(p) for p in prio[1:size + 1]), strict=True),

@@ -61,14 +61,15 @@ class Replay(TabularAgent):
     def kernels(cls, config: Any) -> AgentKernels:
         """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
         return AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
-                            kernels.observe, kernels.plan)
+                            observe=kernels.observe, plan=kernels.plan)
 
     @classmethod
-    def hyperparameters(cls, config: Any) -> tuple[float, float, float, int, int]:
-        """``hp`` for :meth:`kernels`: ``(alpha, gamma, epsilon, k, buffer_size)``."""
-        return (float(config.alpha), float(config.gamma), float(config.epsilon),
-                int(config.planning_steps), int(config.buffer_size))
+    def hyperparameters(cls, config: Any) -> kernels.ReplayParams:
+        """``hp`` for :meth:`kernels`."""
+        return kernels.ReplayParams(float(config.alpha), float(config.gamma),
+                                    float(config.epsilon), int(config.planning_steps),
+                                    int(config.buffer_size))
 
     def __len__(self) -> int:
         """Number of transitions held."""
-        return int(self.state[2][kernels.STORED])
+        return int(self.state.count[kernels.STORED])

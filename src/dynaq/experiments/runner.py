@@ -121,7 +121,7 @@ def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[G
     Q = np.zeros((n, mdp.n_states, mdp.n_actions))
     c0, t0 = kernels.cycles(), time.perf_counter()
     done = kernels.run_agent(
-        kernels.agent_id(*agent.kernels(config)[:4]), agent.hyperparameters(config), run.gamma,
+        kernels.agent_id(agent.kernels(config)), agent.hyperparameters(config), run.gamma,
         world, switch_at,
         np.cumsum(mdp.initial), np.stack([t.v_star for t in truths]),
         np.stack([t.reachable for t in truths]), capacity,

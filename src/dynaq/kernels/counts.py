@@ -18,18 +18,22 @@ did the same at the cost of a dozen backups per real step.)
 
 In a deterministic world every pair has one record and planning draws exactly the random
 numbers of the deterministic model (a single outcome draws none), so both models give the
-same Q for the same seed.
+same Q for the same seed. The model's planning view is a :class:`CountsArrays`, which
+registers its backups with :func:`dynaq.kernels.dyna_q.register_backup`; Dyna-Q's agent
+state with it is a :class:`CountsState`.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, types
 from numba.experimental import structref
-from numba.extending import overload
 
-from dynaq.kernels.dyna_q import UNIFORM, _row_max, backup, plan_with
-from dynaq.kernels.run import pair_error
+from dynaq.kernels.diagnostics import pair_error
+from dynaq.kernels.dyna_q import UNIFORM, _row_max, plan_with, register_backup
+from dynaq.kernels.structs import new_struct
 from dynaq.kernels.tabular import q_backup
 from dynaq.rng import _UNIT, randint, step_words
 
@@ -80,6 +84,28 @@ structref.define_proxy(Pool, _PoolType, ["p_int", "p_reward"])
 _POOL = _PoolType([("p_int", types.int64[:, ::1]), ("p_reward", types.float64[::1])])
 
 
+class CountsArrays(NamedTuple):
+    """The counts model as planning reads it: its table, its pool's arrays and whether
+    backups are expected (§8.5) or sample ones."""
+
+    m_int: np.ndarray
+    p_int: np.ndarray
+    p_reward: np.ndarray
+    expected: bool
+
+
+class CountsState(NamedTuple):
+    """Dyna-Q's agent state with the counts model: the model (``m_int``, ``pool``,
+    ``count``), each slot's last diagnosed ``(total variation, reward error)`` and their
+    sums with the coverage count."""
+
+    m_int: np.ndarray
+    pool: Pool
+    count: np.ndarray
+    errors: np.ndarray
+    sums: np.ndarray
+
+
 @njit(cache=True)
 def new_model(n_states, n_actions):
     """An empty counts model: ``(m_int, pool, count)``, ``pool`` a :class:`Pool`."""
@@ -88,7 +114,7 @@ def new_model(n_states, n_actions):
     m_int[TOTAL] = 0
     m_int[CHANGED] = 0
     capacity = pairs + min(_FIRST_EXTRA, pairs)
-    pool = structref.new(_POOL)
+    pool = new_struct(_POOL)
     pool.p_int = np.empty((capacity, 4), np.int64)
     pool.p_reward = np.empty(capacity)
     count = np.zeros(5, np.int64)
@@ -187,12 +213,11 @@ def backup_sample(Qf, A, model, i, alpha, gamma, rng):
     """A sample backup of slot ``i`` (§8.5): s′ drawn from the learned P̂(·|s, a), then
     Q(s, a) += α (r̄(s, a, s′) + γ max_a′ Q(s′, a′) − Q(s, a)).
 
-    ``model = (m_int, p_int, p_reward, expected)``, ``Qf`` the flattened Q. Returns the drawn
-    outcome's ``(next_row, terminated)``, where a simulated trajectory goes next.
+    ``model`` a :class:`CountsArrays`, ``Qf`` the flattened Q. Returns the drawn outcome's
+    ``(next_row, terminated)``, where a simulated trajectory goes next.
     """
-    m_int, p_int, p_reward, _ = model
-    j = draw(p_int, i, m_int[TOTAL, i], rng)
-    return _backup_record(Qf, A, m_int, p_int, p_reward, i, j, alpha, gamma)
+    j = draw(model.p_int, i, model.m_int[TOTAL, i], rng)
+    return _backup_record(Qf, A, model.m_int, model.p_int, model.p_reward, i, j, alpha, gamma)
 
 
 @njit(cache=True, inline="always")
@@ -221,7 +246,7 @@ def plan_uniform(Q, m_int, p_int, p_reward, n_seen, expected, k, alpha, gamma, r
         return 0
     A = Q.shape[1]
     Qf = Q.reshape(-1)
-    model = (m_int, p_int, p_reward, expected)
+    model = CountsArrays(m_int, p_int, p_reward, expected)
     done = 0
     while True:
         n, i = _one_outcome_backups(Qf, A, m_int, p_int, p_reward, n_seen, k - done, alpha,
@@ -272,7 +297,7 @@ def backup_expected(Qf, A, model, i, alpha, gamma, rng):
     successor drawn from P̂ for a simulated trajectory (a pair with one outcome draws no
     random number).
     """
-    m_int, p_int, p_reward, _ = model
+    m_int, p_int, p_reward = model.m_int, model.p_int, model.p_reward
     total = m_int[TOTAL, i]
     drawn = draw(p_int, i, total, rng)
     row, term = p_int[drawn, NEXT_ROW], p_int[drawn, TERM]
@@ -289,17 +314,16 @@ def backup_expected(Qf, A, model, i, alpha, gamma, rng):
     return row, term
 
 
-@overload(backup, inline="always")
-def _backup_counts(Qf, A, model, i, alpha, gamma, rng):
-    """The counts model's planning backup for :func:`dynaq.kernels.dyna_q.plan_with`:
-    ``model = (m_int, p_int, p_reward, expected)``."""
-    if isinstance(model, types.BaseTuple) and len(model) == 4:
-        def impl(Qf, A, model, i, alpha, gamma, rng):
-            if model[3]:
-                return backup_expected(Qf, A, model, i, alpha, gamma, rng)
-            return backup_sample(Qf, A, model, i, alpha, gamma, rng)
-        return impl
-    return None
+@njit(cache=True, inline="always")
+def backup(Qf, A, model, i, alpha, gamma, rng):
+    """The counts model's planning backup (:func:`dynaq.kernels.dyna_q.backup`): expected or
+    sample, as ``model.expected`` says."""
+    if model.expected:
+        return backup_expected(Qf, A, model, i, alpha, gamma, rng)
+    return backup_sample(Qf, A, model, i, alpha, gamma, rng)
+
+
+register_backup(CountsArrays, backup)
 
 
 @njit(cache=True, inline="always")
@@ -310,30 +334,29 @@ def plan(Q, m_int, p_int, p_reward, n_seen, expected, sampling, pair, s, k, alph
     :func:`dynaq.kernels.dyna_q.plan_with`). Returns how many."""
     if sampling == UNIFORM:
         return plan_uniform(Q, m_int, p_int, p_reward, n_seen, expected, k, alpha, gamma, rng)
-    return plan_with(Q, (m_int, p_int, p_reward, expected), sampling, n_seen, pair, s, k,
-                     alpha, gamma, epsilon, rng)
+    return plan_with(Q, CountsArrays(m_int, p_int, p_reward, expected), sampling, n_seen,
+                     pair, s, k, alpha, gamma, epsilon, rng)
 
 
 @njit(cache=True)
 def init(n_states, n_actions, hp):
-    """Agent state for :mod:`dynaq.kernels.run`: the model, each slot's last diagnosed
-    ``(total variation, reward error)`` and their sums with the coverage count."""
+    """An empty :class:`CountsState` for :mod:`dynaq.kernels.run`."""
     m_int, pool, count = new_model(n_states, n_actions)
-    return m_int, pool, count, np.zeros((2, n_states * n_actions)), np.zeros(3)
+    return CountsState(m_int, pool, count, np.zeros((2, n_states * n_actions)), np.zeros(3))
 
 
 @njit(cache=True)
 def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
     """One real step of Dyna-Q with the counts model (§8.2 with §8.5's backups): direct RL,
-    model learning, planning. ``hp = (alpha, gamma, epsilon, k, sampling, expected)``."""
-    alpha, gamma, epsilon, k = hp[0], hp[1], hp[2], hp[3]
-    m_int, pool, count, _, _ = state
+    model learning, planning; ``hp`` a :class:`dynaq.kernels.dyna_q.DynaQParams`."""
+    m_int, pool, count = state.m_int, state.pool, state.count
     A = Q.shape[1]
-    q_backup(Q, s, a, r, s2, terminated, alpha, gamma)
+    q_backup(Q, s, a, r, s2, terminated, hp.alpha, hp.gamma)
     model_update(m_int, pool, count, A, s, a, r, s2, terminated)
-    if k:
-        return 1 + plan(Q, m_int, pool.p_int, pool.p_reward, count[N_SEEN], hp[5], hp[4], s * A + a,
-                        s if terminated else s2, k, alpha, gamma, epsilon, rng)
+    if hp.k:
+        return 1 + plan(Q, m_int, pool.p_int, pool.p_reward, count[N_SEEN], hp.expected,
+                        hp.sampling, s * A + a, s if terminated else s2, hp.k, hp.alpha,
+                        hp.gamma, hp.epsilon, rng)
     return 1
 
 
@@ -366,7 +389,8 @@ def diagnose(state, world, base, reachable, n_actions):
     diagnosis are compared again (each slot's errors are kept), unless the dynamics
     changed: in a deterministic world only the pairs tried for the first time.
     """
-    m_int, pool, count, errors, sums = state
+    m_int, pool, count, errors, sums = state.m_int, state.pool, state.count, state.errors, \
+        state.sums
     n = count[N_SEEN]
     if n == 0:
         return np.nan, np.nan, 0.0

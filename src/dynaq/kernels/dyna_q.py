@@ -13,17 +13,23 @@ a reference-count round trip: with five model arrays a real step took three time
 Which pairs planning backs up is the course's checkpoint question: uniformly over those seen
 (:func:`plan`, §8.2), only the latest real one, or along simulated on-policy trajectories
 (§8.6). :func:`plan_with` draws pairs by any of the three and backs each up with its
-model's :func:`backup` (:func:`backup_last` here, the counts model's in
-:mod:`dynaq.kernels.counts`), so every model plans with every distribution through one loop.
+model's :func:`backup`, chosen by the model's type (:func:`register_backup`:
+:class:`TableModel` here, the counts model in :mod:`dynaq.kernels.counts`), so every model
+plans with every distribution through one loop.
+
+The agent's hyperparameters are a :class:`DynaQParams` and its state a :class:`DynaQState`
+(numba compiles a named tuple's fields to the same code as a plain tuple's items).
 """
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
-from numba import njit, types
+from numba import njit
 from numba.extending import overload
 
-from dynaq.kernels.run import point_error
+from dynaq.kernels.diagnostics import point_error
 from dynaq.kernels.tabular import egreedy_action, q_backup
 from dynaq.rng import _UNIT, randint, step_words
 
@@ -31,8 +37,48 @@ SLOT, PAIR, NEXT_ROW, TERM = range(4)
 """Rows of the deterministic model's integer table ``m_int``."""
 
 SAMPLINGS = ("uniform", "latest", "trajectory")
-"""Planning distributions; ``hp[4]`` holds the index: ``UNIFORM``, ``LATEST``, ``TRAJECTORY``."""
+"""Planning distributions; :attr:`DynaQParams.sampling` holds the index: ``UNIFORM``,
+``LATEST``, ``TRAJECTORY``."""
 UNIFORM, LATEST, TRAJECTORY = range(3)
+
+N_SEEN, N_CHANGES, DIAG_CHANGES, DIAG_BASE, DIAG_SEEN, LATEST_PAIR, LATEST_STATE = range(7)
+"""Entries of :attr:`DynaQState.count`: pairs seen, changes to known pairs' outcomes; at
+the last diagnosis: that count, the phase's outcome offset and the pairs seen; the last
+real pair (``s*A + a``, -1 before any) and the state a planning trajectory starts from."""
+
+
+class DynaQParams(NamedTuple):
+    """Dyna-Q's hyperparameters ``hp`` (also those of its counts-model kernels)."""
+
+    alpha: float
+    """Step size α."""
+    gamma: float
+    """Discount γ."""
+    epsilon: float
+    """ε of the ε-greedy behaviour (and of simulated trajectories)."""
+    k: int
+    """Planning backups per real step."""
+    sampling: int = UNIFORM
+    """Which pairs planning backs up: an index into :data:`SAMPLINGS`."""
+    expected: bool = False
+    """Counts model: expected instead of sample backups (§8.5)."""
+
+
+class TableModel(NamedTuple):
+    """The deterministic model as planning reads it (see the module docstring)."""
+
+    m_int: np.ndarray
+    m_reward: np.ndarray
+
+
+class DynaQState(NamedTuple):
+    """Dyna-Q's agent state: its model, its counters (``N_SEEN`` …) and the sums of its
+    last diagnosis."""
+
+    m_int: np.ndarray
+    m_reward: np.ndarray
+    count: np.ndarray
+    sums: np.ndarray
 
 
 @njit(cache=True)
@@ -83,7 +129,7 @@ def _row_max(Qf, row, A):
 
 
 @njit(cache=True)
-def plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng):
+def plan_uniform(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng):
     """k planning backups (§8.2, step (f)) on pairs drawn uniformly from those seen.
 
     Returns the number of backups done: 0 while the model is empty, because planning before
@@ -114,41 +160,59 @@ def plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng):
 
 @njit(cache=True, inline="always")
 def backup_last(Qf, A, model, i, alpha, gamma, rng):
-    """A Q-learning backup of seen pair ``i`` on its remembered outcome (``model = (m_int,
-    m_reward)``, ``Qf`` the flattened Q); returns that outcome's ``(next_row, terminated)``.
+    """A Q-learning backup of seen pair ``i`` of a :class:`TableModel` on its remembered
+    outcome (``Qf`` the flattened Q); returns that outcome's ``(next_row, terminated)``.
 
     Everything is read before Q is written: reading the model after the write made numba
     keep reference counting in the planning loops (ten times slower)."""
-    m_int, m_reward = model
-    row = m_int[NEXT_ROW, i]
-    term = m_int[TERM, i]
-    target = m_reward[i]
+    row = model.m_int[NEXT_ROW, i]
+    term = model.m_int[TERM, i]
+    target = model.m_reward[i]
     if not term:
         target += gamma * _row_max(Qf, np.uint64(row), A)
-    sa = np.uint64(m_int[PAIR, i])
+    sa = np.uint64(model.m_int[PAIR, i])
     Qf[sa] += alpha * (target - Qf[sa])
     return row, term
+
+
+_BACKUPS: dict[type, Any] = {}
 
 
 def backup(Qf, A, model, i, alpha, gamma, rng):
     """One planning backup of slot ``i`` of ``model`` in the flattened Q ``Qf``; returns the
     outcome used, ``(next_row, terminated)``: where a simulated trajectory goes next.
 
-    Compiled code only: each model registers its backup for its own ``model`` tuple with
-    numba's ``overload`` (:func:`backup_last` for ``(m_int, m_reward)`` here; the counts
-    model's in :mod:`dynaq.kernels.counts`), so :func:`plan_with` is written once and still
-    compiles a loop per model with the backup inlined. Those loops are cached with this
-    module: after editing another model's backup, clear this module's numba cache.
+    Each model is a named tuple of its own class and registers its backup for that class
+    (:func:`register_backup`), so :func:`plan_with` is written once and compiles a loop per
+    model with its backup inlined. Run as plain Python (``NUMBA_DISABLE_JIT=1``), the same
+    registry picks the function.
     """
-    raise TypeError("dynaq.kernels.dyna_q.backup runs only inside compiled code")
+    return _BACKUPS[type(model)](Qf, A, model, i, alpha, gamma, rng)
 
 
-@overload(backup, inline="always")
-def _backup_deterministic(Qf, A, model, i, alpha, gamma, rng):
-    if isinstance(model, types.BaseTuple) and len(model) == 2:
-        return lambda Qf, A, model, i, alpha, gamma, rng: backup_last(Qf, A, model, i, alpha,
-                                                                       gamma, rng)
-    return None
+def register_backup(model_type: type, fn: Any) -> None:
+    """Make ``fn(Qf, A, model, i, alpha, gamma, rng) -> (next_row, terminated)`` the planning
+    backup of models of ``model_type`` (a named tuple class whose first field is the model's
+    integer table, with the rows ``SLOT`` and ``PAIR``): one line per model."""
+    if model_type in _BACKUPS:
+        raise ValueError(f"{model_type.__name__} already has a backup")
+    _BACKUPS[model_type] = fn
+
+    @overload(backup, inline="always")
+    def _by_type(Qf, A, model, i, alpha, gamma, rng):
+        if getattr(model, "instance_class", None) is model_type:
+            return _implementation(fn)
+        return None
+
+
+def _implementation(fn: Any) -> Any:
+    """``fn``'s Python function, for numba to compile in place of an overloaded stub.
+    (A closure calling ``fn`` instead was inlined wrongly: prioritized sweeping then read
+    out of bounds.)"""
+    return getattr(fn, "py_func", fn)
+
+
+register_backup(TableModel, backup_last)
 
 
 @njit(cache=True)
@@ -156,7 +220,8 @@ def plan_with(Q, model, sampling, n_seen, pair, s, k, alpha, gamma, epsilon, rng
     """k planning backups (§8.2, step (f)) of ``model`` (see :func:`backup`) on the seen
     pairs that ``sampling`` picks:
 
-    - ``UNIFORM``: drawn uniformly from the ``n_seen`` seen (the numbers of :func:`plan`);
+    - ``UNIFORM``: drawn uniformly from the ``n_seen`` seen (the numbers of
+      :func:`plan_uniform`);
     - ``LATEST``: all k on ``pair`` (``s*A + a``), the last real one;
     - ``TRAJECTORY``: trajectory sampling (§8.6), see :func:`_plan_trajectory`.
 
@@ -218,43 +283,70 @@ def _plan_trajectory(Q, model, s, k, alpha, gamma, epsilon, rng):
 
 @njit(cache=True)
 def init(n_states, n_actions, hp):
-    """Agent state for :mod:`dynaq.kernels.run`: the model, ``count = [pairs seen, changes
-    to known pairs' outcomes, and at the last diagnosis: that count, the phase, pairs
-    seen]`` and that diagnosis's sums."""
+    """An empty :class:`DynaQState` for :mod:`dynaq.kernels.run`."""
     m_int, m_reward = new_model(n_states, n_actions)
-    return m_int, m_reward, np.array([0, 0, 0, -1, 0]), np.zeros(3)
+    count = np.zeros(7, np.int64)
+    count[DIAG_BASE] = count[LATEST_PAIR] = -1
+    return DynaQState(m_int, m_reward, count, np.zeros(3))
 
 
 @njit(cache=True)
 def act(Q, state, s, t, hp, rng):
-    """ε-greedy on Q; ``hp = (alpha, gamma, epsilon, k)``."""
-    return egreedy_action(Q, s, hp[2], rng)
+    """ε-greedy on Q."""
+    return egreedy_action(Q, s, hp.epsilon, rng)
+
+
+@njit(cache=True)
+def observe(Q, state, s, a, r, s2, terminated, t, hp):
+    """Direct RL (§8.2, step (d)) and model learning (e); returns the direct backup's TD
+    error. Counts the changes to known pairs' outcomes (for :func:`diagnose`) and keeps the
+    pair and the state that focused planning starts from."""
+    m_int, m_reward, count = state.m_int, state.m_reward, state.count
+    A = Q.shape[1]
+    td = q_backup(Q, s, a, r, s2, terminated, hp.alpha, hp.gamma)
+    i = m_int[SLOT, s * A + a]
+    if i >= 0 and (m_int[NEXT_ROW, i] != s2 * A or m_reward[i] != r):
+        count[N_CHANGES] += 1
+    count[N_SEEN] = model_update(m_int, m_reward, count[N_SEEN], A, s, a, r, s2, terminated)
+    count[LATEST_PAIR] = s * A + a
+    # after an episode's last step, trajectories start from the state it was taken in
+    count[LATEST_STATE] = s if terminated else s2
+    return td
+
+
+@njit(cache=True)
+def plan(Q, state, k, t, hp, rng):
+    """Planning (§8.2, step (f)): up to k backups on the pairs ``hp.sampling`` picks (see
+    :func:`plan_with`); returns how many."""
+    count = state.count
+    if hp.sampling == UNIFORM:
+        return plan_uniform(Q, state.m_int, state.m_reward, count[N_SEEN], k, hp.alpha,
+                            hp.gamma, rng)
+    if count[LATEST_PAIR] < 0:
+        return 0
+    return plan_with(Q, TableModel(state.m_int, state.m_reward), hp.sampling, count[N_SEEN],
+                     count[LATEST_PAIR], count[LATEST_STATE], k, hp.alpha, hp.gamma,
+                     hp.epsilon, rng)
 
 
 @njit(cache=True)
 def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
     """One real step of Dyna-Q (§8.2): direct RL (d), model learning (e), planning (f)
-    uniformly over the seen pairs. ``hp[:4] = (alpha, gamma, epsilon, k)``."""
-    alpha, gamma, k = hp[0], hp[1], hp[3]
-    m_int, m_reward, count, _ = state
-    A = Q.shape[1]
-    q_backup(Q, s, a, r, s2, terminated, alpha, gamma)
-    i = m_int[SLOT, s * A + a]
-    if i >= 0 and (m_int[NEXT_ROW, i] != s2 * A or m_reward[i] != r):
-        count[1] += 1
-    count[0] = n_seen = model_update(m_int, m_reward, count[0], A, s, a, r, s2, terminated)
-    if k:
-        return 1 + plan(Q, m_int, m_reward, n_seen, k, alpha, gamma, rng)
+    uniformly over the seen pairs."""
+    observe(Q, state, s, a, r, s2, terminated, t, hp)
+    if hp.k:
+        return 1 + plan_uniform(Q, state.m_int, state.m_reward, state.count[N_SEEN], hp.k,
+                                hp.alpha, hp.gamma, rng)
     return 1
 
 
 @njit(cache=True)
 def learn_sampled(Q, state, s, a, r, s2, terminated, t, hp, rng):
-    """:func:`learn` planning from the pairs that ``hp[4]`` picks (see :func:`plan_with`)."""
-    learn(Q, state, s, a, r, s2, terminated, t, (hp[0], hp[1], hp[2], 0), rng)  # (d), (e)
-    if hp[3]:
-        return 1 + plan_with(Q, (state[0], state[1]), hp[4], state[2][0], s * Q.shape[1] + a,
-                             s if terminated else s2, hp[3], hp[0], hp[1], hp[2], rng)
+    """:func:`learn` planning from the pairs that ``hp.sampling`` picks (see
+    :func:`plan_with`)."""
+    observe(Q, state, s, a, r, s2, terminated, t, hp)
+    if hp.k:
+        return 1 + plan(Q, state, hp.k, t, hp, rng)
     return 1
 
 
@@ -265,12 +357,12 @@ def diagnose(state, world, base, reachable, n_actions):
     Only pairs seen since the last diagnosis are compared, unless a known pair's outcome
     or the dynamics changed: in a deterministic world a real step costs no more for it.
     """
-    m_int, m_reward, count, sums = state
-    n = count[0]
+    m_int, m_reward, count, sums = state.m_int, state.m_reward, state.count, state.sums
+    n = count[N_SEEN]
     if n == 0:
         return np.nan, np.nan, 0.0
-    first = count[4]
-    if count[2] != count[1] or count[3] != base:
+    first = count[DIAG_SEEN]
+    if count[DIAG_CHANGES] != count[N_CHANGES] or count[DIAG_BASE] != base:
         first = 0
         sums[:] = 0.0
     for i in range(first, n):
@@ -279,6 +371,5 @@ def diagnose(state, world, base, reachable, n_actions):
         sums[0] += e_p
         sums[1] += e_r
         sums[2] += reachable[m_int[PAIR, i] // n_actions]
-    count[2], count[3], count[4] = count[1], base, n
+    count[DIAG_CHANGES], count[DIAG_BASE], count[DIAG_SEEN] = count[N_CHANGES], base, n
     return sums[0] / n, sums[1] / n, sums[2] / max(reachable.sum() * n_actions, 1)
-

@@ -29,10 +29,14 @@ like any other.
 
 The sweep and the queue operations are inlined (with the arrays passed to a call costing a
 reference-count round trip each, that halves the time of a backup); the two error
-functions stay calls, because numba's inliner mishandles their loops.
+functions stay calls, because numba's inliner mishandles their loops. Each model's error
+is registered for its planning view's type (:func:`register_error`), as its backup is for
+Dyna-Q's planning.
 """
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit, types
@@ -41,11 +45,44 @@ from numba.extending import overload
 
 from dynaq.kernels import counts as kc
 from dynaq.kernels import dyna_q as dq
+from dynaq.kernels.dyna_q import _implementation
 from dynaq.kernels.heap import new_queue, pop, push, queue_size
+from dynaq.kernels.structs import new_struct
 from dynaq.kernels.tabular import max_q, q_backup
 
 act = dq.act
 """ε-greedy on Q, as Dyna-Q."""
+
+
+class SweepingParams(NamedTuple):
+    """Prioritized sweeping's hyperparameters ``hp``."""
+
+    alpha: float
+    """Step size α."""
+    gamma: float
+    """Discount γ."""
+    epsilon: float
+    """ε of the ε-greedy behaviour."""
+    k: int
+    """Most backups per real step."""
+    theta: float
+    """Queue threshold θ on |priority|."""
+
+
+class SweepingState(NamedTuple):
+    """The agent state with the deterministic model: Dyna-Q's
+    (:class:`dynaq.kernels.dyna_q.DynaQState`), the predecessor index and the queue."""
+
+    m_int: np.ndarray
+    m_reward: np.ndarray
+    count: np.ndarray
+    sums: np.ndarray
+    pred_slot: np.ndarray
+    pred_next: np.ndarray
+    pred_head: np.ndarray
+    heap: np.ndarray
+    prio: np.ndarray
+    pos: np.ndarray
 
 
 @njit(cache=True)
@@ -77,29 +114,51 @@ def expected_error(Q, m_int, p_int, p_reward, i, gamma):
     return target - Q[s, a]
 
 
+_ERRORS: dict[type, Any] = {}
+
+
 def error(Q, model, i, gamma):
-    """The error a backup of slot ``i`` removes: :func:`td_error` for the deterministic
-    ``model = (m_int, m_reward)``, :func:`expected_error` for the counts ``model = (m_int,
-    p_int, p_reward)``. Compiled per model type (below), for compiled callers only."""
-    raise TypeError("error is compiled only: call it from numba code")
+    """The error a backup of slot ``i`` of ``model`` removes, by the model's type
+    (:func:`register_error`): :func:`td_error` for a deterministic
+    :class:`~dynaq.kernels.dyna_q.TableModel`, :func:`expected_error` for a
+    :class:`~dynaq.kernels.counts.CountsArrays`. Run as plain Python
+    (``NUMBA_DISABLE_JIT=1``), the same registry picks the function."""
+    return _ERRORS[type(model)](Q, model, i, gamma)
 
 
-@overload(error, inline="always")
-def _error(Q, model, i, gamma):
-    if len(model) == 2:
-        def deterministic(Q, model, i, gamma):
-            return td_error(Q, model[0], model[1], i, gamma)
-        return deterministic
+def register_error(model_type: type, fn: Any) -> None:
+    """Make ``fn(Q, model, i, gamma)`` the error of models of ``model_type`` (a named tuple
+    class whose first field is the model's integer table, with the row ``PAIR``)."""
+    if model_type in _ERRORS:
+        raise ValueError(f"{model_type.__name__} already has an error")
+    _ERRORS[model_type] = fn
 
-    def counts(Q, model, i, gamma):
-        return expected_error(Q, model[0], model[1], model[2], i, gamma)
-    return counts
+    @overload(error, inline="always")
+    def _by_type(Q, model, i, gamma):
+        if getattr(model, "instance_class", None) is model_type:
+            return _implementation(fn)
+        return None
+
+
+@njit(cache=True)
+def _table_error(Q, model, i, gamma):
+    return td_error(Q, model.m_int, model.m_reward, i, gamma)
+
+
+@njit(cache=True)
+def _counts_error(Q, model, i, gamma):
+    return expected_error(Q, model.m_int, model.p_int, model.p_reward, i, gamma)
+
+
+register_error(dq.TableModel, _table_error)
+register_error(kc.CountsArrays, _counts_error)
 
 
 @njit(cache=True, inline="always")
 def queue_pair(Q, model, queue, i, gamma, theta):
     """Queue slot ``i`` with priority |error| if that exceeds θ (the box's (f));
-    ``queue = (heap, prio, pos)``."""
+    ``queue = (heap, prio, pos)``, the arrays of :mod:`dynaq.kernels.heap`, read by position
+    (see :func:`queue_predecessors`)."""
     p = abs(error(Q, model, i, gamma))
     if p > theta:
         push(queue[0], queue[1], queue[2], i, p)
@@ -108,7 +167,15 @@ def queue_pair(Q, model, queue, i, gamma, theta):
 @njit(cache=True, inline="always")
 def queue_predecessors(Q, model, index, queue, s, gamma, theta):
     """Queue each pair predicted to lead to ``s`` whose priority exceeds θ (the inner loop
-    of the box's (g)); ``index = (pred_slot, pred_next, pred_head)``."""
+    of the box's (g)); ``index = (pred_slot, pred_next, pred_head)``: ``pred_slot[j]`` the
+    model slot of entry ``j``, ``pred_next[j]`` the next entry leading to the same state,
+    ``pred_head[s]`` the first entry leading to ``s``.
+
+    The index and the queue stay plain tuples, read by position here and in
+    :func:`queue_pair`: as named tuples read by field, or with the queue unpacked into
+    locals named like :func:`sweep`'s own, these inlined copies made numba 0.68 compile the
+    sweep to read out of bounds (a segfault on the Dyna maze, seed 1).
+    """
     pred_slot, pred_next, pred_head = index
     j = pred_head[s]
     while j >= 0:
@@ -136,8 +203,8 @@ def sweep(Q, model, index, queue, k, alpha, gamma, theta):
 def after_real_step(Q, model, index, queue, i, s, hp):
     """What a real step adds when planning (k > 0): queue its pair (slot ``i``) and the
     predecessors of its state ``s``, whose values the direct backup changed."""
-    gamma, k, theta = hp[1], hp[3], hp[4]
-    if k > 0:
+    gamma, theta = hp.gamma, hp.theta
+    if hp.k > 0:
         queue_pair(Q, model, queue, i, gamma, theta)
         queue_predecessors(Q, model, index, queue, s, gamma, theta)
 
@@ -146,27 +213,26 @@ def after_real_step(Q, model, index, queue, i, s, hp):
 
 @njit(cache=True)
 def init(n_states, n_actions, hp):
-    """Agent state: Dyna-Q's (model, counters, diagnosis sums), the predecessor index
-    ``pred_slot, pred_next, pred_head`` and the queue ``heap, prio, pos``."""
+    """An empty :class:`SweepingState`."""
     m_int, m_reward, count, sums = dq.init(n_states, n_actions, hp)
     heap, prio, pos = new_queue(n_states * n_actions)
-    return (m_int, m_reward, count, sums, np.arange(n_states * n_actions),
-            np.full(n_states * n_actions, -1, np.int64), np.full(n_states, -1, np.int64),
-            heap, prio, pos)
+    return SweepingState(m_int, m_reward, count, sums, np.arange(n_states * n_actions),
+                         np.full(n_states * n_actions, -1, np.int64),
+                         np.full(n_states, -1, np.int64), heap, prio, pos)
 
 
 @njit(cache=True)
 def remember(state, s, a, r, s2, terminated, n_actions):
     """Model learning (the box's step (d)) and the predecessor index; returns the slot of
     (s, a). Counts changes to known pairs' outcomes as Dyna-Q does, for its diagnosis."""
-    m_int, m_reward, count, pred_next, pred_head = state[0], state[1], state[2], state[5], \
-        state[6]
+    m_int, m_reward, count = state.m_int, state.m_reward, state.count
+    pred_next, pred_head = state.pred_next, state.pred_head
     i = m_int[dq.SLOT, s * n_actions + a]
     old = -1
     if i >= 0:
         old = m_int[dq.NEXT_ROW, i] // n_actions
         if old != s2 or m_reward[i] != r:
-            count[1] += 1
+            count[dq.N_CHANGES] += 1
         if old != s2:  # the world changed: the pair now precedes s2, no longer old
             j = pred_head[old]
             if j == i:
@@ -175,7 +241,8 @@ def remember(state, s, a, r, s2, terminated, n_actions):
                 while pred_next[j] != i:
                     j = pred_next[j]
                 pred_next[j] = pred_next[i]
-    count[0] = dq.model_update(m_int, m_reward, count[0], n_actions, s, a, r, s2, terminated)
+    count[dq.N_SEEN] = dq.model_update(m_int, m_reward, count[dq.N_SEEN], n_actions, s, a, r,
+                                       s2, terminated)
     if old != s2:
         i = m_int[dq.SLOT, s * n_actions + a]
         pred_next[i] = pred_head[s2]
@@ -186,11 +253,12 @@ def remember(state, s, a, r, s2, terminated, n_actions):
 @njit(cache=True)
 def observe(Q, state, s, a, r, s2, terminated, t, hp):
     """Direct RL, model learning and, when k > 0, queueing (s, a) and the predecessors of
-    s; ``hp = (alpha, gamma, epsilon, k, theta)``. Returns the direct backup's TD error."""
-    td = q_backup(Q, s, a, r, s2, terminated, hp[0], hp[1])
+    s; ``hp`` a :class:`SweepingParams`. Returns the direct backup's TD error."""
+    td = q_backup(Q, s, a, r, s2, terminated, hp.alpha, hp.gamma)
     i = remember(state, s, a, r, s2, terminated, Q.shape[1])
-    after_real_step(Q, (state[0], state[1]), (state[4], state[5], state[6]),
-                    (state[7], state[8], state[9]), i, s, hp)
+    after_real_step(Q, dq.TableModel(state.m_int, state.m_reward),
+                    (state.pred_slot, state.pred_next, state.pred_head),
+                    (state.heap, state.prio, state.pos), i, s, hp)
     return td
 
 
@@ -198,24 +266,26 @@ def observe(Q, state, s, a, r, s2, terminated, t, hp):
 def plan(Q, state, k, t, hp, rng):
     """:func:`sweep` with up to ``k`` backups; returns how many were done (the sweep draws
     no random number)."""
-    return sweep(Q, (state[0], state[1]), (state[4], state[5], state[6]),
-                 (state[7], state[8], state[9]), k, hp[0], hp[1], hp[4])
+    return sweep(Q, dq.TableModel(state.m_int, state.m_reward),
+                 (state.pred_slot, state.pred_next, state.pred_head),
+                 (state.heap, state.prio, state.pos), k, hp.alpha, hp.gamma, hp.theta)
 
 
 @njit(cache=True)
 def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
     """One real step of prioritized sweeping: :func:`observe`, then :func:`plan` with
-    k = ``hp[3]``."""
+    k = ``hp.k``."""
     observe(Q, state, s, a, r, s2, terminated, t, hp)
-    if hp[3] > 0:
-        return 1 + plan(Q, state, hp[3], t, hp, rng)
+    if hp.k > 0:
+        return 1 + plan(Q, state, hp.k, t, hp, rng)
     return 1
 
 
 @njit(cache=True)
 def diagnose(state, world, base, reachable, n_actions):
     """The deterministic model against the truth, as Dyna-Q's."""
-    return dq.diagnose(state[:4], world, base, reachable, n_actions)
+    return dq.diagnose(dq.DynaQState(state.m_int, state.m_reward, state.count, state.sums),
+                       world, base, reachable, n_actions)
 
 
 # -- with the counts model: expected updates (§8.4, stochastic worlds) -------------------
@@ -255,26 +325,43 @@ structref.define_proxy(PredecessorIndex, _IndexType, ["slot", "next"])
 _INDEX = _IndexType([("slot", types.int64[::1]), ("next", types.int64[::1])])
 
 
+class SweepingCountsState(NamedTuple):
+    """The agent state with the counts model: the counts model's
+    (:class:`dynaq.kernels.counts.CountsState`), the :class:`PredecessorIndex`, the head of
+    each state's list and the queue."""
+
+    m_int: np.ndarray
+    pool: kc.Pool
+    count: np.ndarray
+    errors: np.ndarray
+    sums: np.ndarray
+    index: PredecessorIndex
+    pred_head: np.ndarray
+    heap: np.ndarray
+    prio: np.ndarray
+    pos: np.ndarray
+
+
 @njit(cache=True)
 def init_counts(n_states, n_actions, hp):
-    """Agent state: the counts model's (:func:`dynaq.kernels.counts.init`), the
-    :class:`PredecessorIndex` (as big as the record pool), ``pred_head`` and the queue
-    ``heap, prio, pos``."""
+    """An empty :class:`SweepingCountsState`, its :class:`PredecessorIndex` as big as the
+    record pool."""
     m_int, pool, count, errors, sums = kc.init(n_states, n_actions, hp)
     capacity = pool.p_int.shape[0]
-    index = structref.new(_INDEX)
+    index = new_struct(_INDEX)
     index.slot = np.empty(capacity, np.int64)
     index.next = np.empty(capacity, np.int64)
     heap, prio, pos = new_queue(n_states * n_actions)
-    return (m_int, pool, count, errors, sums, index, np.full(n_states, -1, np.int64), heap,
-            prio, pos)
+    return SweepingCountsState(m_int, pool, count, errors, sums, index,
+                               np.full(n_states, -1, np.int64), heap, prio, pos)
 
 
 @njit(cache=True)
 def remember_counts(state, s, a, r, s2, terminated, n_actions):
     """Count the outcome (:func:`dynaq.kernels.counts.model_update`) and, when it is a new
     one, enter its record in the predecessor index; returns the slot of (s, a)."""
-    m_int, pool, count, index, pred_head = state[0], state[1], state[2], state[5], state[6]
+    m_int, pool, count, index, pred_head = state.m_int, state.pool, state.count, state.index, \
+        state.pred_head
     j = kc.model_update(m_int, pool, count, n_actions, s, a, r, s2, terminated)
     i = m_int[kc.SLOT, s * n_actions + a]
     if j >= 0:  # record j is new: (s, a) now precedes s2
@@ -293,32 +380,35 @@ def remember_counts(state, s, a, r, s2, terminated, n_actions):
 @njit(cache=True)
 def observe_counts(Q, state, s, a, r, s2, terminated, t, hp):
     """:func:`observe` with the counts model."""
-    td = q_backup(Q, s, a, r, s2, terminated, hp[0], hp[1])
+    td = q_backup(Q, s, a, r, s2, terminated, hp.alpha, hp.gamma)
     i = remember_counts(state, s, a, r, s2, terminated, Q.shape[1])
-    pool, index = state[1], state[5]
-    after_real_step(Q, (state[0], pool.p_int, pool.p_reward), (index.slot, index.next, state[6]),
-                    (state[7], state[8], state[9]), i, s, hp)
+    pool, index = state.pool, state.index
+    after_real_step(Q, kc.CountsArrays(state.m_int, pool.p_int, pool.p_reward, True),
+                    (index.slot, index.next, state.pred_head),
+                    (state.heap, state.prio, state.pos), i, s, hp)
     return td
 
 
 @njit(cache=True)
 def plan_counts(Q, state, k, t, hp, rng):
     """:func:`sweep` with expected backups on the counts model; returns how many."""
-    pool, index = state[1], state[5]
-    return sweep(Q, (state[0], pool.p_int, pool.p_reward), (index.slot, index.next, state[6]),
-                 (state[7], state[8], state[9]), k, hp[0], hp[1], hp[4])
+    pool, index = state.pool, state.index
+    return sweep(Q, kc.CountsArrays(state.m_int, pool.p_int, pool.p_reward, True),
+                 (index.slot, index.next, state.pred_head),
+                 (state.heap, state.prio, state.pos), k, hp.alpha, hp.gamma, hp.theta)
 
 
 @njit(cache=True)
 def learn_counts(Q, state, s, a, r, s2, terminated, t, hp, rng):
     """:func:`learn` with the counts model."""
     observe_counts(Q, state, s, a, r, s2, terminated, t, hp)
-    if hp[3] > 0:
-        return 1 + plan_counts(Q, state, hp[3], t, hp, rng)
+    if hp.k > 0:
+        return 1 + plan_counts(Q, state, hp.k, t, hp, rng)
     return 1
 
 
 @njit(cache=True)
 def diagnose_counts(state, world, base, reachable, n_actions):
     """The counts model against the truth, as Dyna-Q's with that model."""
-    return kc.diagnose(state[:5], world, base, reachable, n_actions)
+    return kc.diagnose(kc.CountsState(state.m_int, state.pool, state.count, state.errors,
+                                      state.sums), world, base, reachable, n_actions)

@@ -1,23 +1,12 @@
 """Whole runs of any tabular agent over a TabularMDP, compiled: the env step, the episode
 loop, exact metrics after each episode, and many seeds at once.
 
-An agent is four compiled functions over its own state (a tuple of arrays, made by
-``init``) and hyperparameters ``hp`` (a tuple of numbers), each agent's file defining them:
+An agent is five compiled functions over its own state and hyperparameters, ``init``,
+``act``, ``learn``, ``end_episode`` and ``diagnose``: the protocol of
+:mod:`dynaq.agents.base`, where it is written down.
 
-- ``init(n_states, n_actions, hp) -> state``: an empty model.
-- ``act(Q, state, s, t, hp, rng) -> a``: the behaviour policy at real step ``t``.
-- ``learn(Q, state, s, a, r, s2, terminated, t, hp, rng) -> backups``: everything the
-  agent does with one real transition: direct RL, model learning and planning (§8.2), in
-  place on Q and the state. (Returning the state instead, so that a model could grow into
-  new arrays, made Dyna-Q's real step a quarter slower; a growing model keeps its arrays
-  in a typed List.)
-- ``diagnose(state, world, base, reachable, n_actions) -> (model_error, reward_error,
-  coverage)``: the model against the true dynamics in force (outcome rows from ``base``;
-  ``reachable``: the states an agent can act in),
-  built from :func:`pair_error` (or :func:`point_error`) and :func:`coverage`.
-
-The loop below is written once, as plain Python that calls ``_init``, ``_act``, ``_learn``
-and ``_diagnose``; :func:`run_agent` compiles one copy per agent (named by
+The loop below is written once, as plain Python that calls ``_init``, ``_act``, ``_learn``,
+``_end_episode`` and ``_diagnose``; :func:`run_agent` compiles one copy per agent (named by
 :func:`agent_id`) with the agent's functions in their place; each algorithm is written
 once, in its own file. The world is one or more *phases* of dynamics (a world that
 changes, Figures 8.4 and 8.5): a TabularMDP's arrays for every phase stacked,
@@ -30,15 +19,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import sys
+import time
 import types as pytypes
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from llvmlite import ir
-from numba import literally, njit, prange, typeof, types
+from numba import config, literally, njit, prange, typeof, types
 from numba.extending import intrinsic
 
+from dynaq._cache import module_stamp
 from dynaq.kernels.tabular import max_q
 from dynaq.kernels.values import evaluate_on_policy, greedy_weights
 from dynaq.records import (
@@ -94,10 +84,17 @@ def _read_cycle_counter(typingctx):
     return types.uint64(), codegen
 
 
-@njit(cache=True)
-def cycles():
-    """Raw cycle counter; the runner scales it to seconds with the batch's own wall time."""
-    return float(_read_cycle_counter())
+if config.DISABLE_JIT:
+    def cycles() -> float:
+        """The clock in nanoseconds: plain Python has no cycle counter, and the runner scales
+        either to seconds with the batch's own wall time."""
+        return float(time.perf_counter_ns())
+else:
+    @njit(cache=True)
+    def cycles():
+        """Raw cycle counter; the runner scales it to seconds with the batch's own wall
+        time."""
+        return float(_read_cycle_counter())
 
 
 @njit(cache=True)
@@ -131,21 +128,28 @@ def episode_metrics(world, base, Q, v_star, reachable, gamma, weights, v_pi, ord
 _AGENTS: dict[int, tuple] = {}
 
 
-def agent_id(init, act, learn, diagnose) -> int:
-    """The number under which the compiled loop below knows an agent's four functions.
+RUN_FUNCTIONS = ("init", "act", "learn", "end_episode", "diagnose")
+"""The agent functions the loop calls (fields of :class:`dynaq.agents.AgentKernels`)."""
+
+
+def agent_id(kernels: Any) -> int:
+    """The number under which the compiled loop below knows an agent's functions (those of
+    :data:`RUN_FUNCTIONS` in ``kernels``, an :class:`~dynaq.agents.AgentKernels`).
 
     Each agent's copy of the loop takes it as an integer literal, so that numba caches
-    the copies on disk apart: a hash of the functions' qualified names and of their
-    modules' source, the same in every process. Numba checks a cached copy against
-    dynaq's sources only (:mod:`dynaq._cache`), so the source in the hash is what makes an
-    edited agent kernel of another package compile afresh instead of running a stale
-    copy. (Passing the functions as arguments instead makes numba type them by object
+    the copies on disk apart: a hash of the functions' qualified names and of the code
+    their modules can contain (their sources and their dependencies', see
+    :func:`dynaq._cache.module_stamp`), the same in every process. Numba stamps a cached
+    copy of this loop with this file's dependencies only, so the hash is what makes an
+    edited agent kernel (of dynaq or of another package) compile afresh instead of running
+    a stale copy. (Passing the functions as arguments instead makes numba type them by object
     identity, so no process could reuse another's cache; calling them through an
     ``overload`` made a real step 1.5x slower.)
     """
-    fns = (init, act, learn, diagnose)
-    name = "|".join(f"{f.py_func.__module__}.{f.py_func.__name__}" for f in fns)
-    modules = tuple(sorted({f.py_func.__module__ for f in fns}))
+    fns = tuple(getattr(kernels, f) for f in RUN_FUNCTIONS)
+    plain = [getattr(f, "py_func", f) for f in fns]  # plain functions without the JIT
+    name = "|".join(f"{f.__module__}.{f.__name__}" for f in plain)
+    modules = tuple(sorted({f.__module__ for f in plain}))
     digest = hashlib.sha256(name.encode() + _source_digest(modules)).digest()
     number = int.from_bytes(digest[:7], "little")
     if _AGENTS.setdefault(number, fns) != fns:
@@ -155,13 +159,13 @@ def agent_id(init, act, learn, diagnose) -> int:
 
 @functools.cache
 def _source_digest(modules: tuple[str, ...]) -> bytes:
-    """A hash of the given modules' sources: an agent's kernels may live outside dynaq,
-    whose own files already stamp every cached kernel (:mod:`dynaq._cache`)."""
+    """A hash of all the code the given modules' kernels can contain: their sources and
+    those of their dependencies (:func:`dynaq._cache.module_stamp`)."""
     digest = hashlib.sha256()
     for module in modules:
         path = getattr(sys.modules[module], "__file__", None)
         if path is not None:
-            digest.update(Path(path).read_bytes())
+            digest.update(module_stamp(path))
     return digest.digest()
 
 
@@ -170,7 +174,7 @@ def _unbound(*_args: Any) -> Any:
     raise TypeError("the run loop runs per agent: call run_agent")
 
 
-_init = _act = _learn = _diagnose = _unbound
+_init = _act = _learn = _end_episode = _diagnose = _unbound
 
 
 def run_episode(agent, state, hp, world, switch_at, phase, s, Q, t, step_limit,
@@ -201,10 +205,9 @@ def run_episode(agent, state, hp, world, switch_at, phase, s, Q, t, step_limit,
         steps += 1
         ret += r
         s = s2
-        if term:
-            return steps, ret, False, backups, phase
-        if steps == step_limit:
-            return steps, ret, True, backups, phase
+        if term or steps == step_limit:
+            backups += _end_episode(Q, state, s, term, t, hp, agent_rng)
+            return steps, ret, not term, backups, phase
 
 
 def run_one(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
@@ -280,84 +283,13 @@ def run_batch(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
 
 
 
-@njit(cache=True)
-def pair_error(world, base, sa, learned_next, learned_prob, learned_reward):
-    """``(total variation, reward error)`` of a learned model of one pair ``sa``.
-
-    The total-variation distance ½ Σ_s' |p̂(s') − p(s')| between the learned next-state
-    distribution (``learned_next`` with probabilities ``learned_prob``) and the true one,
-    and |r̂ − E[r | s, a]|, in the phase whose outcome rows start at ``base``.
-    """
-    offsets, next_state, prob, _, _, _ = world
-    lo, hi = offsets[base + sa], offsets[base + sa + 1]
-    n = learned_next.shape[0]
-    total = 0.0
-    for i in range(n):
-        if _first(learned_next, 0, i):
-            s2 = learned_next[i]
-            total += abs(_mass(learned_next, learned_prob, 0, n, s2)
-                         - _mass(next_state, prob, lo, hi, s2))
-    for j in range(lo, hi):
-        if _first(next_state, lo, j) and _mass(learned_next, learned_prob, 0, n,
-                                               next_state[j]) == 0.0:
-            total += _mass(next_state, prob, lo, hi, next_state[j])
-    return 0.5 * total, abs(learned_reward - _mean_reward(world, lo, hi))
-
-
-@njit(cache=True)
-def point_error(world, base, sa, learned_next, learned_reward):
-    """:func:`pair_error` of a model that predicts ``learned_next`` for sure."""
-    offsets, next_state, prob, _, _, _ = world
-    lo, hi = offsets[base + sa], offsets[base + sa + 1]
-    return (1.0 - _mass(next_state, prob, lo, hi, learned_next),
-            abs(learned_reward - _mean_reward(world, lo, hi)))
-
-
-@njit(cache=True, inline="always")
-def _mean_reward(world, lo, hi):
-    _, _, prob, reward, _, _ = world
-    total = 0.0
-    for i in range(lo, hi):
-        total += prob[i] * reward[i]
-    return total
-
-
-@njit(cache=True)
-def coverage(pairs, n_pairs, reachable, n_actions):
-    """Fraction of the pairs an agent can meet (``reachable`` states × actions) among the
-    ``pairs[:n_pairs]`` it has seen (each ``s * A + a``)."""
-    seen = 0
-    for j in range(n_pairs):
-        if reachable[pairs[j] // n_actions]:
-            seen += 1
-    return seen / max(reachable.sum() * n_actions, 1)
-
-
-@njit(cache=True, inline="always")
-def _mass(next_states, probs, lo, hi, s):
-    """Probability of next state ``s`` among outcomes ``lo:hi``."""
-    total = 0.0
-    for i in range(lo, hi):
-        if next_states[i] == s:
-            total += probs[i]
-    return total
-
-
-@njit(cache=True, inline="always")
-def _first(values, lo, i):
-    """Whether ``values[i]`` does not occur in ``values[lo:i]``."""
-    for j in range(lo, i):
-        if values[j] == values[i]:
-            return False
-    return True
-
-
 def _specialise(agent: int) -> Any:
     """The agent's own compiled copy of the loop (:func:`run_episode`, :func:`run_one`,
     :func:`run_batch`): the same code with the agent's functions as its globals ``_init``,
-    ``_act``, ``_learn`` and ``_diagnose``, so numba calls them directly."""
-    init, act, learn, diagnose = _AGENTS[agent]
-    scope = {**globals(), "_init": init, "_act": act, "_learn": learn, "_diagnose": diagnose}
+    ``_act``, ``_learn``, ``_end_episode`` and ``_diagnose``, so numba calls them
+    directly."""
+    scope = {**globals(), **{f"_{name}": fn for name, fn in zip(RUN_FUNCTIONS, _AGENTS[agent],
+                                                                strict=True)}}
     for template, parallel in ((run_episode, False), (run_one, False), (run_batch, True)):
         copy = pytypes.FunctionType(template.__code__, scope, template.__name__)
         copy.__doc__, copy.__module__ = template.__doc__, template.__module__
@@ -374,6 +306,8 @@ def run_agent(agent: int, *args: Any) -> np.ndarray:
     if agent not in _COMPILED:
         _COMPILED[agent] = _specialise(agent)
     compiled = _COMPILED[agent]
+    if config.DISABLE_JIT:  # plain Python: the loop itself
+        return compiled(agent, *args)
     # Called with a plain int, numba would retype it as a literal through an exception on
     # every call (0.4 s); once compiled for these argument types, call the machine code.
     sig = (types.literal(agent), *(typeof(a) for a in args))

@@ -73,3 +73,10 @@ def q_backup(Q, s_tm1, a_tm1, r_t, s_t, terminated_t, alpha, gamma):
     td = target - Q[s_tm1, a_tm1]
     Q[s_tm1, a_tm1] += alpha * td
     return td
+
+
+@njit(cache=True, inline="always")
+def end_episode(Q, state, s, terminated, t, hp, rng):
+    """What a one-step agent does when an episode ends in ``s`` (``terminated``, or else
+    truncated) after real step ``t``: nothing; returns the backups done, 0."""
+    return 0

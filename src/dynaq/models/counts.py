@@ -36,9 +36,11 @@ class CountsModel:
     """
 
     name = "counts"
+    BACKUPS = ("sample", "expected")
+    """Its planning backups (§8.5)."""
 
     def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
-        if backup not in ("sample", "expected"):
+        if backup not in self.BACKUPS:
             raise ConfigError(f"backup must be one of sample, expected; got {backup!r}")
         self.n_actions = n_actions
         self.backup = backup

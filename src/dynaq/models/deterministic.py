@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dynaq.errors import ConfigError
 from dynaq.kernels import dyna_q as kernels
 
 
@@ -17,11 +18,18 @@ class DeterministicModel:
     Args:
         n_states: Number of states.
         n_actions: Number of actions.
+        backup: ``sample``, the one backup of a model with one outcome per pair.
     """
 
     name = "deterministic"
+    BACKUPS = ("sample",)
+    """Its planning backups: one outcome per pair, so an expected backup is the sample."""
 
-    def __init__(self, n_states: int, n_actions: int) -> None:
+    def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
+        if backup not in self.BACKUPS:
+            raise ConfigError(f"backup must be sample for the deterministic model, got "
+                              f"{backup!r}: it has one outcome per pair, so its expected "
+                              "backup is the sample")
         self.n_actions = n_actions
         self.table, self.reward = kernels.new_model(n_states, n_actions)
         self.n_seen = 0
@@ -58,5 +66,19 @@ class DeterministicModel:
         Returns:
             The number of backups done (0 while the model is empty).
         """
-        return int(kernels.plan(Q, self.table, self.reward, self.n_seen, steps, alpha, gamma,
-                                rng))
+        return int(kernels.plan_uniform(Q, self.table, self.reward, self.n_seen, steps, alpha,
+                                        gamma, rng))
+
+    def plan_from(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
+                  rng: np.ndarray, sampling: str = "uniform", pair: int = -1, state: int = -1,
+                  epsilon: float = 0.0) -> int:
+        """:meth:`plan` on the pairs another planning distribution picks (§8.6): ``latest``
+        (all on ``pair = s*A + a``) or ``trajectory`` (simulated ε-greedy steps from
+        ``state``); see :func:`dynaq.kernels.dyna_q.plan_with`.
+
+        Returns:
+            The number of backups done.
+        """
+        return int(kernels.plan_with(Q, kernels.TableModel(self.table, self.reward),
+                                     kernels.SAMPLINGS.index(sampling), self.n_seen, pair, state,
+                                     steps, alpha, gamma, epsilon, rng))
