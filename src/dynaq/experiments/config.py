@@ -232,7 +232,7 @@ class RunConfig:
                 continue
             if name not in known:
                 raise ConfigError(f"unknown key {name!r} for agent {self.agent}; allowed: "
-                                  f"{', '.join(accepted_keys(self.agent))}")
+                                  f"{', '.join(_accepted_keys(self.agent))}")
             if value is not None and _plain(value) != _plain(_unused(spec, name)):
                 raise ConfigError(f"{name} does not apply to agent {self.agent}; it is used "
                                   f"by: {', '.join(known[name].users)}")
@@ -321,7 +321,7 @@ class RunConfig:
         return f"{self.agent} k={self.planning_steps}"
 
 
-def accepted_keys(agent: str) -> list[str]:
+def _accepted_keys(agent: str) -> list[str]:
     """The keywords a RunConfig for ``agent`` takes: its fields, the known settings, and the
     agent's own settings.
 
