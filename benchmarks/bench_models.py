@@ -160,8 +160,9 @@ def _full_model(name: str, mdp, backups: int) -> tuple[float, int]:
         m_int, pool, count = _fill_counts(*arrays)
 
         def plan(k: int) -> None:
-            counts.plan(Q, m_int, pool.p_int, pool.p_reward, count[counts.N_SEEN],
-                        name.endswith("expected"), dq.UNIFORM, -1, -1, k, 0.1, 0.95, 0.0, state)
+            counts.plan_sampled(Q, m_int, pool.p_int, pool.p_reward, count[counts.N_SEEN],
+                                name.endswith("expected"), dq.UNIFORM, -1, -1, k, 0.1, 0.95,
+                                0.0, state)
     plan(1000)
     t0 = time.perf_counter()
     plan(backups)

@@ -5,6 +5,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -150,10 +151,10 @@ def test_a_counts_pool_of_another_shape_is_refused(tmp_path):
     path = save_agent(agent, tmp_path / "a")
     with np.load(path / TABULAR_FILE) as npz:
         arrays = dict(npz)
-    for bad in (arrays["model.pool.p_int"][:, :3], arrays["model.pool.p_int"][:10]):
-        np.savez(path / TABULAR_FILE, **{**arrays, "model.pool.p_int": bad})
+    for bad in (arrays["state.1.p_int"][:, :3], arrays["state.1.p_int"][:10]):
+        np.savez(path / TABULAR_FILE, **{**arrays, "state.1.p_int": bad})
         refresh_checksum(path)
-        one_line_error(path, r"model.pool.p_int has shape .*, the agent needs \(\d+ or more "
+        one_line_error(path, r"state.1.p_int has shape .*, the agent needs \(\d+ or more "
                              r"rows, 4\)")
 
 
@@ -205,3 +206,20 @@ def test_deep_mismatch_and_truncation(tmp_path):
     (path / DEEP_FILE).write_bytes((path / DEEP_FILE).read_bytes()[:100])
     refresh_checksum(path)
     one_line_error(path, "not a readable safetensors file")
+
+
+SAVED_V1 = Path(__file__).parent / "data" / "saved_v1"
+"""Dyna-Q agents saved by dynaq before its model lived in the kernels' state (FrozenLake,
+300 real steps; trajectory sampling, and the counts model with expected backups), each with
+what it did next then: 20 greedy-or-not actions from state 0, then 20 planning calls."""
+
+
+@pytest.mark.parametrize("name", ["dyna-q", "dyna-q-counts"])
+def test_an_agent_saved_with_its_model_as_an_object_loads_and_goes_on_the_same(name):
+    agent = load_agent(SAVED_V1 / name)
+    expected = json.loads((SAVED_V1 / name / "expected.json").read_text())
+    assert [agent.act(0) for _ in range(20)] == expected["acts"]
+    for _ in range(20):
+        agent.plan()
+    assert agent.backups == expected["backups"]
+    assert np.array_equal(agent.Q, np.load(SAVED_V1 / name / "expected_Q_after.npy"))

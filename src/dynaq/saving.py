@@ -378,10 +378,45 @@ def _load_tabular(meta: dict[str, Any], data: Path) -> Any:
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise ConfigError(f"{data.name} is not a readable npz ({err})") from None
+    if "model.table" in arrays and "state.0" not in arrays:
+        arrays = _dyna_q_model_arrays(arrays, agent)
     _check_same({k: (v.shape, v.dtype) for k, v in arrays.items()}, codec.spec(agent),
                 data.name)
     codec.restore(agent, arrays)
     return agent
+
+
+def _dyna_q_model_arrays(arrays: dict[str, np.ndarray], agent: Any) -> dict[str, np.ndarray]:
+    """A Dyna-Q agent saved while it kept its model as an object (``model.*`` and
+    ``_latest``) in the layout of its state now (``state.*``, ``t``): the same table, pool
+    and counts; the diagnosis starts afresh, and ``t`` (which Dyna-Q's kernels do not read)
+    at 0.
+
+    Raises:
+        ConfigError: If the arrays are not such an agent's.
+    """
+    from dynaq.kernels import counts as kc
+    from dynaq.kernels import dyna_q as dq
+
+    try:
+        fresh = dict(state_arrays(agent))
+        latest = arrays["_latest"]
+        count = fresh["state.2"].copy()
+        if "model.count" in arrays:  # the counts model: its counters, then the latest pair
+            count[:kc.LATEST_PAIR] = arrays["model.count"]
+            count[kc.DIAG_BASE] = -1
+            fresh["state.1.p_int"] = arrays["model.pool.p_int"]
+            fresh["state.1.p_reward"] = arrays["model.pool.p_reward"]
+        else:
+            count[dq.N_SEEN] = arrays["model.n_seen"]
+            fresh["state.1"] = arrays["model.reward"]
+        if latest.size:
+            count[dq.LATEST_PAIR], count[dq.LATEST_STATE] = latest
+        fresh.update({"Q": arrays["Q"], "rng": arrays["rng"], "backups": arrays["backups"],
+                      "state.0": arrays["model.table"], "state.2": count})
+    except (KeyError, ValueError) as err:
+        raise ConfigError(f"arrays of an older Dyna-Q agent lack or misshape {err}") from None
+    return fresh
 
 
 def _load_deep(meta: dict[str, Any], data: Path, device: str | None) -> Any:

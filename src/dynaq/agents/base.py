@@ -65,9 +65,8 @@ from dynaq.mdp import require_discrete
 
 class AgentKernels(NamedTuple):
     """An agent's compiled functions (see the module docstring). ``observe`` and ``plan``
-    serve the step API of :class:`TabularAgent`; Dyna-Q's own shell
-    (:class:`~dynaq.agents.DynaQ`) steps through its model objects instead and leaves them
-    None."""
+    serve the step API of :class:`TabularAgent` only: an agent that only runs in the
+    compiled runner may leave them None."""
 
     init: Any
     act: Any

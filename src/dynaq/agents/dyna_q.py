@@ -11,33 +11,32 @@ counts (P̂(s′|s, a) and mean rewards, for stochastic worlds), planned with sa
 expected backups (§8.5). Planning may also draw its pairs otherwise than uniformly: all k
 on the latest real pair, or along simulated on-policy trajectories (§8.6).
 
-This class is a thin shell: the arithmetic lives in :mod:`dynaq.kernels`, the same compiled
-functions the whole-run runner uses, so for one seed both give the same episodes.
+This class is a thin shell (:class:`~dynaq.agents.base.TabularAgent`): the arithmetic lives
+in :mod:`dynaq.kernels`, the same compiled functions the whole-run runner uses, so for one
+seed both give the same episodes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from dynaq import rng as rng_mod
 from dynaq.agents.base import (
     AgentKernels,
     TabularAgent,
     TabularConfig,
     check_choice,
-    check_count,
 )
 from dynaq.errors import ConfigError
-from dynaq.kernels import counts, tabular
+from dynaq.kernels import counts
 from dynaq.kernels import dyna_q as dq
 from dynaq.models import MODELS, CountsModel, DeterministicModel
 
 BACKUPS = ("sample", "expected")
 """Planning backups of the counts model (§8.5)."""
-_KERNELS = {DeterministicModel: AgentKernels(dq.init, dq.act, dq.learn, dq.diagnose),
-            CountsModel: AgentKernels(counts.init, dq.act, counts.learn, counts.diagnose)}
+_KERNELS = {DeterministicModel: AgentKernels(dq.init, dq.act, dq.learn, dq.diagnose,
+                                             observe=dq.observe, plan=dq.plan),
+            CountsModel: AgentKernels(counts.init, dq.act, counts.learn, counts.diagnose,
+                                      observe=counts.observe, plan=counts.plan)}
 """Dyna-Q's compiled functions for each model of :data:`dynaq.models.MODELS`."""
 
 
@@ -88,28 +87,16 @@ class DynaQ(TabularAgent):
         >>> td = agent.observe(s, a, r, s2, terminated)
         >>> agent.plan()
         50
+        >>> agent.model.predict(s, a) == (s2, r, terminated)
+        True
     """
 
     name = "dyna-q"
     Config = DynaQConfig
 
-    def __init__(self, n_states: int, n_actions: int, config: DynaQConfig | None = None,
-                 seed: int = 0) -> None:
-        check_count("n_states", n_states, 1)
-        check_count("n_actions", n_actions, 1)
-        self.config = config if config is not None else DynaQConfig()
-        self.check_config(self.config)
-        self.Q = np.zeros((n_states, n_actions))
-        self.model: DeterministicModel | CountsModel = MODELS[self.config.model](
-            n_states, n_actions, self.config.backup)
-        self.rng = rng_mod.make_state(seed, rng_mod.AGENT)
-        self.backups = 0
-        self._latest: tuple[int, int] | None = None
-        """The last real pair (s*A + a) and the state planning trajectories start from."""
-
     @classmethod
     def kernels(cls, config: DynaQConfig) -> AgentKernels:
-        """The compiled functions that :mod:`dynaq.kernels.run` runs."""
+        """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
         fns = _KERNELS[MODELS[config.model]]
         if config.sampling != "uniform" and fns.learn is dq.learn:
             # focused planning (§8.6) has a loop of its own; the uniform one stays the fastest
@@ -123,71 +110,12 @@ class DynaQ(TabularAgent):
                               int(config.planning_steps), dq.SAMPLINGS.index(config.sampling),
                               config.backup == "expected")
 
-    def act(self, state: int) -> int:
-        """Choose an action ε-greedily (§2.2), greedy ties broken uniformly at random.
-
-        Args:
-            state: The current state.
-
-        Returns:
-            The action to take.
-        """
-        return int(tabular.egreedy_action(self.Q, int(state), self.config.epsilon, self.rng))
-
-    def observe(self, state: int, action: int, reward: float, next_state: int,
-                terminated: bool) -> float:
-        """Learn from one real step (§8.2, steps (d) and (e)): direct RL, then model learning.
-
-        Args:
-            state: The state acted in.
-            action: The action taken.
-            reward: The reward received.
-            next_state: The state reached.
-            terminated: Whether the episode ended there. Pass ``terminated``, not
-                ``truncated``: only a true end of the episode bootstraps 0.
-
-        Returns:
-            The TD error of the direct-RL backup.
-        """
-        cfg = self.config
-        td = tabular.q_backup(self.Q, int(state), int(action), float(reward), int(next_state),
-                              bool(terminated), cfg.alpha, cfg.gamma)
-        self.model.update(int(state), int(action), float(reward), int(next_state),
-                          bool(terminated))
-        # After the episode's last step, trajectories start from the state it was taken in.
-        self._latest = (int(state) * self.Q.shape[1] + int(action),
-                        int(state) if terminated else int(next_state))
-        self.backups += 1
-        return float(td)
-
-    def plan(self, steps: int | None = None) -> int:
-        """Plan (§8.2, step (f)): Q-learning backups on transitions drawn from the model,
-        on pairs picked by the configured ``sampling``.
-
-        Args:
-            steps: How many backups (trajectory sampling: simulated steps); default the
-                configured k.
-
-        Returns:
-            How many were done: 0 while the model is empty; with trajectory sampling, a
-            simulated step that picks a pair never tried backs up nothing.
-        """
-        cfg = self.config
-        k = cfg.planning_steps if steps is None else steps
-        if cfg.sampling == "uniform":
-            done = self.model.plan(self.Q, k, cfg.alpha, cfg.gamma, self.rng)
-        elif self._latest is None:
-            done = 0
-        else:
-            done = self.model.plan_from(self.Q, k, cfg.alpha, cfg.gamma, self.rng,
-                                        cfg.sampling, *self._latest, cfg.epsilon)
-        self.backups += done
-        return done
-
-    def end_episode(self, state: int, terminated: bool) -> int:
-        """The episode ended in ``state``: nothing to do for one-step Dyna-Q (see
-        :meth:`dynaq.agents.TabularAgent.end_episode`); returns 0 backups."""
-        return 0
+    @property
+    def model(self) -> DeterministicModel | CountsModel:
+        """What the agent has learned of its world, to query (``predict``, ``len``, ``in``):
+        a view of the model in its state."""
+        return MODELS[self.config.model].of_state(self.state, self.Q.shape[1],
+                                                  self.config.backup)
 
 
 class QLearning(DynaQ):

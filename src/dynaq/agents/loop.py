@@ -3,8 +3,10 @@
 Every caller that runs an agent step by step (the step-by-step runner, the tests, a notebook)
 goes through :func:`run_episode` or :func:`run_episodes`, so all of them make the same calls
 in the same order: ``env.reset``, then per real step ``agent.act``, ``env.step``,
-``agent.observe`` and ``agent.plan``. The loop draws no random numbers of its own, so for one
-seed it gives the compiled runner's very episodes.
+``agent.observe`` and ``agent.plan``, and when the episode ends ``agent.end_episode`` (for an
+agent that has it: every tabular one, see :class:`dynaq.agents.TabularAgent`). The loop
+draws no random numbers of its own, so for one seed it gives the compiled runner's very
+episodes.
 
 >>> import gymnasium as gym
 >>> import dynaq
@@ -63,7 +65,8 @@ class Episode(NamedTuple):
 
 def run_episode(agent: StepAgent, env: gym.Env, *, seed: int | None = None,
                 max_steps: int | None = None) -> Episode:
-    """Reset ``env``, then act → step → observe → plan until the episode ends.
+    """Reset ``env``, then act → step → observe → plan until the episode ends, then tell the
+    agent (``end_episode``, if it has one).
 
     Args:
         agent: Any agent with the step API.
@@ -88,6 +91,9 @@ def run_episode(agent: StepAgent, env: gym.Env, *, seed: int | None = None,
         agent.plan()
         steps, ret, s = steps + 1, ret + float(r), s2
         if terminated or truncated or steps == max_steps:
+            end_episode = getattr(agent, "end_episode", None)
+            if end_episode is not None:
+                end_episode(s, bool(terminated))
             return Episode(steps, ret, bool(terminated), not terminated)
 
 

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import importlib
 
-from dynaq.agents import AGENTS
 from dynaq.agents.base import TabularAgent
+from dynaq.agents.dyna_q import DynaQ, QLearning
+from dynaq.agents.dyna_q_plus import DynaQPlus
+from dynaq.agents.prioritized_sweeping import PrioritizedSweeping
+from dynaq.agents.replay import Replay
 from dynaq.deep.config import DEEP_AGENT_NAMES
 from dynaq.errors import ConfigError
+
+AGENTS: dict[str, type[TabularAgent]] = {
+    cls.name: cls for cls in (QLearning, DynaQ, DynaQPlus, PrioritizedSweeping, Replay)}
+"""Agent names accepted by ``--agent``: a new tabular agent is one more class here."""
 
 
 def resolve_agent(name: str) -> type[TabularAgent]:

@@ -50,7 +50,7 @@ class Replay(TabularAgent):
         >>> agent = Replay(3, 2, ReplayConfig(alpha=0.5, planning_steps=4, buffer_size=2))
         >>> agent.observe(0, 1, 1.0, 1, True)
         1.0
-        >>> agent.plan(), agent.Q[0, 1]  # four more backups of the one stored transition
+        >>> agent.plan(), float(agent.Q[0, 1])  # four more backups of the one stored transition
         (4, 0.96875)
     """
 

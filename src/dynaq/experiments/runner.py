@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from dynaq import rng
+from dynaq.agents.loop import run_episodes
 from dynaq.agents.registry import resolve_agent
 from dynaq.envs.make import env_model, make_env
 from dynaq.experiments.config import RunConfig, cell_key
@@ -147,23 +148,12 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
     env = make_env(run.env)
     agent = resolve_agent(run.agent).for_env(env, run.agent_config(), seed=seed)
     rows, total, t0 = [], 0, time.perf_counter()
-    while (run.episodes is None or len(rows) < run.episodes) and (
-            run.total_steps is None or total < run.total_steps):
-        s, _ = env.reset(seed=rng.gym_seed(seed) if not rows else None)
-        steps, ret, truncated = 0, 0.0, False
-        while True:
-            a = agent.act(s)
-            s2, r, terminated, truncated, _ = env.step(a)
-            agent.observe(s, a, r, s2, terminated)
-            agent.plan()
-            steps, total, ret, s = steps + 1, total + 1, ret + float(r), s2
-            truncated = truncated or (max_episode_steps > 0 and steps >= max_episode_steps) \
-                or (run.total_steps is not None and total >= run.total_steps)
-            if terminated or truncated:
-                break
-        rows.append((steps, ret, total, agent.backups, np.nan, np.nan,
-                     time.perf_counter() - t0, truncated and not terminated, np.nan, np.nan,
-                     np.nan))
+    for episode in run_episodes(agent, env, episodes=run.episodes, total_steps=run.total_steps,
+                                max_episode_steps=max_episode_steps or None,
+                                seed=rng.gym_seed(seed)):
+        total += episode.steps
+        rows.append((episode.steps, episode.return_, total, agent.backups, np.nan, np.nan,
+                     time.perf_counter() - t0, episode.truncated, np.nan, np.nan, np.nan))
     env.close()
     if keep_agent:
         return agent

@@ -43,10 +43,11 @@ visit count, whether its learned outcomes changed since the last diagnosis, and 
 list) the slots that did."""
 NEXT_ROW, TERM, COUNT, LINK = range(4)
 """Columns of the record pool ``p_int``."""
-N_SEEN, N_EXTRA, N_CHANGED, DIAG_BASE, DIAG_SEEN = range(5)
+N_SEEN, N_EXTRA, N_CHANGED, DIAG_BASE, DIAG_SEEN, LATEST_PAIR, LATEST_STATE = range(7)
 """Entries of the counters ``count``: pairs seen, records beyond each pair's first, slots
-in the changed list, and at the last diagnosis: the phase's outcome offset and the pairs
-seen."""
+in the changed list; at the last diagnosis: the phase's outcome offset and the pairs
+seen; the last real pair (``s*A + a``, -1 before any) and the state a planning trajectory
+starts from."""
 _FIRST_EXTRA = 1024
 """Initial room for records beyond each pair's first (at most S·A); it doubles when full."""
 
@@ -117,8 +118,8 @@ def new_model(n_states, n_actions):
     pool = new_struct(_POOL)
     pool.p_int = np.empty((capacity, 4), np.int64)
     pool.p_reward = np.empty(capacity)
-    count = np.zeros(5, np.int64)
-    count[DIAG_BASE] = -1
+    count = np.zeros(7, np.int64)
+    count[DIAG_BASE] = count[LATEST_PAIR] = -1
     return m_int, pool, count
 
 
@@ -327,8 +328,8 @@ register_backup(CountsArrays, backup)
 
 
 @njit(cache=True, inline="always")
-def plan(Q, m_int, p_int, p_reward, n_seen, expected, sampling, pair, s, k, alpha, gamma,
-         epsilon, rng):
+def plan_sampled(Q, m_int, p_int, p_reward, n_seen, expected, sampling, pair, s, k, alpha,
+                 gamma, epsilon, rng):
     """k planning backups on the counts model (the pool's arrays ``p_int, p_reward``),
     sample or ``expected`` (§8.5), on the pairs ``sampling`` picks (see
     :func:`dynaq.kernels.dyna_q.plan_with`). Returns how many."""
@@ -346,17 +347,39 @@ def init(n_states, n_actions, hp):
 
 
 @njit(cache=True)
+def observe(Q, state, s, a, r, s2, terminated, t, hp):
+    """Direct RL (§8.2, step (d)) and model learning (e) with the counts model; returns the
+    direct backup's TD error. Keeps the pair and the state that focused planning starts
+    from."""
+    count = state.count
+    A = Q.shape[1]
+    td = q_backup(Q, s, a, r, s2, terminated, hp.alpha, hp.gamma)
+    model_update(state.m_int, state.pool, count, A, s, a, r, s2, terminated)
+    count[LATEST_PAIR] = s * A + a
+    # after an episode's last step, trajectories start from the state it was taken in
+    count[LATEST_STATE] = s if terminated else s2
+    return td
+
+
+@njit(cache=True)
+def plan(Q, state, k, t, hp, rng):
+    """Planning (§8.2, step (f)): up to k sample or expected backups on the pairs
+    ``hp.sampling`` picks; returns how many (0 before any real step)."""
+    count, pool = state.count, state.pool
+    if count[LATEST_PAIR] < 0:
+        return 0
+    return plan_sampled(Q, state.m_int, pool.p_int, pool.p_reward, count[N_SEEN], hp.expected,
+                        hp.sampling, count[LATEST_PAIR], count[LATEST_STATE], k, hp.alpha,
+                        hp.gamma, hp.epsilon, rng)
+
+
+@njit(cache=True)
 def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
     """One real step of Dyna-Q with the counts model (§8.2 with §8.5's backups): direct RL,
     model learning, planning; ``hp`` a :class:`dynaq.kernels.dyna_q.DynaQParams`."""
-    m_int, pool, count = state.m_int, state.pool, state.count
-    A = Q.shape[1]
-    q_backup(Q, s, a, r, s2, terminated, hp.alpha, hp.gamma)
-    model_update(m_int, pool, count, A, s, a, r, s2, terminated)
+    observe(Q, state, s, a, r, s2, terminated, t, hp)
     if hp.k:
-        return 1 + plan(Q, m_int, pool.p_int, pool.p_reward, count[N_SEEN], hp.expected,
-                        hp.sampling, s * A + a, s if terminated else s2, hp.k, hp.alpha,
-                        hp.gamma, hp.epsilon, rng)
+        return 1 + plan(Q, state, hp.k, t, hp, rng)
     return 1
 
 

@@ -46,6 +46,16 @@ class CountsModel:
         self.backup = backup
         self.table, self.pool, self.count = kernels.new_model(n_states, n_actions)
 
+    @classmethod
+    def of_state(cls, state: kernels.CountsState, n_actions: int,
+                 backup: str = "sample") -> CountsModel:
+        """The model inside an agent's :class:`~dynaq.kernels.counts.CountsState`: a view of
+        its arrays, not a copy (what :attr:`dynaq.DynaQ.model` is)."""
+        model = cls.__new__(cls)
+        model.n_actions, model.backup = n_actions, backup
+        model.table, model.pool, model.count = state.m_int, state.pool, state.count
+        return model
+
     @property
     def n_seen(self) -> int:
         """Number of distinct (s, a) pairs recorded."""
@@ -118,7 +128,7 @@ class CountsModel:
             The number of backups done.
         """
         p_int, p_reward = self.pool.p_int, self.pool.p_reward
-        return int(kernels.plan(Q, self.table, p_int, p_reward, self.n_seen,
-                                self.backup == "expected", SAMPLINGS.index(sampling), pair,
-                                state, steps, alpha, gamma, epsilon, rng))
+        return int(kernels.plan_sampled(Q, self.table, p_int, p_reward, self.n_seen,
+                                        self.backup == "expected", SAMPLINGS.index(sampling),
+                                        pair, state, steps, alpha, gamma, epsilon, rng))
 

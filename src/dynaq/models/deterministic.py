@@ -32,7 +32,23 @@ class DeterministicModel:
                               "backup is the sample")
         self.n_actions = n_actions
         self.table, self.reward = kernels.new_model(n_states, n_actions)
-        self.n_seen = 0
+        self.count = np.zeros(1, np.int64)
+        """``count[N_SEEN]``: the pairs seen (an agent's state holds more counters)."""
+
+    @classmethod
+    def of_state(cls, state: kernels.DynaQState, n_actions: int,
+                 backup: str = "sample") -> DeterministicModel:
+        """The model inside an agent's :class:`~dynaq.kernels.dyna_q.DynaQState`: a view of
+        its arrays, not a copy (what :attr:`dynaq.DynaQ.model` is)."""
+        model = cls.__new__(cls)
+        model.n_actions = n_actions
+        model.table, model.reward, model.count = state.m_int, state.m_reward, state.count
+        return model
+
+    @property
+    def n_seen(self) -> int:
+        """Number of distinct (s, a) pairs recorded."""
+        return int(self.count[kernels.N_SEEN])
 
     def __len__(self) -> int:
         """Number of distinct (s, a) pairs recorded."""
@@ -44,8 +60,9 @@ class DeterministicModel:
     def update(self, state: int, action: int, reward: float, next_state: int,
                terminated: bool) -> None:
         """Record the outcome of a real step (§8.2, step (e))."""
-        self.n_seen = kernels.model_update(self.table, self.reward, self.n_seen, self.n_actions,
-                                           state, action, reward, next_state, terminated)
+        self.count[kernels.N_SEEN] = kernels.model_update(
+            self.table, self.reward, self.n_seen, self.n_actions, state, action, reward,
+            next_state, terminated)
 
     def predict(self, state: int, action: int) -> tuple[int, float, bool]:
         """The remembered ``(next_state, reward, terminated)`` of a seen pair.
