@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -103,3 +105,13 @@ def test_a_user_agent_runs_by_import_path_with_every_exact_metric(tmp_path):
     assert fast["backups"].sum() < never["backups"].sum()
     metrics = ["value_error", "policy_value", "model_error", "reward_error", "model_coverage"]
     assert fast[metrics].notna().all().all()
+
+
+def test_a_process_that_cannot_import_the_user_agent_still_runs_the_others(tmp_path):
+    """Its compiled loop is cached apart: another process reads no type of this file."""
+    _results(tmp_path / "user", AGENT)
+    script = ("from dynaq import RunConfig, run_cells; "
+              "print(run_cells(RunConfig(planning_steps=10, episodes=15), [0])[0].Q.sum())")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]

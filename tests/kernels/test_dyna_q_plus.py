@@ -34,7 +34,7 @@ def test_untried_actions_lead_back_with_reward_zero_and_earn_the_bonus():
     Q = np.zeros((3, 2))
     state = kq.init(3, 2, hp())
     kq.observe(Q, state, 0, 0, 0.0, 1, False, 1, hp())
-    m_int, m_reward, count = state[0], state[1], state[2]
+    m_int, m_reward, count = state.m_int, state.m_reward, state.count
     assert count[0] == 2  # both actions of state 0, none of the states only reached
     untried = m_int[SLOT, 1]
     assert (m_int[NEXT_ROW, untried], m_reward[untried], m_int[TERM, untried]) == (0, 0.0, 0)

@@ -8,7 +8,7 @@ from dynaq import RunConfig, run_cells
 from dynaq.agents import PrioritizedSweeping, PrioritizedSweepingConfig
 from dynaq.kernels import prioritized as kp
 from dynaq.kernels import run as K
-from dynaq.kernels.dyna_q import PAIR
+from dynaq.kernels.dyna_q import N_SEEN, PAIR
 
 
 def chain_agent(theta=0.1, k=10):
@@ -52,8 +52,9 @@ def test_threshold_keeps_small_errors_out_of_the_queue():
 
 def predecessors(state, s, counts=False):
     """The pairs (s*A + a) the index lists as leading to ``s``."""
-    pred_slot, pred_next = (state[5].slot, state[5].next) if counts else state[4:6]
-    m_int, pred_head = state[0], state[6]
+    pred_slot, pred_next = ((state.index.slot, state.index.next) if counts
+                            else (state.pred_slot, state.pred_next))
+    m_int, pred_head = state.m_int, state.pred_head
     out, j = [], pred_head[s]
     while j >= 0:
         out.append(int(m_int[PAIR, pred_slot[j]]))
@@ -74,7 +75,7 @@ def test_predecessor_index_follows_the_model_when_the_world_changes():
     assert predecessors(state, 1) == [4] and predecessors(state, 3) == [0, 1, 3]
     kp.remember(state, 0, 0, 1.0, 3, False, A)  # same successor: no duplicate entry
     assert predecessors(state, 3) == [0, 1, 3]
-    assert state[2][0] == 4  # pairs seen
+    assert state.count[N_SEEN] == 4  # pairs seen
     assert sum(len(predecessors(state, s)) for s in range(S)) == 4  # one entry per pair
 
 
@@ -101,11 +102,11 @@ def test_counts_model_priorities_are_expected_errors_by_hand():
 
 def test_counts_index_grows_with_the_outcomes_seen():
     agent = counts_agent()
-    capacity = len(agent.state[5].slot)  # the pool starts at S·A + min(1024, S·A) = 8 records
+    capacity = len(agent.state.index.slot)  # the pool starts at S·A + min(1024, S·A) = 8 records
     for s2 in range(4):
         for s in range(3):
             agent.observe(s, 0, 0.0, s2, False)
-    assert len(agent.state[5].slot) >= 12 > capacity
+    assert len(agent.state.index.slot) >= 12 > capacity
     assert all(predecessors(agent.state, s2, True) == [0, 1, 2] for s2 in range(4))
 
 

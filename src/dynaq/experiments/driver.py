@@ -62,7 +62,9 @@ class FailedCells(Exception):
 
     def __init__(self, failures: dict[str, tuple[int, str]]) -> None:
         self.failures = failures
-        super().__init__(f"{len(failures)} cell(s) failed")
+        first = next(iter(failures.values()), (None, ""))[1].strip().splitlines()
+        super().__init__(f"{len(failures)} cell(s) failed" + (f"; the first: {first[-1]}"
+                                                               if first else ""))
 
 
 def execute(experiment: Experiment, out: str | Path, quiet: bool = False,

@@ -287,12 +287,19 @@ def _specialise(agent: int) -> Any:
     """The agent's own compiled copy of the loop (:func:`run_episode`, :func:`run_one`,
     :func:`run_batch`): the same code with the agent's functions as its globals ``_init``,
     ``_act``, ``_learn``, ``_end_episode`` and ``_diagnose``, so numba calls them
-    directly."""
+    directly.
+
+    Each copy has a name of its own (``run_batch_<agent>``), which names its files in numba's
+    cache: numba reads a function's cache index whole, types and all, so with one index for
+    every agent a process could not load any copy once an agent whose types live in a
+    module it cannot import (a script, a notebook, a test file) had been cached beside it.
+    """
     scope = {**globals(), **{f"_{name}": fn for name, fn in zip(RUN_FUNCTIONS, _AGENTS[agent],
                                                                 strict=True)}}
     for template, parallel in ((run_episode, False), (run_one, False), (run_batch, True)):
         copy = pytypes.FunctionType(template.__code__, scope, template.__name__)
         copy.__doc__, copy.__module__ = template.__doc__, template.__module__
+        copy.__qualname__ = f"{template.__name__}_{agent:x}"
         scope[template.__name__] = njit(cache=True, parallel=parallel)(copy)
     return scope["run_batch"]
 
