@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from dynaq import rng
+from dynaq.agents.loop import run_episodes
 from dynaq.deep.config import DeepConfig, check_agent
 from dynaq.deep.dqn import DQN
 from dynaq.deep.dyna_dqn import DynaDQN
@@ -153,33 +154,13 @@ def _train(env: gym.Env, agent: DQN, seed: int, episodes: int | None, total_step
            limit: int, mdp: TabularMDP | None, truth: GroundTruth | None) -> np.ndarray:
     rows: list[tuple[float, ...]] = []
     t0 = time.perf_counter()
-    while (episodes is None or len(rows) < episodes) and (
-            total_steps is None or agent.env_steps < total_steps):
-        left = None if total_steps is None else total_steps - agent.env_steps
-        steps, ret, truncated = _episode(env, agent, rng.gym_seed(seed) if not rows else None,
-                                         limit, left)
+    for episode in run_episodes(agent, env, episodes=episodes, total_steps=total_steps,
+                                max_episode_steps=limit or None, seed=rng.gym_seed(seed)):
         value_error, policy_value = _value_metrics(agent, mdp, truth)
-        rows.append((steps, ret, agent.env_steps, agent.backups, value_error, policy_value,
-                     time.perf_counter() - t0, truncated, agent.model_error, agent.reward_error,
-                     np.nan))
+        rows.append((episode.steps, episode.return_, agent.env_steps, agent.backups,
+                     value_error, policy_value, time.perf_counter() - t0, episode.truncated,
+                     agent.model_error, agent.reward_error, np.nan))
     return np.array(rows, dtype=np.float64).reshape(-1, N_FIELDS)
-
-
-def _episode(env: gym.Env, agent: DQN, reset_seed: int | None, limit: int,
-             left: int | None) -> tuple[int, float, bool]:
-    """One episode of act → observe → plan; returns (steps, return, truncated)."""
-    s, _ = env.reset(seed=reset_seed)
-    steps, ret = 0, 0.0
-    while True:
-        a = agent.act(s)
-        s2, r, terminated, truncated, _ = env.step(a)
-        agent.observe(s, a, float(r), s2, terminated)
-        agent.plan()
-        steps, ret, s = steps + 1, ret + float(r), s2
-        truncated = truncated or (limit > 0 and steps >= limit) or (
-            left is not None and steps >= left)
-        if terminated or truncated:
-            return steps, ret, bool(truncated and not terminated)
 
 
 def _value_metrics(agent: DQN, mdp: TabularMDP | None, truth: GroundTruth | None
