@@ -39,6 +39,7 @@ import functools
 import hashlib
 import json
 import os
+import pickle
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -532,6 +533,25 @@ def _index_key(self: Any, sig: Any, codegen: Any) -> tuple:
 
 _index_key.plain = _plain_key  # type: ignore[attr-defined]
 _FUNCTION_CACHE._index_key = _index_key
+
+_INDEX_FILE = _numba("IndexDataCacheFile")
+_plain_load = getattr(_INDEX_FILE._load_index, "plain", _INDEX_FILE._load_index)
+
+
+def _load_index(self: Any) -> dict:
+    """Numba's cache index of a function, or none if it cannot be read here: numba reads an
+    index whole, and a dynaq kernel called with a user's own types (a user agent's state
+    class, in a script, a notebook or a test file) keeps them in its index, which another
+    process that cannot import them would otherwise fail to read, whatever it runs. Read
+    as empty, the kernel compiles afresh."""
+    try:
+        return _plain_load(self)
+    except (ImportError, AttributeError, EOFError, pickle.UnpicklingError):
+        return {}
+
+
+_load_index.plain = _plain_load  # type: ignore[attr-defined]
+_INDEX_FILE._load_index = _load_index
 
 # Numba lists its locators on a private class attribute; the first that accepts a file
 # wins, so ours go in front (once, however often this module is reloaded).

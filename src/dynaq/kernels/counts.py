@@ -376,10 +376,17 @@ def plan(Q, state, k, t, hp, rng):
 @njit(cache=True)
 def learn(Q, state, s, a, r, s2, terminated, t, hp, rng):
     """One real step of Dyna-Q with the counts model (§8.2 with §8.5's backups): direct RL,
-    model learning, planning; ``hp`` a :class:`dynaq.kernels.dyna_q.DynaQParams`."""
-    observe(Q, state, s, a, r, s2, terminated, t, hp)
+    model learning, planning; ``hp`` a :class:`dynaq.kernels.dyna_q.DynaQParams`. (The
+    planning arrays are passed as they are, not through :func:`plan` and the latest pair,
+    as Dyna-Q's own :func:`~dynaq.kernels.dyna_q.learn` does for speed.)"""
+    m_int, pool, count = state.m_int, state.pool, state.count
+    A = Q.shape[1]
+    q_backup(Q, s, a, r, s2, terminated, hp.alpha, hp.gamma)
+    model_update(m_int, pool, count, A, s, a, r, s2, terminated)
     if hp.k:
-        return 1 + plan(Q, state, hp.k, t, hp, rng)
+        return 1 + plan_sampled(Q, m_int, pool.p_int, pool.p_reward, count[N_SEEN],
+                                hp.expected, hp.sampling, s * A + a, s if terminated else s2,
+                                hp.k, hp.alpha, hp.gamma, hp.epsilon, rng)
     return 1
 
 
