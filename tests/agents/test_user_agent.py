@@ -108,10 +108,12 @@ def test_a_user_agent_runs_by_import_path_with_every_exact_metric(tmp_path):
 
 
 def test_a_process_that_cannot_import_the_user_agent_still_runs_the_others(tmp_path):
-    """Its compiled loop is cached apart: another process reads no type of this file."""
+    """Its compiled loop is cached apart, and dynaq's kernels it called (Dyna-Q's observe,
+    with its own state class) are read afresh where their cache names a type of this file."""
     _results(tmp_path / "user", AGENT)
-    script = ("from dynaq import RunConfig, run_cells; "
-              "print(run_cells(RunConfig(planning_steps=10, episodes=15), [0])[0].Q.sum())")
+    script = ("from dynaq import DynaQ, RunConfig, run_cells; "
+              "print(run_cells(RunConfig(planning_steps=10, episodes=15), [0])[0].Q.sum()); "
+              "print(DynaQ(47, 4).observe(0, 1, 0.0, 1, False))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]

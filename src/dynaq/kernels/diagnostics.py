@@ -54,17 +54,6 @@ def _mean_reward(world, lo, hi):
     return total
 
 
-@njit(cache=True)
-def coverage(pairs, n_pairs, reachable, n_actions):
-    """Fraction of the pairs an agent can meet (``reachable`` states × actions) among the
-    ``pairs[:n_pairs]`` it has seen (each ``s * A + a``)."""
-    seen = 0
-    for j in range(n_pairs):
-        if reachable[pairs[j] // n_actions]:
-            seen += 1
-    return seen / max(reachable.sum() * n_actions, 1)
-
-
 @njit(cache=True, inline="always")
 def _mass(next_states, probs, lo, hi, s):
     """Probability of next state ``s`` among outcomes ``lo:hi``."""
