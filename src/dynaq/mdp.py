@@ -1,4 +1,4 @@
-"""TabularMDP: the one description of tabular dynamics in dynaq (DESIGN.md rule 1).
+"""TabularMDP: the one description of tabular dynamics in dynaq.
 
 The Gymnasium env, the compiled runner, value iteration and the ground-truth metrics all read
 the same sparse arrays: for each (s, a), a short list of outcomes

@@ -1,4 +1,4 @@
-"""Ground-truth metrics (DESIGN.md, Metrics): exact values from the true MDP, no rollouts.
+"""Ground-truth metrics: exact values from the true MDP, no rollouts.
 
 Per episode the runners record ``value_error`` (max over reachable states of
 |max_a Q(s, a) − V*(s)|) and ``policy_value`` (exact value from the start of the greedy

@@ -1,4 +1,4 @@
-"""Explicit, seeded randomness (DESIGN.md rule 3).
+"""Explicit, seeded randomness.
 
 Every random draw in dynaq comes from a xoshiro256** generator whose 256-bit state lives in
 a small ``uint64`` array owned by one run. The compiled kernels advance that array in

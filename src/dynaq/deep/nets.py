@@ -1,4 +1,4 @@
-"""Seeded random streams and MLPs for the deep agents (no global RNG: DESIGN.md rule 3).
+"""Seeded random streams and MLPs for the deep agents (no global RNG).
 
 Each agent owns several independent streams of its seed, derived like :mod:`dynaq.rng`'s
 with :class:`numpy.random.SeedSequence` (entropy = the seed, spawn key = (``rng.AGENT``,

@@ -1,5 +1,5 @@
 """Where cells run: in the driver (``serial``), in a process pool (``process``) or as Ray
-tasks (``ray``). Workers only compute and return; the driver alone writes (DESIGN.md rule 5).
+tasks (``ray``). Workers only compute and return; the driver alone writes.
 
 Work goes out in units of one run config and a chunk of its seeds, so that small cells do
 not drown in overhead: the compiled runner does a whole chunk in one call. Every seed owns

@@ -1,4 +1,4 @@
-"""Frozen, validated experiment configuration (DESIGN.md rule 4), loadable from TOML.
+"""Frozen, validated experiment configuration, loadable from TOML.
 
 A :class:`RunConfig` is everything that defines one learning run except its seed: what
 every run has (env, agent, budget) and ``config``, the agent's own config (an instance of

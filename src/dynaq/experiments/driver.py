@@ -1,6 +1,6 @@
 """The driver: validate, run the missing cells, store them, write the outputs.
 
-It is the only code that writes to an output directory (DESIGN.md rule 5).
+It is the only code that writes to an output directory.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Cells → records: run one config for some seeds and return their per-episode records.
 
-Workers (this module) never write results; the driver does (DESIGN.md rule 5). Envs that
+Workers (this module) never write results; the driver does. Envs that
 expose their exact model ``P`` run in the compiled runner with ground-truth metrics; other
 Discrete Gymnasium envs run through the step-by-step agent API, without them.
 """

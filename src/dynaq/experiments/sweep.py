@@ -20,7 +20,7 @@ the agents' config dataclasses). A user agent's own field is a key only where it
 name with one of those; the others keep their defaults (set them from Python).
 
 Every combination of the ``[sweep]`` lists, over the ``[fixed]`` settings, is one run
-config (DESIGN.md rule 4: derived, never mutated). A swept setting that some agent of the
+config (derived, never mutated). A swept setting that some agent of the
 sweep does not have (``kappa`` for ``dyna-q``, say) is left at its default for that agent,
 and the combinations that thereby coincide run once; a fixed one is refused for it.
 """
