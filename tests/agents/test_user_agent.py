@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import pytest
 from numba import njit
 
 from dynaq.agents import AgentKernels, TabularAgent, TabularConfig
 from dynaq.agents.base import check_count
+from dynaq.errors import ConfigError
 from dynaq.experiments.config import Experiment, RunConfig
 from dynaq.experiments.driver import execute
 from dynaq.experiments.store import load_results
@@ -117,3 +119,9 @@ def test_a_process_that_cannot_import_the_user_agent_still_runs_the_others(tmp_p
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_without_step_kernels_the_step_api_says_so():
+    agent = ForgetfulDynaQ(3, 2)
+    with pytest.raises(ConfigError, match="forgetful-dyna-q has no step API: .* no observe"):
+        agent.observe(0, 1, 0.0, 1, False)

@@ -216,8 +216,9 @@ class TabularAgent:
             The TD error of the direct-RL backup.
         """
         self.t += 1
-        td = self._fns.observe(self.Q, self.state, int(state), int(action), float(reward),
-                               int(next_state), bool(terminated), self.t, self.hp)
+        observe = self._step_kernel("observe")
+        td = observe(self.Q, self.state, int(state), int(action), float(reward),
+                     int(next_state), bool(terminated), self.t, self.hp)
         self.backups += 1
         return float(td)
 
@@ -231,7 +232,8 @@ class TabularAgent:
             How many backups were done (0 while nothing has been learned).
         """
         k = self.config.planning_steps if steps is None else steps
-        done = int(self._fns.plan(self.Q, self.state, int(k), self.t, self.hp, self.rng))
+        done = int(self._step_kernel("plan")(self.Q, self.state, int(k), self.t, self.hp,
+                                             self.rng))
         self.backups += done
         return done
 
@@ -250,3 +252,17 @@ class TabularAgent:
                                          self.t, self.hp, self.rng))
         self.backups += done
         return done
+
+    def _step_kernel(self, name: str) -> Any:
+        """The kernel behind a step-API call.
+
+        Raises:
+            ConfigError: If the agent's kernels leave it out (it runs in the compiled runner
+                only).
+        """
+        fn = getattr(self._fns, name)
+        if fn is None:
+            raise ConfigError(f"agent {self.name} has no step API: its kernels give no "
+                              f"{name} function, so it runs only in the compiled runner "
+                              "(on envs with an exact model)")
+        return fn
