@@ -52,29 +52,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from dynaq import rng as rng_mod
 from dynaq.errors import ConfigError
-from dynaq.kernels import tabular
+from dynaq.kernels.agent import AgentKernels
 from dynaq.mdp import require_discrete
-
-
-class AgentKernels(NamedTuple):
-    """An agent's compiled functions (see the module docstring). ``observe`` and ``plan``
-    serve the step API of :class:`TabularAgent` only: an agent that only runs in the
-    compiled runner may leave them None."""
-
-    init: Any
-    act: Any
-    learn: Any
-    diagnose: Any
-    end_episode: Any = tabular.end_episode
-    observe: Any = None
-    plan: Any = None
 
 
 @dataclass(frozen=True)

@@ -27,17 +27,11 @@ from dynaq.agents.base import (
     check_choice,
 )
 from dynaq.errors import ConfigError
-from dynaq.kernels import counts
 from dynaq.kernels import dyna_q as dq
 from dynaq.models import MODELS, CountsModel, DeterministicModel
 
 BACKUPS = ("sample", "expected")
 """Planning backups of the counts model (§8.5)."""
-_KERNELS = {DeterministicModel: AgentKernels(dq.init, dq.act, dq.learn, dq.diagnose,
-                                             observe=dq.observe, plan=dq.plan),
-            CountsModel: AgentKernels(counts.init, dq.act, counts.learn, counts.diagnose,
-                                      observe=counts.observe, plan=counts.plan)}
-"""Dyna-Q's compiled functions for each model of :data:`dynaq.models.MODELS`."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +91,7 @@ class DynaQ(TabularAgent):
     @classmethod
     def kernels(cls, config: DynaQConfig) -> AgentKernels:
         """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
-        fns = _KERNELS[MODELS[config.model]]
+        fns = MODELS[config.model].DYNA_Q
         if config.sampling != "uniform" and fns.learn is dq.learn:
             # focused planning (§8.6) has a loop of its own; the uniform one stays the fastest
             return fns._replace(learn=dq.learn_sampled)

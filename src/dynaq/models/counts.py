@@ -6,6 +6,8 @@ import numpy as np
 
 from dynaq.errors import ConfigError
 from dynaq.kernels import counts as kernels
+from dynaq.kernels import dyna_q as dq
+from dynaq.kernels.agent import AgentKernels
 from dynaq.kernels.dyna_q import SAMPLINGS
 
 Outcome = tuple[float, int, float, bool]
@@ -38,6 +40,9 @@ class CountsModel:
     name = "counts"
     BACKUPS = ("sample", "expected")
     """Its planning backups (§8.5)."""
+    DYNA_Q = AgentKernels(kernels.init, dq.act, kernels.learn, kernels.diagnose,
+                          observe=kernels.observe, plan=kernels.plan)
+    """Dyna-Q's compiled functions with this model (:class:`dynaq.DynaQ`)."""
 
     def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
         if backup not in self.BACKUPS:

@@ -6,6 +6,7 @@ import numpy as np
 
 from dynaq.errors import ConfigError
 from dynaq.kernels import dyna_q as kernels
+from dynaq.kernels.agent import AgentKernels
 
 
 class DeterministicModel:
@@ -24,6 +25,9 @@ class DeterministicModel:
     name = "deterministic"
     BACKUPS = ("sample",)
     """Its planning backups: one outcome per pair, so an expected backup is the sample."""
+    DYNA_Q = AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
+                          observe=kernels.observe, plan=kernels.plan)
+    """Dyna-Q's compiled functions with this model (:class:`dynaq.DynaQ`)."""
 
     def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
         if backup not in self.BACKUPS:
