@@ -8,13 +8,13 @@ from dynaq.errors import ConfigError
 from dynaq.kernels import counts as kernels
 from dynaq.kernels import dyna_q as dq
 from dynaq.kernels.agent import AgentKernels
-from dynaq.kernels.dyna_q import SAMPLINGS
+from dynaq.models.base import Model
 
 Outcome = tuple[float, int, float, bool]
 """(probability, next state, mean reward, terminated), as in a toy-text ``P[s][a]``."""
 
 
-class CountsModel:
+class CountsModel(Model):
     """A distribution model for stochastic worlds (Sutton & Barto §8.1, §8.5).
 
     For each (s, a) tried it counts how often each (s′, terminated) followed and keeps the
@@ -42,7 +42,6 @@ class CountsModel:
     """Its planning backups (§8.5)."""
     DYNA_Q = AgentKernels(kernels.init, dq.act, kernels.learn, kernels.diagnose,
                           observe=kernels.observe, plan=kernels.plan)
-    """Dyna-Q's compiled functions with this model (:class:`dynaq.DynaQ`)."""
 
     def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
         if backup not in self.BACKUPS:
@@ -60,17 +59,6 @@ class CountsModel:
         model.n_actions, model.backup = n_actions, backup
         model.table, model.pool, model.count = state.m_int, state.pool, state.count
         return model
-
-    @property
-    def n_seen(self) -> int:
-        """Number of distinct (s, a) pairs recorded."""
-        return int(self.count[kernels.N_SEEN])
-
-    def __len__(self) -> int:
-        return self.n_seen
-
-    def __contains__(self, sa: tuple[int, int]) -> bool:
-        return bool(self.table[kernels.SLOT, sa[0] * self.n_actions + sa[1]] >= 0)
 
     def update(self, state: int, action: int, reward: float, next_state: int,
                terminated: bool) -> None:
@@ -122,18 +110,9 @@ class CountsModel:
         """
         return self.plan_from(Q, steps, alpha, gamma, rng)
 
-    def plan_from(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
-                  rng: np.ndarray, sampling: str = "uniform", pair: int = -1, state: int = -1,
-                  epsilon: float = 0.0) -> int:
-        """:meth:`plan` on the pairs another planning distribution picks (§8.6): ``latest``
-        (all on ``pair = s*A + a``) or ``trajectory`` (simulated ε-greedy steps from
-        ``state``); see :func:`dynaq.kernels.dyna_q.plan_with`.
-
-        Returns:
-            The number of backups done.
-        """
-        p_int, p_reward = self.pool.p_int, self.pool.p_reward
-        return int(kernels.plan_sampled(Q, self.table, p_int, p_reward, self.n_seen,
-                                        self.backup == "expected", SAMPLINGS.index(sampling),
-                                        pair, state, steps, alpha, gamma, epsilon, rng))
-
+    def _plan_with(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
+                   rng: np.ndarray, sampling: int, pair: int, state: int,
+                   epsilon: float) -> int:
+        return kernels.plan_sampled(Q, self.table, self.pool.p_int, self.pool.p_reward,
+                                    self.n_seen, self.backup == "expected", sampling, pair,
+                                    state, steps, alpha, gamma, epsilon, rng)

@@ -7,9 +7,10 @@ import numpy as np
 from dynaq.errors import ConfigError
 from dynaq.kernels import dyna_q as kernels
 from dynaq.kernels.agent import AgentKernels
+from dynaq.models.base import Model
 
 
-class DeterministicModel:
+class DeterministicModel(Model):
     """A table model for deterministic worlds (Sutton & Barto §8.2, the course's first row).
 
     It remembers, for each (s, a) tried, the last next state, reward and termination, and
@@ -27,7 +28,6 @@ class DeterministicModel:
     """Its planning backups: one outcome per pair, so an expected backup is the sample."""
     DYNA_Q = AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
                           observe=kernels.observe, plan=kernels.plan)
-    """Dyna-Q's compiled functions with this model (:class:`dynaq.DynaQ`)."""
 
     def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
         if backup not in self.BACKUPS:
@@ -48,18 +48,6 @@ class DeterministicModel:
         model.n_actions = n_actions
         model.table, model.reward, model.count = state.m_int, state.m_reward, state.count
         return model
-
-    @property
-    def n_seen(self) -> int:
-        """Number of distinct (s, a) pairs recorded."""
-        return int(self.count[kernels.N_SEEN])
-
-    def __len__(self) -> int:
-        """Number of distinct (s, a) pairs recorded."""
-        return self.n_seen
-
-    def __contains__(self, sa: tuple[int, int]) -> bool:
-        return bool(self.table[kernels.SLOT, sa[0] * self.n_actions + sa[1]] >= 0)
 
     def update(self, state: int, action: int, reward: float, next_state: int,
                terminated: bool) -> None:
@@ -90,16 +78,8 @@ class DeterministicModel:
         return int(kernels.plan_uniform(Q, self.table, self.reward, self.n_seen, steps, alpha,
                                         gamma, rng))
 
-    def plan_from(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
-                  rng: np.ndarray, sampling: str = "uniform", pair: int = -1, state: int = -1,
-                  epsilon: float = 0.0) -> int:
-        """:meth:`plan` on the pairs another planning distribution picks (§8.6): ``latest``
-        (all on ``pair = s*A + a``) or ``trajectory`` (simulated ε-greedy steps from
-        ``state``); see :func:`dynaq.kernels.dyna_q.plan_with`.
-
-        Returns:
-            The number of backups done.
-        """
-        return int(kernels.plan_with(Q, kernels.TableModel(self.table, self.reward),
-                                     kernels.SAMPLINGS.index(sampling), self.n_seen, pair, state,
-                                     steps, alpha, gamma, epsilon, rng))
+    def _plan_with(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
+                   rng: np.ndarray, sampling: int, pair: int, state: int,
+                   epsilon: float) -> int:
+        return kernels.plan_with(Q, kernels.TableModel(self.table, self.reward), sampling,
+                                 self.n_seen, pair, state, steps, alpha, gamma, epsilon, rng)
