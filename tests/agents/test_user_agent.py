@@ -12,7 +12,7 @@ import pytest
 from numba import njit
 
 from dynaq.agents import AgentKernels, TabularAgent, TabularConfig
-from dynaq.agents.base import check_count
+from dynaq.checks import check_count
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import Experiment, RunConfig
 from dynaq.experiments.driver import execute

@@ -50,7 +50,6 @@ the model's type.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -58,6 +57,7 @@ import gymnasium as gym
 import numpy as np
 
 from dynaq import rng as rng_mod
+from dynaq.checks import check_count, check_index, check_number
 from dynaq.errors import ConfigError
 from dynaq.kernels.agent import AgentKernels
 from dynaq.mdp import require_discrete
@@ -82,35 +82,6 @@ class TabularConfig:
         check_number("gamma", self.gamma, 0.0, 1.0, "[0, 1]")
         check_number("epsilon", self.epsilon, 0.0, 1.0, "[0, 1]")
         check_count("planning_steps", self.planning_steps, 0)
-
-
-def check_number(name: str, value: Any, low: float, high: float, allowed: str,
-                 low_open: bool = False) -> None:
-    """Raise ConfigError unless ``value`` is a real number in the range (``allowed`` says
-    which, for the message)."""
-    ok = isinstance(value, int | float | np.number) and not isinstance(value, bool) and (
-        low < value <= high if low_open else low <= value <= high)
-    if not ok:
-        raise ConfigError(f"{name} must be in {allowed}, got {value!r}")
-
-
-def check_finite(name: str, value: Any) -> None:
-    """Raise ConfigError unless ``value`` is a finite number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
-            or not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
-
-
-def check_count(name: str, value: Any, low: int) -> None:
-    """Raise ConfigError unless ``value`` is an integer >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
-
-
-def check_choice(name: str, value: Any, allowed: tuple[str, ...] | dict[str, Any]) -> None:
-    """Raise ConfigError unless ``value`` is one of ``allowed``."""
-    if not isinstance(value, str) or value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
 class TabularAgent:
@@ -183,8 +154,12 @@ class TabularAgent:
 
         Returns:
             The action to take.
+
+        Raises:
+            ConfigError: If ``state`` is not an integer in ``[0, n_states)``.
         """
-        return int(self._fns.act(self.Q, self.state, int(state), self.t, self.hp, self.rng))
+        s = check_index("state", state, self.Q.shape[0])
+        return int(self._fns.act(self.Q, self.state, s, self.t, self.hp, self.rng))
 
     def observe(self, state: int, action: int, reward: float, next_state: int,
                 terminated: bool) -> float:
@@ -200,11 +175,17 @@ class TabularAgent:
 
         Returns:
             The TD error of the direct-RL backup.
+
+        Raises:
+            ConfigError: If a state or the action is out of range (nothing is learned).
         """
-        self.t += 1
         observe = self._step_kernel("observe")
-        td = observe(self.Q, self.state, int(state), int(action), float(reward),
-                     int(next_state), bool(terminated), self.t, self.hp)
+        S, A = self.Q.shape
+        s, a = check_index("state", state, S), check_index("action", action, A)
+        s2 = check_index("next_state", next_state, S)
+        self.t += 1
+        td = observe(self.Q, self.state, s, a, float(reward), s2, bool(terminated), self.t,
+                     self.hp)
         self.backups += 1
         return float(td)
 
@@ -218,6 +199,7 @@ class TabularAgent:
             How many backups were done (0 while nothing has been learned).
         """
         k = self.config.planning_steps if steps is None else steps
+        check_count("steps", k, 0)
         done = int(self._step_kernel("plan")(self.Q, self.state, int(k), self.t, self.hp,
                                              self.rng))
         self.backups += done
@@ -234,7 +216,8 @@ class TabularAgent:
         Returns:
             The backups the agent did on it (0 for one-step agents).
         """
-        done = int(self._fns.end_episode(self.Q, self.state, int(state), bool(terminated),
+        s = check_index("state", state, self.Q.shape[0])
+        done = int(self._fns.end_episode(self.Q, self.state, s, bool(terminated),
                                          self.t, self.hp, self.rng))
         self.backups += done
         return done

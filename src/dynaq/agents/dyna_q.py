@@ -20,12 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dynaq.agents.base import (
-    AgentKernels,
-    TabularAgent,
-    TabularConfig,
-    check_choice,
-)
+from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
+from dynaq.checks import check_choice
 from dynaq.errors import ConfigError
 from dynaq.kernels import dyna_q as dq
 from dynaq.models import MODELS, CountsModel, DeterministicModel

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig, check_finite
+from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
+from dynaq.checks import check_finite
 from dynaq.errors import ConfigError
 from dynaq.kernels import dyna_q_plus as kernels
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig, check_finite
+from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
+from dynaq.checks import check_finite
 from dynaq.errors import ConfigError
 from dynaq.kernels import prioritized as kernels
 from dynaq.kernels.dyna_q import PAIR

@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig, check_count
+from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
+from dynaq.checks import check_count
 from dynaq.kernels import replay as kernels
 
 

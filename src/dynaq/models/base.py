@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from dynaq.checks import check_index
 from dynaq.kernels import dyna_q as dq
 from dynaq.kernels.agent import AgentKernels
 
@@ -39,7 +40,25 @@ class Model:
         return self.n_seen
 
     def __contains__(self, sa: tuple[int, int]) -> bool:
-        return bool(self.table[dq.SLOT, sa[0] * self.n_actions + sa[1]] >= 0)
+        return bool(self.table[dq.SLOT, self.pair(*sa)] >= 0)
+
+    def next_state(self, next_state: int) -> int:
+        """``next_state`` as an int.
+
+        Raises:
+            ConfigError: If it is not a state of the model.
+        """
+        return check_index("next_state", next_state, self.table.shape[1] // self.n_actions)
+
+    def pair(self, state: int, action: int) -> int:
+        """``state * n_actions + action``, the pair's column in the model's table.
+
+        Raises:
+            ConfigError: If ``state`` or ``action`` is out of range: compiled code indexes
+                the model's arrays with it unchecked.
+        """
+        return (check_index("state", state, self.table.shape[1] // self.n_actions)
+                * self.n_actions + check_index("action", action, self.n_actions))
 
     def plan_from(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
                   rng: np.ndarray, sampling: str = "uniform", pair: int = -1, state: int = -1,

@@ -62,21 +62,28 @@ class CountsModel(Model):
 
     def update(self, state: int, action: int, reward: float, next_state: int,
                terminated: bool) -> None:
-        """Count the outcome of a real step (§8.2, step (e))."""
-        kernels.model_update(self.table, self.pool, self.count, self.n_actions, state, action,
-                             reward, next_state, terminated)
+        """Count the outcome of a real step (§8.2, step (e)).
+
+        Raises:
+            ConfigError: If a state or the action is out of range.
+        """
+        sa, s2 = self.pair(state, action), self.next_state(next_state)
+        kernels.model_update(self.table, self.pool, self.count, self.n_actions,
+                             sa // self.n_actions, sa % self.n_actions, float(reward), s2,
+                             bool(terminated))
 
     def distribution(self, state: int, action: int) -> list[Outcome]:
         """The learned outcomes of a seen pair, in the order first seen.
 
         Raises:
             KeyError: If (state, action) has never been tried.
+            ConfigError: If ``state`` or ``action`` is out of range.
         """
-        if (state, action) not in self:
+        i = self.table[kernels.SLOT, self.pair(state, action)]
+        if i < 0:
             raise KeyError((state, action))
         p_int, p_reward = self.pool.p_int, self.pool.p_reward
-        rows, terms, probs, rewards = kernels.distribution(
-            self.table, p_int, p_reward, self.table[kernels.SLOT, state * self.n_actions + action])
+        rows, terms, probs, rewards = kernels.distribution(self.table, p_int, p_reward, i)
         return [(float(p), int(row) // self.n_actions, float(r), bool(t))
                 for row, t, p, r in zip(rows, terms, probs, rewards, strict=True)]
 
@@ -88,14 +95,15 @@ class CountsModel(Model):
 
         Raises:
             KeyError: If (state, action) has never been tried.
+            ConfigError: If ``state`` or ``action`` is out of range.
         """
         if rng is None:
             _, s2, r, term = max(self.distribution(state, action), key=lambda o: o[0])
             return s2, r, term
-        if (state, action) not in self:
+        i = self.table[kernels.SLOT, self.pair(state, action)]
+        if i < 0:
             raise KeyError((state, action))
         p_int, p_reward = self.pool.p_int, self.pool.p_reward
-        i = self.table[kernels.SLOT, state * self.n_actions + action]
         j = kernels.draw(p_int, i, self.table[kernels.TOTAL, i], rng)
         return (int(p_int[j, kernels.NEXT_ROW]) // self.n_actions, float(p_reward[j]),
                 bool(p_int[j, kernels.TERM]))

@@ -51,20 +51,26 @@ class DeterministicModel(Model):
 
     def update(self, state: int, action: int, reward: float, next_state: int,
                terminated: bool) -> None:
-        """Record the outcome of a real step (§8.2, step (e))."""
+        """Record the outcome of a real step (§8.2, step (e)).
+
+        Raises:
+            ConfigError: If a state or the action is out of range.
+        """
+        sa, s2 = self.pair(state, action), self.next_state(next_state)
         self.count[kernels.N_SEEN] = kernels.model_update(
-            self.table, self.reward, self.n_seen, self.n_actions, state, action, reward,
-            next_state, terminated)
+            self.table, self.reward, self.n_seen, self.n_actions, sa // self.n_actions,
+            sa % self.n_actions, float(reward), s2, bool(terminated))
 
     def predict(self, state: int, action: int) -> tuple[int, float, bool]:
         """The remembered ``(next_state, reward, terminated)`` of a seen pair.
 
         Raises:
             KeyError: If (state, action) has never been tried.
+            ConfigError: If ``state`` or ``action`` is out of range.
         """
-        if (state, action) not in self:
+        i = self.table[kernels.SLOT, self.pair(state, action)]
+        if i < 0:
             raise KeyError((state, action))
-        i = self.table[kernels.SLOT, state * self.n_actions + action]
         return (int(self.table[kernels.NEXT_ROW, i]) // self.n_actions, float(self.reward[i]),
                 bool(self.table[kernels.TERM, i]))
 

@@ -1,0 +1,50 @@
+"""Validators of user input: each raises :class:`~dynaq.errors.ConfigError` with one line
+naming the field and what is allowed. Compiled code never sees an index these have not
+checked."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from dynaq.errors import ConfigError
+
+
+def check_number(name: str, value: Any, low: float, high: float, allowed: str,
+                 low_open: bool = False) -> None:
+    """Raise ConfigError unless ``value`` is a real number in the range (``allowed`` says
+    which, for the message)."""
+    ok = isinstance(value, int | float | np.number) and not isinstance(value, bool) and (
+        low < value <= high if low_open else low <= value <= high)
+    if not ok:
+        raise ConfigError(f"{name} must be in {allowed}, got {value!r}")
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Raise ConfigError unless ``value`` is a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
+            or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def check_count(name: str, value: Any, low: int) -> None:
+    """Raise ConfigError unless ``value`` is an integer >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def check_choice(name: str, value: Any, allowed: tuple[str, ...] | dict[str, Any]) -> None:
+    """Raise ConfigError unless ``value`` is one of ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def check_index(name: str, value: Any, size: int) -> int:
+    """``value`` as an int, or ConfigError unless it is an integer in ``[0, size)`` (a state
+    or an action, before compiled code indexes an array with it)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) \
+            or not 0 <= value < size:
+        raise ConfigError(f"{name} must be an integer in [0, {size - 1}], got {value!r}")
+    return int(value)
