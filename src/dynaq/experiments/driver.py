@@ -22,7 +22,7 @@ from dynaq.errors import ConfigError
 from dynaq.experiments.backends import execute_units
 from dynaq.experiments.config import Experiment, cell_key
 from dynaq.experiments.runner import validate
-from dynaq.experiments.store import Store, load_results
+from dynaq.experiments.store import Store, load_results, make_output_dir
 
 CHUNK = 64
 """Seeds per unit of work (one compiled call): enough to keep the cores busy, few enough
@@ -160,7 +160,7 @@ def execute_table(name: str, table: pd.DataFrame, out: str | Path,
             for p in out.iterdir())):
         raise ConfigError(f"out: {out} is not an empty directory nor a previous {name} "
                           "output; choose another")
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_dir(out)
     write_text(out / "results.csv", table.to_csv(index=False))
     notes = reporter(table, table, out)
     write_text(out / "summary.md", f"# dynaq: {name}\n\n{notes.strip()}\n")

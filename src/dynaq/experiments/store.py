@@ -77,7 +77,7 @@ class Store:
         out = Path(out)
         self.path = out / DB_NAME
         check_compatible(out, experiment, force_new)
-        out.mkdir(parents=True, exist_ok=True)
+        make_output_dir(out)
         self._lock = _acquire_lock(out)
         if force_new:
             discard_results(out)
@@ -382,25 +382,54 @@ def describe(out: str | Path) -> str:
     return "\n".join(lines)
 
 
+def make_output_dir(out: Path, field: str = "out") -> None:
+    """Create the output directory ``out`` (and its parents) if missing.
+
+    Raises:
+        ConfigError: If it cannot be created or written to, e.g. under a regular file or
+            in a read-only directory.
+    """
+    if out.is_dir():  # one this process creates is writable by it
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise ConfigError(f"{field}: the directory {out} is not writable")
+        return
+    try:
+        out.mkdir(parents=True)
+    except OSError as err:
+        raise ConfigError(f"{field}: cannot create the directory {out}: "
+                          f"{err.strerror or err}") from None
+
+
 def export(out: str | Path, fmt: str = "csv", path: str | Path | None = None) -> Path:
     """Write every stored episode (:func:`load_results`) as CSV or Parquet; returns the path.
 
     Raises:
-        ConfigError: For an unknown format, no results, or Parquet without pyarrow.
+        ConfigError: For an unknown format, no results, Parquet without pyarrow, or an
+            output path that is a directory or in a directory that does not exist or cannot
+            be written (nothing is left behind).
     """
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"format must be csv or parquet, got {fmt!r}")
     df = load_results(out)
     target = Path(path) if path is not None else Path(out) / f"results.{fmt}"
-    tmp = target.with_name(f".{target.name}.tmp")
-    if fmt == "csv":
-        df.to_csv(tmp, index=False)
-    else:
+    if target.is_dir():
+        raise ConfigError(f"output: {target} is a directory; give a file path")
+    if not target.parent.is_dir():
+        raise ConfigError(f"output: the directory {target.parent} does not exist")
+    if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
             raise ConfigError("format parquet needs pyarrow: pip install 'dynaq[parquet]'"
                               ) from None
-        df.to_parquet(tmp, index=False)
-    os.replace(tmp, target)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        if fmt == "csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+        os.replace(tmp, target)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"output: cannot write {target}: {err.strerror or err}") from None
     return target
