@@ -33,6 +33,8 @@ BASE = ["run", "--env", "dynaq/DynaMaze-v0", "--episodes", "3", "--seeds", "2", 
     (["--env", "FrozenLake-v0"], "is deprecated"),
     (["--agent", "nosuch_mod:Agent"], "agent nosuch_mod:Agent: cannot import module nosuch_mod"),
     (["--theta", "0.5"], "theta does not apply to agent dyna-q; it is used by: prioritized-"),
+    (["--env", "bad\nid"], "got 'bad\\nid'"),
+    (["--planning-steps"], "--planning-steps needs at least one value"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
     out = tmp_path / "out"

@@ -171,6 +171,9 @@ def _run(cmd: Run) -> Path:
 
     if (cmd.episodes is None) == (cmd.steps is None):
         raise ConfigError("give exactly one of --episodes E or --steps T")
+    if not cmd.planning_steps:
+        raise ConfigError("--planning-steps needs at least one value, e.g. --planning-steps "
+                          "0 5 50")
     repeated = sorted({k for k in cmd.planning_steps if cmd.planning_steps.count(k) > 1})
     if repeated:
         raise ConfigError(f"planning_steps lists {repeated[0]} more than once")
@@ -275,7 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         out = handler(cmd)
     except ConfigError as err:
-        print(f"dynaq: error: {err}", file=sys.stderr)
+        # one line, whatever the message quotes (an env id with a newline in it)
+        print(f"dynaq: error: {err}".replace("\n", "\\n"), file=sys.stderr)
         return 2
     except FailedCells as err:
         print(f"dynaq: {len(err.failures)} cell(s) failed (everything else is saved; rerun "
