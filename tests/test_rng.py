@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dynaq import rng
+from dynaq import ConfigError, DynaQ, rng
 
 MASK = (1 << 64) - 1
 
@@ -148,3 +148,11 @@ def test_normal_is_box_muller_on_the_uniform_stream():
     box_muller = np.sqrt(-2.0 * np.log(1.0 - u[:, 0])) * np.cos(2.0 * np.pi * u[:, 1])
     assert np.allclose(z, box_muller, rtol=0, atol=1e-12)  # numpy's libm may differ by an ulp
     assert abs(z.mean()) < 0.1 and abs(z.std() - 1.0) < 0.1
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "3", None])
+def test_a_seed_that_is_not_an_integer_from_0_is_refused_in_one_line(seed):
+    with pytest.raises(ConfigError, match="seed must be an integer >= 0"):
+        rng.make_state(seed)
+    with pytest.raises(ConfigError, match="seed must be an integer >= 0"):
+        DynaQ(47, 4, seed=seed)

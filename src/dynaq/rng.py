@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from dynaq.checks import check_count
+
 AGENT = 0
 ENV = 1
 
@@ -31,8 +33,12 @@ def make_state(seed: int, stream: int = AGENT) -> np.ndarray:
 
     Returns:
         A ``uint64`` array of shape ``(4,)``, never all zero.
+
+    Raises:
+        ConfigError: If ``seed`` is not an integer >= 0.
     """
-    words = np.random.SeedSequence(entropy=seed, spawn_key=(stream,)).generate_state(
+    check_count("seed", seed, 0)
+    words = np.random.SeedSequence(entropy=int(seed), spawn_key=(stream,)).generate_state(
         4, np.uint64
     )
     if not words.any():  # xoshiro's one forbidden state; SeedSequence makes it ~impossible
@@ -44,7 +50,7 @@ def make_states(seeds: np.ndarray | list[int], stream: int = AGENT) -> np.ndarra
     """Stack :func:`make_state` for many seeds into a ``(len(seeds), 4)`` array."""
     if len(seeds) == 0:
         return np.zeros((0, 4), np.uint64)
-    return np.stack([make_state(int(s), stream) for s in seeds])
+    return np.stack([make_state(s, stream) for s in seeds])
 
 
 def gym_seed(seed: int) -> int:

@@ -189,3 +189,13 @@ def test_step_curve_puts_seeds_on_a_common_grid(episodes):
     df.loc[df["seed"] == 1, "steps"] = 20
     c = step_curve(df, "steps", points=5)
     assert np.allclose(c["mean"], [15, 15, 15, 15, 15])
+
+
+@pytest.mark.parametrize("df, message", [
+    (pd.DataFrame(), "results lack the column"),
+    (pd.DataFrame({"steps": [1]}), "results lack the column.* seed"),
+    ("results.sqlite", "results must be a DataFrame"),
+])
+def test_summarize_refuses_what_is_not_a_results_frame_in_one_line(df, message):
+    with pytest.raises(ConfigError, match=message):
+        summarize(df)

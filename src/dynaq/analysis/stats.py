@@ -231,7 +231,12 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     """One row per (config, seed): when the greedy policy became and stayed optimal, when Q
     became and stayed near-optimal (value_error ≤ 0.05·|V*(start)|), total backups, wall
     time, episodes run, mean return, and the last recorded value of each diagnostic of
-    :data:`dynaq.records.DIAGNOSTICS` in the frame (``final_value_error``, …). Not reached: NaN."""
+    :data:`dynaq.records.DIAGNOSTICS` in the frame (``final_value_error``, …). Not reached: NaN.
+
+    Raises:
+        ConfigError: If ``df`` is empty or lacks a column of :func:`dynaq.load_results`.
+    """
+    _check_results_frame(df)
     keys = [*config_columns(df), "seed"]
     cell = df.groupby(keys, dropna=False, sort=False).ngroup()
     g = df.groupby(cell)
@@ -245,6 +250,26 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
                        ("near_optimal_q", pd.Series(near, index=df.index))):
         out = out.join(_reached(df, cell, flag, name))
     return out.reset_index(drop=True)
+
+
+_RESULT_COLUMNS = ("seed", "episode", "env_steps", "backups", "wall_s", "return",
+                   "value_error", "policy_optimal", "v_star_start")
+"""What :func:`per_seed` reads of a results frame besides its config columns."""
+
+
+def _check_results_frame(df: pd.DataFrame) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise ConfigError(f"results must be a DataFrame from dynaq.load_results, got "
+                          f"{type(df).__name__}")
+    missing = [c for c in _RESULT_COLUMNS if c not in df.columns]
+    if missing:
+        raise ConfigError(f"results lack the column(s) {', '.join(missing)}: give a frame "
+                          "from dynaq.load_results")
+    if df.empty:
+        raise ConfigError("results are empty: no episode to summarize")
+    if not config_columns(df):
+        raise ConfigError("results have no config column (env, agent, …): give a frame from "
+                          "dynaq.load_results")
 
 
 def summarize(df: pd.DataFrame, stats: Sequence[str] = ("mean",),
