@@ -198,8 +198,9 @@ class TabularAgent:
         Returns:
             How many backups were done (0 while nothing has been learned).
         """
+        if steps is not None:  # the configured k was checked with the config
+            check_count("steps", steps, 0)
         k = self.config.planning_steps if steps is None else steps
-        check_count("steps", k, 0)
         done = int(self._step_kernel("plan")(self.Q, self.state, int(k), self.t, self.hp,
                                              self.rng))
         self.backups += done
