@@ -5,6 +5,7 @@ checked."""
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -48,3 +49,28 @@ def check_index(name: str, value: Any, size: int) -> int:
             or not 0 <= value < size:
         raise ConfigError(f"{name} must be an integer in [0, {size - 1}], got {value!r}")
     return int(value)
+
+
+def check_real(name: str, value: Any) -> None:
+    """Raise ConfigError unless ``value`` is a real number, of either sign, that a float64
+    holds as a finite number."""
+    # An int is compared exactly (math.isfinite cannot convert one past float64's range);
+    # a float32 inf is caught without casting a bound into its type.
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating) \
+            or not (abs(value) <= sys.float_info.max if isinstance(value, int)
+                    else math.isfinite(value)):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+
+
+def check_below(name: str, value: Any, low: float, high: float) -> None:
+    """Raise ConfigError unless ``value`` is a real number in ``[low, high)``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating) \
+            or not low <= value < high:
+        raise ConfigError(f"{name} must be in [{low:g}, {high:g}), got {value!r}")
+
+
+def check_text(name: str, value: Any) -> None:
+    """Raise ConfigError unless ``value`` is a non-empty string of one line (a label that
+    messages quote, so that they stay one line)."""
+    if not isinstance(value, str) or value.splitlines() != [value]:
+        raise ConfigError(f"{name} must be a non-empty string of one line, got {value!r}")

@@ -107,7 +107,7 @@ def test_scaled_dyna_maze_renders_its_own_map():
 def test_invalid_action_raises():
     env = DynaMazeEnv()
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"action must be in \[0, 4\)"):
+    with pytest.raises(ConfigError, match=r"action must be in \[0, 4\)"):
         env.step(4)
 
 

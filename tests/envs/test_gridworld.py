@@ -299,3 +299,12 @@ def test_invalid_schedules_raise(changes, match):
 def test_string_layouts_in_a_schedule():
     a = GridWorld(BEFORE, changes=((5, "\n".join(AFTER)),))
     assert a.changes == ((5, AFTER),)
+
+
+def test_every_accepted_form_of_input_builds_the_same_world():
+    text = GridWorld("\n".join(BEFORE), step_reward=np.float32(-1), goal_reward=np.int64(2),
+                     slip=np.float64(0.1), changes=[(np.int64(5), "\n".join(AFTER))])
+    rows = GridWorld(list(BEFORE), step_reward=-1, goal_reward=2, slip=0.1,
+                     changes=((5, list(AFTER)),))
+    assert text.layout == rows.layout == BEFORE and text.changes == rows.changes
+    assert text.to_mdp().to_transitions() == rows.to_mdp().to_transitions()

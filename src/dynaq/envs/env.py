@@ -95,7 +95,7 @@ class TabularEnv(gym.Env[int, int]):
 
     def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
         if not self.action_space.contains(action):
-            raise ValueError(f"action must be in [0, {self.mdp.n_actions}), got {action!r}")
+            raise ConfigError(f"action must be in [0, {self.mdp.n_actions}), got {action!r}")
         dyn = self.dynamics
         sa = self.s * dyn.n_actions + int(action)
         lo, hi = dyn.offsets[sa], dyn.offsets[sa + 1]

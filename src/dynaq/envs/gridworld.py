@@ -19,12 +19,15 @@ few seconds.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
+from dynaq.checks import check_below, check_index, check_real, check_text
 from dynaq.envs import maps
 from dynaq.errors import ConfigError
 from dynaq.mdp import TabularMDP
@@ -43,10 +46,28 @@ def _start_cell(grid: np.ndarray) -> tuple[int, int]:
     return int(r), int(c)
 
 
-def _as_rows(layout: Layout | Sequence[str]) -> tuple[str, ...]:
-    if isinstance(layout, str):
-        return tuple(line.strip() for line in layout.strip().splitlines())
-    return tuple(layout)
+def _schedule(changes: Any) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """``changes`` as ``(step, rows)`` pairs, steps increasing from 1.
+
+    Raises:
+        ConfigError: Naming the first pair that is not ``(step, layout)`` with an integer
+            step above the one before and a layout of strings (:func:`maps.as_rows`).
+    """
+    if isinstance(changes, str) or not isinstance(changes, Sequence):
+        raise ConfigError(f"changes must be a sequence of (step, layout) pairs, got "
+                          f"{reprlib.repr(changes)}")
+    schedule, last = [], 0
+    for i, change in enumerate(changes):
+        if isinstance(change, str) or not isinstance(change, Sequence) or len(change) != 2:
+            raise ConfigError(f"changes[{i}] must be a pair (step, layout), got "
+                              f"{reprlib.repr(change)}")
+        t, layout = change
+        if isinstance(t, bool) or not isinstance(t, int | np.integer) or t <= last:
+            raise ConfigError(f"changes: steps must be increasing integers >= 1, got "
+                              f"{t!r} after {last}")
+        schedule.append((t, maps.as_rows(layout, f"changes[{i}] layout")))
+        last = t
+    return tuple(schedule)
 
 
 @dataclass(frozen=True)
@@ -75,25 +96,19 @@ class GridWorld:
     changes: tuple[tuple[int, Layout], ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "layout", _as_rows(self.layout))
-        object.__setattr__(self, "changes", tuple((t, _as_rows(m)) for t, m in self.changes))
-        if not 0.0 <= self.slip < 1.0:
-            raise ConfigError(f"slip must be in [0, 1), got {self.slip}")
+        object.__setattr__(self, "layout", maps.as_rows(self.layout, "layout"))
+        object.__setattr__(self, "changes", _schedule(self.changes))
+        check_below("slip", self.slip, 0.0, 1.0)
         for field in ("step_reward", "goal_reward", "cliff_reward"):
-            if not np.isfinite(getattr(self, field)):
-                raise ConfigError(f"{field} must be finite, got {getattr(self, field)}")
-        grids = [maps.parse_map(self.layout)]
-        last = 0
-        for t, layout in self.changes:
-            if isinstance(t, bool) or not isinstance(t, int | np.integer) or t <= last:
-                raise ConfigError(f"changes: steps must be increasing integers >= 1, got "
-                                  f"{t!r} after {last}")
-            grid = maps.parse_map(layout)
+            check_real(field, getattr(self, field))
+        check_text("name", self.name)
+        grids = [maps.parse_map(self.layout, "layout")]
+        for i, (t, layout) in enumerate(self.changes):
+            grid = maps.parse_map(layout, f"changes[{i}] layout")
             if grid.shape != grids[0].shape or grid[_start_cell(grids[0])] != maps.START:
                 raise ConfigError(f"changes: the layout after step {t} must have the shape "
                                   f"{grids[0].shape} and the start of the first layout")
             grids.append(grid)
-            last = t
         for grid in grids:
             grid.setflags(write=False)
         object.__setattr__(self, "_grids", tuple(grids))  # parsed once: big maps cost
@@ -125,8 +140,14 @@ class GridWorld:
         return index
 
     def state(self, row: int, col: int) -> int:
-        """The state of the cell at (row, col)."""
-        return int(self.state_index[row, col])
+        """The state of the cell at (row, col), -1 for a wall in every layout.
+
+        Raises:
+            ConfigError: If (row, col) is not a cell of the map.
+        """
+        height, width = self.grid.shape
+        return int(self.state_index[check_index("row", row, height),
+                                    check_index("col", col, width)])
 
     @property
     def start(self) -> int:

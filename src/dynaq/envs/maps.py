@@ -13,12 +13,14 @@ parses in well under a second.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 
 import numpy as np
 from numba import njit
 
 from dynaq import rng
+from dynaq.checks import check_count
 from dynaq.errors import ConfigError
 
 WALL, FREE, START, GOAL, CLIFF = "#", ".", "S", "G", "C"
@@ -101,26 +103,49 @@ DYNA_MAZE_SCALES: dict[int, tuple[int, int]] = {
 column factor) of :func:`scale_map`, columns and rows doubled in turn; ``47 · factor``
 states (47, 94, 188, 376, 752, 1504, 3008, 6016)."""
 
+MAX_MAZE_ROOMS = 10**8
+"""Most rooms of a :func:`generate_maze` maze: carving takes about 14 bytes a room, and the
+world of a maze this size (2·10^8 states) already needs tens of gigabytes."""
 
-def parse_map(rows: Sequence[str] | str) -> np.ndarray:
+
+def as_rows(layout: Sequence[str] | str, field: str = "map") -> tuple[str, ...]:
+    """The rows of a map given as one string per row or as one string with a row per line
+    (each line stripped, and blank lines around it dropped).
+
+    Args:
+        layout: The map.
+        field: What the message calls it.
+
+    Raises:
+        ConfigError: Naming ``field``, unless ``layout`` is a string or a sequence of
+            strings (its characters are checked by :func:`parse_map`).
+    """
+    if isinstance(layout, str):
+        return tuple(line.strip() for line in layout.strip().splitlines())
+    if isinstance(layout, Sequence) and all(isinstance(row, str) for row in layout):
+        return tuple(layout)
+    raise ConfigError(f"{field} must be one string per row or one string with a row per line, "
+                      f"using {' '.join(ALLOWED)}; got {reprlib.repr(layout)}")
+
+
+def parse_map(rows: Sequence[str] | str, field: str = "map") -> np.ndarray:
     """Validate an ASCII map and return it as a 2-D array of characters.
 
     Args:
         rows: One string per row, or one string with a row per line.
+        field: What the messages call the map (``layout`` for a :class:`GridWorld`).
 
     Returns:
         A ``(height, width)`` array of single characters.
 
     Raises:
-        ConfigError: Naming the row and column of the first problem: ragged rows, an
-            unknown character, no start or several, no goal, or a goal the start cannot
-            reach.
+        ConfigError: Naming ``field`` and the row and column of the first problem: not
+            strings (see :func:`as_rows`), ragged rows, an unknown character, no start or
+            several, no goal, or a goal the start cannot reach.
     """
-    if isinstance(rows, str):
-        rows = [line.strip() for line in rows.strip().splitlines()]
-    rows = list(rows)
+    rows = as_rows(rows, field)
     if not rows or not rows[0]:
-        raise ConfigError("map: empty; give one string per row using # . S G C")
+        raise ConfigError(f"{field}: empty; give one string per row using # . S G C")
     width = len(rows[0])
     ragged = next((i for i, row in enumerate(rows) if len(row) != width), len(rows))
     # Code points (0 for a NUL: numpy pads strings with NULs) of the rows before any ragged
@@ -130,22 +155,22 @@ def parse_map(rows: Sequence[str] | str) -> np.ndarray:
     bad = np.argwhere(kind < 0)
     if len(bad):
         i, j = bad[0]
-        raise ConfigError(f"map: unknown character {chr(codes[i, j])!r} at row {i}, column "
+        raise ConfigError(f"{field}: unknown character {chr(codes[i, j])!r} at row {i}, column "
                           f"{j}; allowed: {' '.join(ALLOWED)}")
     if ragged < len(rows):
-        raise ConfigError(f"map: row {ragged} has {len(rows[ragged])} columns, expected "
+        raise ConfigError(f"{field}: row {ragged} has {len(rows[ragged])} columns, expected "
                           f"{width} (rows must all have the same length)")
     starts = np.argwhere(kind == ALLOWED.index(START))
     if len(starts) != 1:
         where = ", ".join(f"row {r}, column {c}" for r, c in starts)
-        raise ConfigError(f"map: needs exactly one start 'S', found {len(starts)}"
+        raise ConfigError(f"{field}: needs exactly one start 'S', found {len(starts)}"
                           + (f" ({where})" if where else ""))
     goals = np.argwhere(kind == ALLOWED.index(GOAL))
     if len(goals) == 0:
-        raise ConfigError("map: no goal 'G' in any row")
+        raise ConfigError(f"{field}: no goal 'G' in any row")
     dist = _distances(kind, *starts[0])
     for r, c in goals[dist[tuple(goals.T)] < 0][:1]:
-        raise ConfigError(f"map: goal 'G' at row {r}, column {c} is unreachable from the "
+        raise ConfigError(f"{field}: goal 'G' at row {r}, column {c} is unreachable from the "
                           f"start at row {starts[0][0]}, column {starts[0][1]}")
     return codes.view("<U1")
 
@@ -168,9 +193,8 @@ def scale_map(layout: Sequence[str] | str, ry: int, rx: int) -> tuple[str, ...]:
     Raises:
         ConfigError: For an invalid map or factors that are not integers >= 1.
     """
-    for name, factor in (("ry", ry), ("rx", rx)):
-        if isinstance(factor, bool) or not isinstance(factor, int | np.integer) or factor < 1:
-            raise ConfigError(f"{name} must be an integer >= 1, got {factor!r}")
+    check_count("ry", ry, 1)
+    check_count("rx", rx, 1)
     grid = parse_map(layout)
     big = np.repeat(np.repeat(grid, ry, axis=0), rx, axis=1)
     marked = (grid == START) | (grid == GOAL)
@@ -194,14 +218,16 @@ def generate_maze(rows: int, cols: int, seed: int = 0) -> tuple[str, ...]:
     :mod:`dynaq.rng`).
 
     Raises:
-        ConfigError: When rows or cols is not an integer >= 1, or the maze has one room.
+        ConfigError: When rows or cols is not an integer >= 1, the maze has one room or
+            more than :data:`MAX_MAZE_ROOMS`, or the seed is not an integer >= 0.
     """
-    for name, n in (("rows", rows), ("cols", cols)):
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ConfigError(f"{name} must be an integer >= 1, got {n!r}")
-    if rows * cols < 2:
-        raise ConfigError("a maze needs at least 2 rooms (rows * cols >= 2)")
-    grid = _carve(int(rows), int(cols), rng.make_state(seed, rng.ENV))
+    check_count("rows", rows, 1)
+    check_count("cols", cols, 1)
+    rows, cols = int(rows), int(cols)  # numpy integers would wrap around in the product
+    if not 2 <= rows * cols <= MAX_MAZE_ROOMS:
+        raise ConfigError(f"rows * cols, the rooms, must be in [2, {MAX_MAZE_ROOMS:_}], got "
+                          f"{rows} * {cols} = {rows * cols}")
+    grid = _carve(rows, cols, rng.make_state(seed, rng.ENV))
     grid[0, 0], grid[-1, -1] = ord(START), ord(GOAL)
     return tuple(row.decode("ascii") for row in grid.view(f"S{grid.shape[1]}").ravel())
 
