@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import tyro
 
+from dynaq.checks import check_count
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import known_settings
+from dynaq.limits import MAX_EPISODES, MAX_SEEDS
 
 if TYPE_CHECKING:
     from dynaq.experiments.driver import Options
@@ -219,8 +221,7 @@ def _reproduce(cmd: Reproduce) -> Path | None:
         return None
     preset = get_preset(cmd.name)
     seeds = cmd.seeds if cmd.seeds is not None else preset.default_seeds
-    if isinstance(seeds, bool) or seeds < 1:
-        raise ConfigError(f"seeds must be an integer >= 1, got {seeds!r}")
+    check_count("seeds", seeds, 1, MAX_SEEDS)
     out = cmd.out if cmd.out is not None else Path("results") / preset.name
     preset.reproduce(seeds, out, cmd.options())
     return out
@@ -248,8 +249,7 @@ def _compare(cmd: Compare) -> None:
 def _evaluate(cmd: Evaluate) -> None:
     from dynaq.experiments.evaluate import evaluate_agent
 
-    if cmd.episodes < 1:
-        raise ConfigError(f"episodes must be an integer >= 1, got {cmd.episodes}")
+    check_count("episodes", cmd.episodes, 1, MAX_EPISODES)
     df = evaluate_agent(cmd.dir, cmd.env, cmd.episodes, cmd.seed)
     print(df.to_string(index=False))
     print(f"mean return {df['return'].mean():.4g} over {len(df)} greedy episodes")
