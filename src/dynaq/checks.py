@@ -30,10 +30,14 @@ def check_finite(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
-def check_count(name: str, value: Any, low: int) -> None:
-    """Raise ConfigError unless ``value`` is an integer >= ``low``."""
+def check_count(name: str, value: Any, low: int, high: int | None = None) -> None:
+    """Raise ConfigError unless ``value`` is an integer >= ``low`` (and <= ``high``, one of
+    the bounds of :mod:`dynaq.limits`, where given)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+        allowed = f">= {low}" if high is None else f"in [{low}, {high:_}]"
+        raise ConfigError(f"{name} must be an integer {allowed}, got {value!r}")
+    if high is not None and value > high:
+        raise ConfigError(f"{name} must be an integer <= {high:_} (dynaq.limits), got {value!r}")
 
 
 def check_choice(name: str, value: Any, allowed: tuple[str, ...] | dict[str, Any]) -> None:

@@ -18,8 +18,10 @@ def test_defaults_are_valid_and_widths_become_tuples():
 @pytest.mark.parametrize(("field", "value", "allowed"), [
     ("lr", 0.0, r"\(0, 1\]"), ("gamma", 1.5, r"\[0, 1\]"), ("tau", -1, r"\(0, 1\]"),
     ("epsilon_end", "x", r"\[0, 1\]"), ("imagined_ratio", True, r"\[0, 1\]"),
-    ("batch_size", 0, ">= 1"), ("planning_steps", -1, ">= 0"), ("ensemble", 2.5, ">= 1"),
-    ("hidden", (), "non-empty"), ("model_hidden", (4, 0), "integers >= 1"),
+    ("batch_size", 0, r"in \[1, "), ("planning_steps", -1, r"in \[0, "),
+    ("ensemble", 2.5, r"in \[1, "), ("buffer_capacity", 10**10, "<= 1_000_000_000"),
+    ("hidden", (), "non-empty"), ("model_hidden", (4, 0), r"integers in \[1, 65536\]"),
+    ("hidden", (2**17,), r"integers in \[1, 65536\]"),
     ("max_grad_norm", 0.0, r"\(0, inf\)"), ("device", "tpu", "cpu, cuda"),
 ])
 def test_bad_values_name_the_field_in_one_line(field, value, allowed):

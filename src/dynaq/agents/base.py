@@ -60,6 +60,7 @@ from dynaq import rng as rng_mod
 from dynaq.checks import check_count, check_index, check_number
 from dynaq.errors import ConfigError
 from dynaq.kernels.agent import AgentKernels
+from dynaq.limits import MAX_PLANNING_STEPS
 from dynaq.mdp import require_discrete
 
 
@@ -81,7 +82,7 @@ class TabularConfig:
         check_number("alpha", self.alpha, 0.0, 1.0, "(0, 1]", low_open=True)
         check_number("gamma", self.gamma, 0.0, 1.0, "[0, 1]")
         check_number("epsilon", self.epsilon, 0.0, 1.0, "[0, 1]")
-        check_count("planning_steps", self.planning_steps, 0)
+        check_count("planning_steps", self.planning_steps, 0, MAX_PLANNING_STEPS)
 
 
 class TabularAgent:
@@ -122,6 +123,14 @@ class TabularAgent:
         if not isinstance(config, cls.Config):
             raise ConfigError(f"agent {cls.name} needs a {cls.Config.__name__}, got "
                               f"{type(config).__name__}")
+
+    @classmethod
+    def memory_bytes(cls, config: Any, n_states: int, n_actions: int) -> int:
+        """About how many bytes one agent with ``config`` needs in a world of this size, so
+        that a run that cannot fit is refused before it starts. The default counts ``Q`` and
+        eight more arrays of one 8-byte number per (state, action): a table model and its
+        counters. An agent whose memory grows with a setting (a buffer) adds it."""
+        return 9 * 8 * n_states * n_actions
 
     @classmethod
     def kernels(cls, config: Any) -> AgentKernels:

@@ -23,6 +23,7 @@ from typing import Any
 from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
 from dynaq.checks import check_count
 from dynaq.kernels import replay as kernels
+from dynaq.limits import MAX_BUFFER
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,11 @@ class ReplayConfig(TabularConfig):
     step, and the buffer's capacity."""
 
     buffer_size: int = 100_000
-    """Transitions the buffer holds (the oldest leave first), an integer >= 1."""
+    """Transitions the buffer holds (the oldest leave first), an integer in [1, 10**9]."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_count("buffer_size", self.buffer_size, 1)
+        check_count("buffer_size", self.buffer_size, 1, MAX_BUFFER)
 
 
 class Replay(TabularAgent):
@@ -57,6 +58,11 @@ class Replay(TabularAgent):
 
     name = "replay"
     Config = ReplayConfig
+
+    @classmethod
+    def memory_bytes(cls, config: Any, n_states: int, n_actions: int) -> int:
+        """The table's, plus the buffer's five 8-byte numbers per transition."""
+        return super().memory_bytes(config, n_states, n_actions) + 40 * config.buffer_size
 
     @classmethod
     def kernels(cls, config: Any) -> AgentKernels:

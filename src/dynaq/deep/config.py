@@ -19,7 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 
+from dynaq.checks import check_count, check_number
 from dynaq.errors import ConfigError
+from dynaq.limits import MAX_BUFFER, MAX_COUNT, MAX_PLANNING_STEPS, MAX_STEPS, MAX_WIDTH
 
 DEVICES = ("cpu", "cuda")
 DEEP_AGENT_NAMES = ("dqn", "dyna-dqn")
@@ -38,11 +40,12 @@ def _exposed(default: Any, run_name: str) -> Any:
 class DeepConfig:
     """Hyperparameters of :class:`~dynaq.deep.dqn.DQN` and :class:`~dynaq.deep.dyna_dqn.DynaDQN`.
 
-    Every field is checked when the config is built; a bad one raises ConfigError naming the
-    field and what is allowed. Sequences given for the layer sizes are stored as tuples. A
-    ``RunConfig`` takes every field by its RunConfig name (:data:`RUN_CONFIG_FIELDS`); the
-    fields made with a :data:`RUN_NAME` are also flags of ``dynaq run``, keys of sweep files
-    and columns of the results tables.
+    Every field is checked when the config is built (counts within the bounds of
+    :mod:`dynaq.limits`); a bad one raises ConfigError naming the field and what is
+    allowed. Sequences given for the layer sizes are stored as tuples. A ``RunConfig`` takes
+    every field by its RunConfig name (:data:`RUN_CONFIG_FIELDS`); the fields made with a
+    :data:`RUN_NAME` are also flags of ``dynaq run``, keys of sweep files and columns of
+    the results tables.
     """
 
     model: ClassVar[str] = "neural"
@@ -102,15 +105,16 @@ class DeepConfig:
         for name in ("hidden", "model_hidden"):
             _check_widths(self, name)
         for name in ("lr", "model_lr", "tau"):
-            _check_float(name, getattr(self, name), 0.0, 1.0, "(0, 1]", low_open=True)
+            check_number(name, getattr(self, name), 0.0, 1.0, "(0, 1]", low_open=True)
         for name in ("gamma", "epsilon_start", "epsilon_end", "imagined_ratio"):
-            _check_float(name, getattr(self, name), 0.0, 1.0, "[0, 1]")
-        _check_float("max_grad_norm", self.max_grad_norm, 0.0, float("inf"), "(0, inf)",
+            check_number(name, getattr(self, name), 0.0, 1.0, "[0, 1]")
+        check_number("max_grad_norm", self.max_grad_norm, 0.0, float("inf"), "(0, inf)",
                      low_open=True)
         for f in fields(self):
             if f.type == "int":
-                _check_int(f.name, getattr(self, f.name),
-                           0 if f.name in ("planning_steps", "learning_starts") else 1)
+                low = 0 if f.name in ("planning_steps", "learning_starts") else 1
+                check_count(f.name, getattr(self, f.name), low, _COUNT_BOUNDS.get(f.name,
+                                                                                  MAX_COUNT))
         _check_device(self.device)
 
     @classmethod
@@ -140,6 +144,19 @@ class DeepConfig:
                 raise ConfigError(f"{run_name[name]} ({name}) {rest}") from None
             raise
 
+    def memory_bytes(self, obs_dim: int, n_actions: int) -> int:
+        """About how many bytes an agent with this config needs, for observations of
+        ``obs_dim`` numbers and ``n_actions`` actions: its buffers and its networks (float32,
+        each parameter with its gradient and Adam's two moments, the Q-network's target copy
+        too), so that a run that cannot fit is refused before it starts."""
+        row = 4 * (2 * obs_dim + 3)
+        buffers = row * (self.buffer_capacity + (self.imagined_capacity if self.planning_steps
+                                                 else 0))
+        q_net = _parameters((obs_dim, *self.hidden, n_actions))
+        model = self.ensemble * _parameters((obs_dim + n_actions, *self.model_hidden,
+                                             obs_dim + 2)) if self.planning_steps else 0
+        return buffers + 4 * (5 * q_net + 4 * model)
+
     def epsilon_at(self, step: int) -> float:
         """ε after ``step`` real steps: linear from start to end, then constant."""
         frac = min(step / self.epsilon_decay_steps, 1.0)
@@ -150,6 +167,12 @@ RUN_CONFIG_FIELDS = {f.metadata.get(RUN_NAME, f.name): f.name for f in fields(De
 """``RunConfig`` name → :class:`DeepConfig` field, for :meth:`DeepConfig.from_run_fields`."""
 EXPOSED_FIELDS = tuple(f.metadata[RUN_NAME] for f in fields(DeepConfig) if RUN_NAME in f.metadata)
 """The RunConfig names of the fields that ``dynaq run``, sweep files and results tables have."""
+
+
+_COUNT_BOUNDS = {"buffer_capacity": MAX_BUFFER, "imagined_capacity": MAX_BUFFER,
+                 "planning_steps": MAX_PLANNING_STEPS, "learning_starts": MAX_STEPS,
+                 "epsilon_decay_steps": MAX_STEPS}
+"""Bounds of the counts (:mod:`dynaq.limits`); the others are at most ``MAX_COUNT``."""
 
 
 def check_agent(agent: str, config: DeepConfig) -> None:
@@ -165,17 +188,9 @@ def check_agent(agent: str, config: DeepConfig) -> None:
                           "use agent dyna-dqn to plan")
 
 
-def _check_float(name: str, value: Any, low: float, high: float, allowed: str,
-                 low_open: bool = False) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and (
-        low < value <= high if low_open else low <= value <= high)
-    if not ok:
-        raise ConfigError(f"{name} must be in {allowed}, got {value!r}")
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def _parameters(sizes: tuple[int, ...]) -> int:
+    """Weights and biases of an MLP with these layer sizes."""
+    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
 
 
 def _check_widths(config: DeepConfig, name: str) -> None:
@@ -184,9 +199,10 @@ def _check_widths(config: DeepConfig, name: str) -> None:
         widths = tuple(value)
     except TypeError:
         widths = None
-    if not widths or any(isinstance(w, bool) or not isinstance(w, int) or w < 1
+    if not widths or any(isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= MAX_WIDTH
                          for w in widths):
-        raise ConfigError(f"{name} must be a non-empty sequence of integers >= 1, got {value!r}")
+        raise ConfigError(f"{name} must be a non-empty sequence of integers in [1, {MAX_WIDTH}], "
+                          f"got {value!r}")
     object.__setattr__(config, name, widths)
 
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from dynaq.agents import AGENTS
 from dynaq.agents.registry import resolve_agent
+from dynaq.checks import check_count
 from dynaq.deep.config import (
     DEEP_AGENT_NAMES,
     EXPOSED_FIELDS,
@@ -46,6 +47,7 @@ from dynaq.deep.config import (
     check_agent,
 )
 from dynaq.errors import ConfigError
+from dynaq.limits import MAX_EPISODES, MAX_RUNS, MAX_SEEDS, MAX_STEPS, MAX_TOML_BYTES
 
 
 @dataclass(frozen=True)
@@ -212,11 +214,13 @@ class RunConfig:
     config: Any = field(default=None)
     """The agent's own config (default: its config class with its defaults)."""
     episodes: int | None = 50
-    """Episodes per seed (exclusive with ``total_steps``)."""
+    """Episodes per seed, at most 10**9 (exclusive with ``total_steps``)."""
     total_steps: int | None = None
-    """Real steps per seed, episodes restarting until then (exclusive with ``episodes``)."""
+    """Real steps per seed, at most 10**9, episodes restarting until then (exclusive with
+    ``episodes``)."""
     max_episode_steps: int | None = None
-    """Truncate an episode after this many steps (None: only termination ends it)."""
+    """Truncate an episode after this many steps, at most 10**9 (None: only termination
+    ends it)."""
     until_near_optimal: bool = False
     """Treat ``episodes`` as a first budget, doubled (up to 64×) until Q is near-optimal."""
 
@@ -240,11 +244,13 @@ class RunConfig:
         object.__setattr__(self, "config", spec.build(self.config, own))
         if (self.episodes is None) == (self.total_steps is None):
             raise ConfigError("give exactly one of episodes or total_steps")
-        for name in ("episodes", "total_steps", "max_episode_steps"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 1):
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        for name, high in (("episodes", MAX_EPISODES), ("total_steps", MAX_STEPS),
+                           ("max_episode_steps", MAX_STEPS)):
+            if getattr(self, name) is not None:
+                check_count(name, getattr(self, name), 1, high)
+        if not isinstance(self.until_near_optimal, bool):
+            raise ConfigError("until_near_optimal must be true or false, got "
+                              f"{self.until_near_optimal!r}")
         if self.until_near_optimal and self.episodes is None:
             raise ConfigError("until_near_optimal needs episodes (a first budget), not total_steps")
 
@@ -353,14 +359,16 @@ class Experiment:
     runs: tuple[RunConfig, ...]
     """The configurations, all different (and different in the results tables)."""
     seeds: int = 30
-    """Seeds per configuration: 0 .. seeds-1."""
+    """Seeds per configuration: 0 .. seeds-1 (at most 10**5)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runs", tuple(self.runs))
         if not self.runs:
             raise ConfigError("an experiment needs at least one run config")
-        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
-            raise ConfigError(f"seeds must be an integer >= 1, got {self.seeds!r}")
+        if len(self.runs) > MAX_RUNS:
+            raise ConfigError(f"an experiment has at most {MAX_RUNS:_} run configs "
+                              f"(dynaq.limits), got {len(self.runs):_}")
+        check_count("seeds", self.seeds, 1, MAX_SEEDS)
         keys = [r.key() for r in self.runs]
         rows = [json.dumps(r.row(), sort_keys=True) for r in self.runs]
         for i, key in enumerate(keys):
@@ -401,22 +409,71 @@ class Experiment:
         """Load an experiment written by :meth:`to_toml` (versions are ignored).
 
         Raises:
-            ConfigError: On a TOML syntax error, an unknown key or a bad value.
+            ConfigError: One line naming the file and what is wrong with it: not a readable
+                UTF-8 TOML file, an unknown key, a wrong type or a bad value.
         """
-        try:
-            data = tomllib.loads(Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as err:
-            raise ConfigError(f"{path}: {err}") from None
+        data = read_toml(path, "experiment file")[1]
+        for key, kind in (("experiment", dict), ("versions", dict), ("runs", list)):
+            if key in data and not isinstance(data[key], kind):
+                raise ConfigError(f"{path}: {key} must be " + ("an array of tables [[runs]]"
+                                  if kind is list else f"a table [{key}]"))
+        unknown = sorted(set(data) - {"experiment", "versions", "runs"})
         exp = data.get("experiment", {})
+        unknown += sorted(f"experiment.{k}" for k in set(exp) - {"name", "seeds"})
+        if unknown:
+            raise ConfigError(f"{path}: unknown key {unknown[0]}; allowed: [experiment] name "
+                              "and seeds, [versions], [[runs]]")
+        name = exp.get("name", Path(path).stem)
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{path}: experiment.name must be a non-empty string, got "
+                              f"{name!r}")
         runs = []
         for i, run in enumerate(data.get("runs", [])):
-            # TOML has no null: a run given by total_steps leaves out episodes (default 50).
             try:
+                if not isinstance(run, dict):
+                    raise ConfigError(f"must be a table of settings, got {run!r}")
+                # TOML has no null: a run given by total_steps leaves out episodes (default 50).
                 runs.append(RunConfig(**({"episodes": None, **run} if "total_steps" in run
                                          else run)))
             except ConfigError as err:
                 raise ConfigError(f"{path}: runs[{i}]: {err}") from None
-        return cls(exp.get("name", Path(path).stem), tuple(runs), exp.get("seeds", 30))
+        try:
+            return cls(name, tuple(runs), exp.get("seeds", 30))
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from None
+
+
+def read_toml(path: str | Path, what: str) -> tuple[str, dict[str, Any]]:
+    """The text of the TOML file at ``path`` and what it holds.
+
+    Args:
+        path: The file.
+        what: What the file is meant to be, for messages (``"sweep file"``).
+
+    Raises:
+        ConfigError: One line naming the file: missing, not a regular file, larger than
+            :data:`~dynaq.limits.MAX_TOML_BYTES`, not UTF-8 text, or not valid TOML.
+    """
+    path = Path(path)
+    try:
+        if not path.is_file():  # a directory, or a device such as /dev/zero that never ends
+            raise ConfigError(f"{what} {path}: " + ("not a regular file" if path.exists()
+                                                    else "no such file"))
+        if path.stat().st_size > MAX_TOML_BYTES:
+            raise ConfigError(f"{what} {path}: larger than {MAX_TOML_BYTES // 2**20} MiB; "
+                              f"is it a {what}?")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{what}: cannot read {path}: {err.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{what} {path}: not UTF-8 text (byte {err.start}); TOML files are "
+                          "UTF-8") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: {err}") from None
 
 
 def cell_key(run: RunConfig, seed: int) -> str:

@@ -20,9 +20,11 @@ from dynaq.analysis.report import write_summary, write_text
 from dynaq.analysis.stats import summarize
 from dynaq.errors import ConfigError
 from dynaq.experiments.backends import execute_units
-from dynaq.experiments.config import Experiment, cell_key
-from dynaq.experiments.runner import validate
+from dynaq.experiments.config import Experiment, RunConfig, cell_key
+from dynaq.experiments.runner import episode_capacity, memory_estimate, validate
 from dynaq.experiments.store import Store, load_results, make_output_dir
+from dynaq.limits import check_memory
+from dynaq.records import N_FIELDS
 
 CHUNK = 64
 """Seeds per unit of work (one compiled call): enough to keep the cores busy, few enough
@@ -97,6 +99,9 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
     for run in experiment.runs:
         validate(run)
     execute_units([], opts.backend, opts.workers, opts.ray_address)  # validates the options
+    check_memory(memory_need(experiment, opts), f"this experiment ({len(experiment.runs)} run "
+                 f"config(s) × {experiment.seeds} seed(s), on {_concurrent(experiment, opts)} "
+                 "worker(s))")
     out = Path(out)
     store = Store(out, experiment, force_new=opts.force_new)
     try:
@@ -122,6 +127,32 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
     if failed:
         raise FailedCells(failed)
     return summary
+
+
+def memory_need(experiment: Experiment, options: Options | None = None) -> int:
+    """About how many bytes running ``experiment`` needs at its peak: the units of work in
+    flight at once (:func:`~dynaq.experiments.runner.memory_estimate`), and the results
+    table that the outputs are computed from (about 11 bytes per value were measured on
+    pandas 3: 370 per row of 35 columns; 12 are counted).
+
+    Raises:
+        ConfigError: For an env that cannot be made.
+    """
+    opts = options or Options()
+    cells = min(opts.chunk, experiment.seeds)
+    unit = max(memory_estimate(run, cells) for run in experiment.runs)
+    rows = experiment.seeds * sum(episode_capacity(run) or 0 for run in experiment.runs)
+    row_bytes = 12 * (len(RunConfig.columns()) + N_FIELDS + 2)  # + seed, episode
+    return unit * _concurrent(experiment, opts) + rows * row_bytes
+
+
+def _concurrent(experiment: Experiment, opts: Options) -> int:
+    """How many units of work run at once: one in the driver's own process (which spreads
+    a unit's seeds over the cores), else a worker's each."""
+    if opts.backend == "serial":
+        return 1
+    units = len(experiment.runs) * -(-experiment.seeds // opts.chunk)
+    return min(units, opts.workers or os.cpu_count() or 1)
 
 
 def _test_signal(stored: int) -> None:

@@ -27,6 +27,8 @@ from dynaq.records import ENV_STEPS, N_FIELDS, VALUE_ERROR, WALL_S
 UNTIL_NEAR_OPTIMAL_MAX_FACTOR = 64
 RECORDS_BYTES = 256 * 2**20
 """Largest per-episode record array one compiled call allocates; more seeds take more calls."""
+STEPWISE_EPISODE_BYTES = 512
+"""About what one episode's record costs the step-by-step runners (a tuple of Python floats)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,54 @@ def validate(run: RunConfig) -> None:
     mdp, _ = env_model(run.env)
     if mdp is not None:
         _truths(mdp, run.gamma)
+
+
+def episode_capacity(run: RunConfig) -> int | None:
+    """The episodes one cell of ``run`` records: ``episodes`` (the first budget of a run
+    until near-optimal: most seeds need no more), else the most that ``total_steps`` can
+    hold (None where that is unknown: a world without an exact model)."""
+    if run.episodes is not None:
+        return run.episodes
+    if run.is_deep:
+        return None
+    mdp, limit = env_model(run.env)
+    return None if mdp is None else _episode_capacity(run.total_steps, mdp,
+                                                      run.max_episode_steps or limit)
+
+
+def memory_estimate(run: RunConfig, cells: int) -> int:
+    """About how many bytes a unit of ``cells`` seeds of ``run`` needs at its peak: the
+    agents that run at once, their per-episode records and the results the unit returns, so
+    that a run that cannot fit is refused before it starts.
+
+    Raises:
+        ConfigError: For an env that cannot be made.
+    """
+    episodes = episode_capacity(run) or 0
+    factor = UNTIL_NEAR_OPTIMAL_MAX_FACTOR if run.until_near_optimal else 1
+    record = episodes * N_FIELDS * 8
+    if run.is_deep:
+        env = make_env(run.env)
+        space = env.observation_space
+        obs_dim = int(space.n) if hasattr(space, "n") else int(np.prod(space.shape))
+        n_actions = int(env.action_space.n)
+        env.close()
+        # one seed at a time; its episodes kept as rows of Python floats
+        return run.agent_config().memory_bytes(obs_dim, n_actions) + cells * episodes * \
+            STEPWISE_EPISODE_BYTES
+    mdp, _ = env_model(run.env)
+    agent = resolve_agent(run.agent)
+    if mdp is None:
+        env = make_env(run.env)
+        n_states, n_actions = int(env.observation_space.n), int(env.action_space.n)
+        env.close()
+        return agent.memory_bytes(run.agent_config(), n_states, n_actions) + \
+            cells * episodes * STEPWISE_EPISODE_BYTES
+    # A compiled call runs up to ``per_call`` seeds at once, records allocated for its
+    # budget (the last doubling's, for a run until near-optimal); each cell's are copied out.
+    per_call = min(cells, max(1, RECORDS_BYTES // max(factor * record, 1)))
+    world = agent.memory_bytes(run.agent_config(), mdp.n_states, mdp.n_actions)
+    return per_call * (factor * record + world) + cells * record
 
 
 def _truths(mdp: TabularMDP, gamma: float) -> list[GroundTruth]:

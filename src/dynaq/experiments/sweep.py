@@ -19,6 +19,8 @@ registered agent's settings (:func:`~dynaq.experiments.config.known_settings`, d
 the agents' config dataclasses). A user agent's own field is a key only where it shares a
 name with one of those; the others keep their defaults (set them from Python).
 
+A file names its ``env`` (fixed or swept), and is checked key by key with the rules of the
+command line (a value listed twice in a sweep is refused, as ``--planning-steps 5 5`` is).
 Every combination of the ``[sweep]`` lists, over the ``[fixed]`` settings, is one run
 config (derived, never mutated). A swept setting that some agent of the
 sweep does not have (``kappa`` for ``dyna-q``, say) is left at its default for that agent,
@@ -28,14 +30,22 @@ and the combinations that thereby coincide run once; a fixed one is refused for 
 from __future__ import annotations
 
 import itertools
+import math
 import re
-import tomllib
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from dynaq.checks import check_count
 from dynaq.errors import ConfigError
-from dynaq.experiments.config import AgentSpec, Experiment, RunConfig, known_settings
+from dynaq.experiments.config import (
+    AgentSpec,
+    Experiment,
+    RunConfig,
+    known_settings,
+    read_toml,
+)
+from dynaq.limits import MAX_RUNS, MAX_SEEDS
 
 _TOP_KEYS = ("name", "seeds", "fixed", "sweep")
 SHARED = tuple(f.name for f in fields(RunConfig) if f.name != "config")
@@ -47,18 +57,13 @@ def load_sweep(path: str | Path) -> Experiment:
 
     Raises:
         ConfigError: One line naming the file, the line where TOML gives one, the key and
-            what is allowed: syntax errors, unknown keys, wrong types, values out of range,
-            empty lists.
+            what is allowed: a file that is not UTF-8 TOML, syntax errors, unknown keys,
+            wrong types (a string for a boolean too), values out of range, empty lists,
+            values listed twice, no env, more combinations than
+            :data:`~dynaq.limits.MAX_RUNS`.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ConfigError(f"sweep file: cannot read {path}: {err.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: {err}") from None
+    text, data = read_toml(path, "sweep file")
     where = _Locator(path, text)
     for key in data:
         if key not in _TOP_KEYS:
@@ -70,15 +75,35 @@ def load_sweep(path: str | Path) -> Experiment:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{where(key)}sweep.{key} must be a non-empty list of values, "
                               f"got {values!r}")
+        repeated = next((v for i, v in enumerate(values) if _same(v, values[:i])), None)
+        if repeated is not None:
+            # as on the command line: a repeat is a typo more often than a wish
+            raise ConfigError(f"{where(key)}sweep.{key} lists {repeated!r} more than once")
         if key in fixed:
             raise ConfigError(f"{where(key)}{key} is both fixed and swept; keep one")
+    combinations = math.prod(len(v) for v in sweep.values())
+    if combinations > MAX_RUNS:
+        raise ConfigError(f"{where(None)}[sweep] makes {combinations:_} combinations; an "
+                          f"experiment has at most {MAX_RUNS:_} (dynaq.limits)")
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where('name')}name must be a non-empty string, got {name!r}")
     seeds = data.get("seeds", 10)
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ConfigError(f"{where('seeds')}seeds must be an integer >= 1, got {seeds!r}")
-    return Experiment(name, expand(fixed, sweep, where), seeds)
+    try:
+        check_count("seeds", seeds, 1, MAX_SEEDS)
+    except ConfigError as err:
+        raise ConfigError(f"{where('seeds')}{err}") from None
+    runs = expand(fixed, sweep, where)
+    if "env" not in fixed and "env" not in sweep:
+        raise ConfigError(f"{where(None)}names no env to run: set one under [fixed] (e.g. "
+                          'env = "dynaq/DynaMaze-v0") or sweep several under [sweep]')
+    return Experiment(name, runs, seeds)
+
+
+def _same(value: Any, earlier: list[Any]) -> bool:
+    """Whether ``value`` equals one of ``earlier`` as a setting would (``0.1``, ``0.10`` and
+    ``1e-1`` are one value; ``1`` and ``true`` are not)."""
+    return any(value == e and isinstance(value, bool) == isinstance(e, bool) for e in earlier)
 
 
 def expand(fixed: dict[str, Any], sweep: dict[str, list[Any]],
