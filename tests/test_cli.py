@@ -109,25 +109,3 @@ def test_command_line_entry_point_exit_status(tmp_path):
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
-
-
-def test_output_paths_that_cannot_be_written_exit_2_with_one_line(tmp_path, capsys,
-                                                                  monkeypatch):
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    assert main([*BASE, "--out", str(blocker / "x")]) == 2
-    assert "out: cannot create the directory" in capsys.readouterr().err
-    (tmp_path / "ro").mkdir()
-    monkeypatch.setattr("os.access", lambda *_: False)  # a read-only directory, even as root
-    assert main([*BASE, "--out", str(tmp_path / "ro")]) == 2
-    assert not any((tmp_path / "ro").iterdir())
-    assert capsys.readouterr().err.strip().endswith("is not writable")
-    monkeypatch.undo()
-    assert main([*BASE, "--out", str(tmp_path / "ok")]) == 0
-    capsys.readouterr()
-    for output, message in ((tmp_path / "missing" / "x.csv", "does not exist"),
-                            (tmp_path / "ok", "is a directory")):
-        assert main(["export", str(tmp_path / "ok"), "--output", str(output)]) == 2
-        err = capsys.readouterr().err
-        assert message in err and len(err.strip().splitlines()) == 1
-    assert not list((tmp_path / "ok").glob(".*.tmp"))
