@@ -85,6 +85,12 @@ class GridWorld:
         changes: A layout schedule (§8.3): pairs ``(t, layout)``, the map becoming
             ``layout`` after ``t`` real steps (counted across episodes), ``t`` increasing.
             Every layout has the shape and the start of ``layout``.
+
+    Raises:
+        ConfigError: Naming the field: a layout that is not strings or not a valid map
+            (:func:`~dynaq.envs.maps.parse_map`), a reward that is not a finite number, a
+            slip outside [0, 1), a name that is not one line of text, or a schedule that is
+            not pairs of increasing steps and layouts like the first.
     """
 
     layout: Layout
