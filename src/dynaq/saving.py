@@ -17,6 +17,37 @@ and put back their arrays); :func:`register_tabular` adds one. Deep agents save 
 networks (``state_tensors``) and counters, not their replay buffers, optimizer moments or
 random streams: a loaded deep agent acts exactly as saved and can train on, from a fresh
 buffer.
+
+Loading sizes everything before it reads or builds it, so a damaged save fails with one
+ConfigError line instead of a hang, a huge allocation or a traceback:
+
+1. both files must be regular files (a device such as ``/dev/zero`` or a FIFO could be read
+   forever), of at most :data:`MAX_META_BYTES` and :data:`MAX_DATA_BYTES`; ``agent.json``
+   must parse without exhausting the recursion limit;
+2. the sizes in ``agent.json`` must be within their bounds: at most :data:`MAX_CELLS`
+   states × actions for a tabular agent, :data:`MAX_OBS_DIM` for a deep agent's
+   ``obs_dim`` and ``n_actions``;
+3. every array must be backed by the data file's bytes: the npz members stored
+   uncompressed (as ``numpy.savez`` writes them), each ``.npy`` header's shape × itemsize
+   equal to its member's size and all members together within the file; a safetensors
+   header is checked against its buffer by safetensors itself. Reading the data then
+   allocates no more than the file holds;
+4. the sizes in ``agent.json`` must match the data before an agent is built: a tabular
+   agent's ``Q`` is ``[n_states, n_actions]``; a deep agent's networks of the saved
+   ``obs_dim``, ``n_actions`` and layer widths have no more weights than the file holds
+   values. Building an agent then allocates about what the file holds.
+
+=====================  ===========  ==============================================
+bound                  value        why
+=====================  ===========  ==============================================
+``MAX_META_BYTES``     1 MiB        an ``agent.json`` is about 1 KiB
+``MAX_DATA_BYTES``     64 GiB       above the data of a fresh tabular agent of
+                                    ``MAX_CELLS`` (16 to 160 bytes a cell)
+``MAX_CELLS``          2**28        ``Q`` alone is then 2 GiB of float64; state-action
+                                    indices ``s·A + a`` stay far inside the int64 of
+                                    the kernels (and inside int32)
+``MAX_OBS_DIM``        2**20        a flattened 1024 × 1024 image; ``n_actions`` too
+=====================  ===========  ==============================================
 """
 
 from __future__ import annotations
@@ -24,19 +55,22 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
+import stat
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, is_dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 from numba.experimental.structref import StructRefProxy
 from numba.typed import List
 
 from dynaq.agents import AGENTS, AgentKernels
+from dynaq.checks import check_count, check_number
 from dynaq.errors import ConfigError
 
 FORMAT = "dynaq-agent"
@@ -44,6 +78,14 @@ FORMAT_VERSION = 1
 META_FILE = "agent.json"
 TABULAR_FILE = "arrays.npz"
 DEEP_FILE = "weights.safetensors"
+MAX_META_BYTES = 2**20
+"""Largest ``agent.json`` read."""
+MAX_DATA_BYTES = 2**36
+"""Largest data file read."""
+MAX_CELLS = 2**28
+"""Most states × actions of a saved tabular agent."""
+MAX_OBS_DIM = 2**20
+"""Largest ``obs_dim``, and most actions, of a saved deep agent."""
 
 
 class _Leaf(NamedTuple):
@@ -301,7 +343,8 @@ def save_agent(agent: Any, path: str | Path) -> Path:
 
 
 def load_agent(path: str | Path, device: str | None = None) -> Any:
-    """Load an agent saved by :func:`save_agent`.
+    """Load an agent saved by :func:`save_agent`, sizing it before anything is read or
+    built (see the module's docstring).
 
     Args:
         path: The directory.
@@ -309,47 +352,91 @@ def load_agent(path: str | Path, device: str | None = None) -> Any:
             agents ignore it).
 
     Raises:
-        ConfigError: One line, when the directory holds no agent or a truncated, corrupted
-            or mismatched one.
+        ConfigError: One line naming the file, when the directory holds no agent or a
+            truncated, corrupted, mismatched or oversized one.
     """
     path = Path(path)
-    meta = _read_meta(path)
-    data = path / meta["data"]["file"]
     try:
-        digest = hashlib.sha256(data.read_bytes()).hexdigest()
-    except OSError as err:
-        raise ConfigError(f"saved agent {path}: cannot read {data.name}: {err.strerror}") from None
-    if digest != meta["data"]["sha256"]:
-        raise ConfigError(f"saved agent {path}: {data.name} does not match its checksum in "
-                          f"{META_FILE} (truncated, corrupted or replaced); save the agent again")
-    try:
-        if meta["agent"] in TABULAR:
-            return _load_tabular(meta, data)
-        return _load_deep(meta, data, device)
+        meta = _read_meta(path)
+        data = path / meta["data"]["file"]
+        with _open_regular(data, MAX_DATA_BYTES, "dynaq.saving.MAX_DATA_BYTES") as f:
+            if _sha256(f) != meta["data"]["sha256"]:
+                raise ConfigError(f"{data.name} does not match its checksum in {META_FILE} "
+                                  "(truncated, corrupted or replaced); save the agent again")
+            f.seek(0)
+            if meta["agent"] in TABULAR:
+                return _load_tabular(meta, f, data.name)
+            return _load_deep(meta, f, data.name, device)
     except ConfigError as err:
         raise ConfigError(f"saved agent {path}: {err}") from None
 
 
 # -- loading ----------------------------------------------------------------------------
+_FILE_KINDS = {"d": "a directory", "c": "a character device", "b": "a block device",
+               "p": "a FIFO", "s": "a socket"}
+"""What a non-regular file is, by the first letter of :func:`stat.filemode`."""
+
+
+def _open_regular(path: Path, most: int, bound: str) -> BinaryIO:
+    """``path`` open for reading, once it is known to be a regular file of at most ``most``
+    bytes (the bound called ``bound``).
+
+    Raises:
+        FileNotFoundError: If there is no such file.
+        ConfigError: If it cannot be opened, is not a regular file, or is larger.
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO would otherwise wait for a writer before it is refused
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ConfigError(f"cannot read {path.name}: {err.strerror}") from None
+    f = os.fdopen(fd, "rb")
+    info = os.fstat(fd)  # of what was opened, so a file swapped in since cannot slip by
+    if not stat.S_ISREG(info.st_mode):
+        f.close()
+        kind = _FILE_KINDS.get(stat.filemode(info.st_mode)[0], "something else")
+        raise ConfigError(f"{path.name} is not a regular file but {kind}")
+    if info.st_size > most:
+        f.close()
+        raise ConfigError(f"{path.name} has {info.st_size:_} bytes, more than the {most:_} "
+                          f"a saved agent's may have ({bound})")
+    return f
+
+
+def _sha256(f: BinaryIO) -> str:
+    return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def _read_meta(path: Path) -> dict[str, Any]:
     try:
-        meta = json.loads((path / META_FILE).read_text())
+        with _open_regular(path / META_FILE, MAX_META_BYTES,
+                           "dynaq.saving.MAX_META_BYTES") as f:
+            text = f.read(MAX_META_BYTES + 1)
     except FileNotFoundError:
-        raise ConfigError(f"saved agent {path}: no {META_FILE} (not a saved agent)") from None
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise ConfigError(f"saved agent {path}: {META_FILE} is unreadable or not JSON "
-                          f"({type(err).__name__})") from None
+        raise ConfigError(f"no {META_FILE} (not a saved agent)") from None
+    if len(text) > MAX_META_BYTES:  # it grew since it was sized
+        raise ConfigError(f"{META_FILE} has more than the {MAX_META_BYTES:_} bytes a saved "
+                          "agent's may have (dynaq.saving.MAX_META_BYTES)")
+    try:
+        meta = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ConfigError(f"{META_FILE} is unreadable or not JSON ({type(err).__name__})") \
+            from None
+    except RecursionError:
+        raise ConfigError(f"{META_FILE} nests too deep to be a saved agent's") from None
     expected = {"format": str, "version": int, "agent": str, "config": dict, "shape": dict,
                 "seed": int, "counters": dict, "data": dict}
     for key, kind in expected.items():
         if not isinstance(meta, dict) or not isinstance(meta.get(key), kind):
-            raise ConfigError(f"saved agent {path}: {META_FILE} lacks a valid {key!r}")
+            raise ConfigError(f"{META_FILE} lacks a valid {key!r}")
     if meta["format"] != FORMAT or meta["version"] != FORMAT_VERSION:
-        raise ConfigError(f"saved agent {path}: format {meta['format']} v{meta['version']}, "
+        raise ConfigError(f"format {meta['format']} v{meta['version']}, "
                           f"this dynaq reads {FORMAT} v{FORMAT_VERSION}")
     if meta["data"].get("file") not in (TABULAR_FILE, DEEP_FILE) or not isinstance(
             meta["data"].get("sha256"), str):
-        raise ConfigError(f"saved agent {path}: {META_FILE} names no valid data file")
+        raise ConfigError(f"{META_FILE} names no valid data file")
     return meta
 
 
@@ -358,32 +445,90 @@ def _build_config(config_cls: type, values: dict[str, Any]) -> Any:
         return config_cls(**values)
     except TypeError:
         allowed = ", ".join(f.name for f in dataclasses.fields(config_cls))
-        raise ConfigError(f"config has fields {', '.join(sorted(values))}; "
+        raise ConfigError(f"{META_FILE} config has fields {', '.join(sorted(values))}; "
                           f"{config_cls.__name__} has {allowed}") from None
+    except ConfigError as err:
+        raise ConfigError(f"{META_FILE} config: {err}") from None
 
 
-def _sizes(meta: dict[str, Any], names: tuple[str, str]) -> tuple[int, int]:
-    a, b = (meta["shape"].get(n) for n in names)
-    if not all(isinstance(s, int) and s >= 1 for s in (a, b)):
-        raise ConfigError(f"shape must give integers >= 1 for {' and '.join(names)}")
-    return a, b
+def _sizes(meta: dict[str, Any], names: tuple[str, str], most: int,
+           bound: str) -> tuple[int, int]:
+    """The sizes ``names`` of ``agent.json``'s shape: integers in ``[1, most]`` (the bound
+    called ``bound``)."""
+    sizes = tuple(meta["shape"].get(n) for n in names)
+    for name, size in zip(names, sizes, strict=True):
+        check_count(f"{META_FILE} shape {name}", size, 1)
+        check_number(f"{META_FILE} shape {name}", size, 1, most, f"[1, {most:_}] ({bound})")
+    return sizes
 
 
-def _load_tabular(meta: dict[str, Any], data: Path) -> Any:
+def _load_tabular(meta: dict[str, Any], f: BinaryIO, name: str) -> Any:
     codec = TABULAR[meta["agent"]]
-    n_states, n_actions = _sizes(meta, ("n_states", "n_actions"))
-    agent = codec.agent_cls(n_states, n_actions, _build_config(codec.config_cls, meta["config"]))
-    try:
-        with np.load(data, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise ConfigError(f"{data.name} is not a readable npz ({err})") from None
+    n_states, n_actions = _sizes(meta, ("n_states", "n_actions"), MAX_CELLS,
+                                 "dynaq.saving.MAX_CELLS")
+    check_number(f"{META_FILE} shape n_states × n_actions", n_states * n_actions, 1,
+                 MAX_CELLS, f"[1, {MAX_CELLS:_}] (dynaq.saving.MAX_CELLS)")
+    config = _build_config(codec.config_cls, meta["config"])
+    arrays = _read_npz(f, name)
+    q = arrays.get("Q")
+    if q is None or q.shape != (n_states, n_actions):  # before the agent is built that size
+        found = None if q is None else (q.shape, q.dtype)
+        raise ConfigError(f"{name}: 'Q' has shape and dtype {found}, {META_FILE}'s n_states "
+                          f"and n_actions need shape ({n_states}, {n_actions})")
+    agent = codec.agent_cls(n_states, n_actions, config)
     if "model.table" in arrays and "state.0" not in arrays:
         arrays = _dyna_q_model_arrays(arrays, agent)
-    _check_same({k: (v.shape, v.dtype) for k, v in arrays.items()}, codec.spec(agent),
-                data.name)
+    _check_same({k: (v.shape, v.dtype) for k, v in arrays.items()}, codec.spec(agent), name)
     codec.restore(agent, arrays)
     return agent
+
+
+def _read_npz(f: BinaryIO, name: str) -> dict[str, np.ndarray]:
+    """The arrays of an npz file, each read once its header is known to fit the bytes its
+    member holds (so no header can make it allocate more than the file's size).
+
+    Raises:
+        ConfigError: If it is not a zip of ``.npy`` members that numpy.savez could have
+            written, or a header does not fit.
+    """
+    size = os.fstat(f.fileno()).st_size
+    arrays, claimed = {}, 0
+    try:
+        with zipfile.ZipFile(f) as zf:
+            for info in zf.infolist():
+                claimed += info.file_size
+                if claimed > size:  # members that overlap, or a directory that lies
+                    raise ValueError(f"its members claim more than its {size:_} bytes")
+                with zf.open(info) as member:
+                    _check_npy_header(info, member)
+                with zf.open(info) as member:
+                    arrays[info.filename.removesuffix(".npy")] = np.lib.format.read_array(
+                        member, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ConfigError(f"{name} is not a readable npz ({err})") from None
+    return arrays
+
+
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0}
+"""The ``.npy`` versions numpy.savez writes, and how to read their headers."""
+
+
+def _check_npy_header(info: zipfile.ZipInfo, member: BinaryIO) -> None:
+    """Raise ValueError unless ``member`` is a stored ``.npy`` whose header's shape and
+    dtype make up exactly the bytes it holds (read from the header only)."""
+    if not info.filename.endswith(".npy") or info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError(f"{info.filename} is not an uncompressed .npy member")
+    read_header = _NPY_HEADERS.get(np.lib.format.read_magic(member))
+    if read_header is None:
+        raise ValueError(f"{info.filename} is not a .npy of version 1.0 or 2.0")
+    shape, _, dtype = read_header(member)
+    if dtype.hasobject:
+        raise ValueError(f"{info.filename} holds Python objects, which need allow_pickle")
+    if any(d < 0 for d in shape) or member.tell() + math.prod(shape) * dtype.itemsize \
+            != info.file_size:
+        raise ValueError(f"{info.filename}'s header claims shape {shape} of {dtype}, "
+                         f"which its {info.file_size:_} bytes do not hold")
 
 
 def _dyna_q_model_arrays(arrays: dict[str, np.ndarray], agent: Any) -> dict[str, np.ndarray]:
@@ -419,12 +564,12 @@ def _dyna_q_model_arrays(arrays: dict[str, np.ndarray], agent: Any) -> dict[str,
     return fresh
 
 
-def _load_deep(meta: dict[str, Any], data: Path, device: str | None) -> Any:
+def _load_deep(meta: dict[str, Any], f: BinaryIO, name: str, device: str | None) -> Any:
     from dynaq.deep import require_torch
 
     require_torch(f"loading agent {meta['agent']}")
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     from dynaq.deep.config import DeepConfig
     from dynaq.deep.run import DEEP_AGENTS
@@ -433,23 +578,49 @@ def _load_deep(meta: dict[str, Any], data: Path, device: str | None) -> Any:
         raise ConfigError(f"unknown agent {meta['agent']!r}; known: "
                           f"{', '.join([*TABULAR, *DEEP_AGENTS])}")
     values = {**meta["config"], **({"device": device} if device is not None else {})}
-    obs_dim, n_actions = _sizes(meta, ("obs_dim", "n_actions"))
-    agent = DEEP_AGENTS[meta["agent"]](obs_dim, n_actions, _build_config(DeepConfig, values),
-                                       meta["seed"])
+    obs_dim, n_actions = _sizes(meta, ("obs_dim", "n_actions"), MAX_OBS_DIM,
+                              "dynaq.saving.MAX_OBS_DIM")
+    config = _build_config(DeepConfig, values)
     try:
-        tensors = load_file(data)
+        # safetensors checks every header entry against the buffer: no more than the file
+        tensors = load(f.read())
     except (SafetensorError, OSError, ValueError) as err:
-        raise ConfigError(f"{data.name} is not a readable safetensors file ({err})") from None
+        raise ConfigError(f"{name} is not a readable safetensors file ({err})") from None
+    held, needed = sum(t.numel() for t in tensors.values()), _deep_weights(
+        obs_dim, n_actions, config)
+    if needed > held:  # before the networks are built at the saved sizes
+        model = (f", model_hidden {config.model_hidden} and ensemble {config.ensemble}"
+                 if config.planning_steps else "")
+        raise ConfigError(f"{name} holds {held:_} values, fewer than the {needed:_} weights "
+                          f"of the networks of {META_FILE}'s obs_dim {obs_dim}, n_actions "
+                          f"{n_actions}, hidden {config.hidden}{model}")
+    agent = DEEP_AGENTS[meta["agent"]](obs_dim, n_actions, config, meta["seed"])
     _check_same({k: (tuple(v.shape), v.dtype) for k, v in tensors.items()},
                 {k: (tuple(v.shape), v.dtype) for k, v in agent.state_tensors().items()},
-                data.name)
+                name)
     agent.load_state_tensors(tensors)
-    for name in agent.COUNTERS:
-        value = meta["counters"].get(name)
+    for counter in agent.COUNTERS:
+        value = meta["counters"].get(counter)
         if not isinstance(value, int) or value < 0:
-            raise ConfigError(f"counter {name!r} must be an integer >= 0, got {value!r}")
-        setattr(agent, name, value)
+            raise ConfigError(f"{META_FILE} counter {counter!r} must be an integer >= 0, got "
+                              f"{value!r}")
+        setattr(agent, counter, value)
     return agent
+
+
+def _deep_weights(obs_dim: int, n_actions: int, config: Any) -> int:
+    """The weights (biases aside) of the networks a deep agent of these sizes builds,
+    counted without building them: the Q-network and its target, and with planning steps
+    the model's ensemble (see :mod:`dynaq.deep.dqn` and :mod:`dynaq.deep.model`). A saved
+    agent's file holds all of them and more."""
+    def weights(sizes: list[int]) -> int:
+        return sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+    q = weights([obs_dim, *config.hidden, n_actions])
+    if not config.planning_steps:
+        return 2 * q
+    return 2 * q + config.ensemble * weights([obs_dim + n_actions, *config.model_hidden,
+                                              obs_dim + 2])
 
 
 def _check_same(found: dict[str, tuple[Any, Any]], expected: dict[str, tuple[Any, Any]],
@@ -489,7 +660,8 @@ def _write_atomic(path: Path, write: Callable[[Any], None]) -> str:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with open(path, "rb") as f:
+        return _sha256(f)
 
 
 def _versions(data_file: str) -> dict[str, str]:
