@@ -566,21 +566,21 @@ def _dyna_q_model_arrays(arrays: dict[str, np.ndarray], agent: Any) -> dict[str,
 
 def _load_deep(meta: dict[str, Any], f: BinaryIO, name: str, device: str | None) -> Any:
     from dynaq.deep import require_torch
+    from dynaq.deep.config import DEEP_AGENT_NAMES, DeepConfig
 
-    require_torch(f"loading agent {meta['agent']}")
-    from safetensors import SafetensorError
-    from safetensors.torch import load
-
-    from dynaq.deep.config import DeepConfig
-    from dynaq.deep.run import DEEP_AGENTS
-
-    if meta["agent"] not in DEEP_AGENTS:
+    if meta["agent"] not in DEEP_AGENT_NAMES:
         raise ConfigError(f"unknown agent {meta['agent']!r}; known: "
-                          f"{', '.join([*TABULAR, *DEEP_AGENTS])}")
+                          f"{', '.join([*TABULAR, *DEEP_AGENT_NAMES])}")
     values = {**meta["config"], **({"device": device} if device is not None else {})}
     obs_dim, n_actions = _sizes(meta, ("obs_dim", "n_actions"), MAX_OBS_DIM,
                               "dynaq.saving.MAX_OBS_DIM")
     config = _build_config(DeepConfig, values)
+    require_torch(f"loading agent {meta['agent']}")
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    from dynaq.deep.run import DEEP_AGENTS
+
     try:
         # safetensors checks every header entry against the buffer: no more than the file
         tensors = load(f.read())
