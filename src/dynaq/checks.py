@@ -17,16 +17,24 @@ def check_number(name: str, value: Any, low: float, high: float, allowed: str,
                  low_open: bool = False) -> None:
     """Raise ConfigError unless ``value`` is a real number in the range (``allowed`` says
     which, for the message)."""
-    ok = isinstance(value, int | float | np.number) and not isinstance(value, bool) and (
-        low < value <= high if low_open else low <= value <= high)
+    ok = isinstance(value, int | float | np.integer | np.floating) and \
+        not isinstance(value, bool)
+    if ok:
+        # numpy compares a float32 with a bound rounded to float32, and a Python int past
+        # float64's range compares exactly only as itself
+        v = value if isinstance(value, int) else float(value)
+        ok = low < v <= high if low_open else low <= v <= high
     if not ok:
         raise ConfigError(f"{name} must be in {allowed}, got {value!r}")
 
 
 def check_finite(name: str, value: Any) -> None:
     """Raise ConfigError unless ``value`` is a finite number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
-            or not math.isfinite(value) or value < 0:
+    try:
+        check_real(name, value)
+    except ConfigError:
+        raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}") from None
+    if value < 0:
         raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
 
 

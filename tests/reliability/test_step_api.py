@@ -41,20 +41,38 @@ COUNTS_CALLS = [
     ("model.distribution({}, 0)", "state", STATES),
     ("model.predict({}, 0, rng.make_state(0))", "state", STATES),
 ]
-MISSING = [  # (target, the call, the argument, its values, why the check is missing)
-    ("agent dyna-q+", "agent.tau({}, 0)", "state", (-1, 10**6),
-     "DynaQPlus.tau indexes its table with the pair unchecked (numpy: wrong pair or "
-     "IndexError)"),
-    ("agent dyna-q+", "agent.tau(0, {})", "action", (9,),
-     "DynaQPlus.tau indexes its table with the pair unchecked (another pair's tau)"),
+CRASH_PRONE = [  # (target, the call, the argument, its values): compiled code indexed these
+    ("agent dyna-q+", "agent.tau({}, 0)", "state", (-1, 10**6)),
+    ("agent dyna-q+", "agent.tau(0, {})", "action", (9,)),
     *((f"model {name}", "model.plan_from(Q, 5, 0.1, 0.9, rng.make_state(0), 'latest', "
-       "pair={})", "pair", (10**9,),
-       "Model.plan_from passes pair to compiled code unchecked (a segfault)")
-      for name in MODELS),
+       "pair={})", "pair", (10**9, -1)) for name in MODELS),
     *((f"model {name}", "model.plan_from(Q, 5, 0.1, 0.9, rng.make_state(0), 'trajectory', "
-       "state={}, epsilon=0.1)", "state", (10**9,),
-       "Model.plan_from passes state to compiled code unchecked (a segfault)")
-      for name in MODELS),
+       "state={}, epsilon=0.1)", "state", (10**9, -1)) for name in MODELS),
+]
+OTHER_CALLS = [  # (the call on a target; what its one line must say)
+    ("agent.observe(0, 0, float('nan'), 1, False)", "reward must be a finite number, got nan"),
+    ("agent.observe(0, 0, 'x', 1, False)", "reward must be a finite number, got 'x'"),
+    ("agent.observe(0, 0, None, 1, False)", "reward must be a finite number, got None"),
+]
+MODEL_OTHER_CALLS = [
+    ("model.update(0, 0, float('inf'), 1, False)", "reward must be a finite number, got inf"),
+    ("model.plan(np.zeros((3, 3)), 5, 0.1, 0.9, rng.make_state(0))",
+     f"Q must be a writeable C-contiguous float64 array of shape ({S}, {A}), got float64 (3, 3)"),
+    (f"model.plan(np.zeros(({S}, {A}), np.float32), 5, 0.1, 0.9, rng.make_state(0))",
+     "Q must be a writeable C-contiguous float64 array"),
+    (f"model.plan(np.zeros(({A}, {S})).T, 5, 0.1, 0.9, rng.make_state(0))",
+     "Q must be a writeable C-contiguous float64 array"),
+    ("model.plan(Q, -1, 0.1, 0.9, rng.make_state(0))", "steps must be an integer in [0, "),
+    ("model.plan(Q, 10**12, 0.1, 0.9, rng.make_state(0))", "steps must be an integer <= "),
+    ("model.plan(Q, 5, 0.0, 0.9, rng.make_state(0))", "alpha must be in (0, 1]"),
+    ("model.plan(Q, 5, 0.1, 0.9, np.zeros(2, np.uint64))", "rng must be a random state"),
+    ("model.plan(Q, 5, 0.1, 0.9, None)", "rng must be a random state"),
+    ("model.plan_from(Q, 5, 0.1, 0.9, rng.make_state(0), 'nope')", "sampling must be one of"),
+    ("model.plan_from(Q, 5, 0.1, 0.9, rng.make_state(0), 'latest', pair=7)",
+     "pair must be a seen pair (state * n_actions + action), got 7, never tried"),
+    ("type(model)(-1, 4)", "n_states must be an integer >= 1, got -1"),
+    ("type(model)(2.5, 4)", "n_states must be an integer >= 1, got 2.5"),
+    ("type(model)(5, 0)", "n_actions must be an integer >= 1, got 0"),
 ]
 
 SETUP = {
@@ -100,10 +118,15 @@ PARAMS = [
     *(p for name in AGENTS for p in params(f"agent {name}", AGENT_CALLS)),
     *(p for name in MODELS for p in params(f"model {name}", MODEL_CALLS)),
     *params("model counts", COUNTS_CALLS),
-    # Each crash-prone call in a process of its own, so that one crash hides no other case.
-    *(param(target, call, arg, value, batch=call.format(repr(value)),
-            marks=pytest.mark.xfail(strict=True, reason=why))
-      for target, call, arg, values, why in MISSING for value in values),
+    # Each call that crashed once in a process of its own, so that one crash hides no other.
+    *(param(target, call, arg, value, batch=call.format(repr(value)))
+      for target, call, arg, values in CRASH_PRONE for value in values),
+]
+OTHER = [  # (target, "other", the call, what the line says)
+    *(pytest.param(f"agent {name}", "other", call, says, id=f"agent {name}: {call}")
+      for name in AGENTS for call, says in OTHER_CALLS),
+    *(pytest.param(f"model {name}", "other", call, says, id=f"model {name}: {call}")
+      for name in MODELS for call, says in MODEL_OTHER_CALLS),
 ]
 
 
@@ -114,7 +137,7 @@ def run_batch(tmp_path_factory):
 
     def run(target, batch):
         if (target, batch) not in done:
-            calls = [p.values[2] for p in PARAMS if p.values[:2] == (target, batch)]
+            calls = [p.values[2] for p in (*PARAMS, *OTHER) if p.values[:2] == (target, batch)]
             code = SNIPPET.format(setup=SETUP[target], calls=calls,
                                   learned=LEARNED[target.split()[0]])
             outcome = python(code, tmp_path_factory.mktemp("step_api"))
@@ -138,4 +161,14 @@ def test_a_bad_index_is_refused_in_one_line(run_batch, target, batch, call, arg,
     top = S * A - 1 if arg == "pair" else (A if arg == "action" else S) - 1
     assert message.startswith(f"{arg} must be an integer in [0, {top}]"), message
     assert message.endswith(f"got {value!r}"), message
+    assert unchanged, "the refused call changed what was learned"
+
+
+@pytest.mark.parametrize("target, batch, call, says", OTHER)
+def test_other_bad_arguments_are_refused_in_one_line(run_batch, target, batch, call, says):
+    outcome, results = run_batch(target, batch)
+    assert outcome.rc == 0, f"the process died ({outcome.rc}): {outcome.err[:1500]}"
+    is_config_error, kind, message, unchanged = results[call]
+    assert is_config_error, (kind, message)
+    assert "\n" not in message and says in message, message
     assert unchanged, "the refused call changed what was learned"

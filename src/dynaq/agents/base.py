@@ -57,7 +57,7 @@ import gymnasium as gym
 import numpy as np
 
 from dynaq import rng as rng_mod
-from dynaq.checks import check_count, check_index, check_number
+from dynaq.checks import check_count, check_index, check_number, check_real
 from dynaq.errors import ConfigError
 from dynaq.kernels.agent import AgentKernels
 from dynaq.limits import MAX_PLANNING_STEPS
@@ -186,12 +186,14 @@ class TabularAgent:
             The TD error of the direct-RL backup.
 
         Raises:
-            ConfigError: If a state or the action is out of range (nothing is learned).
+            ConfigError: If a state or the action is out of range, or the reward is not a
+                finite number (nothing is learned).
         """
         observe = self._step_kernel("observe")
         S, A = self.Q.shape
         s, a = check_index("state", state, S), check_index("action", action, A)
         s2 = check_index("next_state", next_state, S)
+        check_real("reward", reward)
         self.t += 1
         td = observe(self.Q, self.state, s, a, float(reward), s2, bool(terminated), self.t,
                      self.hp)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
-from dynaq.checks import check_finite
+from dynaq.checks import check_finite, check_index
 from dynaq.errors import ConfigError
 from dynaq.kernels import dyna_q_plus as kernels
 
@@ -89,5 +89,11 @@ class DynaQPlus(TabularAgent):
 
     def tau(self, state: int, action: int) -> int:
         """τ(state, action): real steps since the pair was last tried (all of them if
-        never)."""
-        return self.t - int(self.state.last[int(state) * self.Q.shape[1] + int(action)])
+        never).
+
+        Raises:
+            ConfigError: If ``state`` or ``action`` is out of range.
+        """
+        S, A = self.Q.shape
+        return self.t - int(self.state.last[check_index("state", state, S) * A
+                                            + check_index("action", action, A)])

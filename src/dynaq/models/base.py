@@ -3,13 +3,21 @@ Dyna-Q learns and plans with, over arrays its kernels own."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from dynaq.checks import check_index
+from dynaq.checks import check_choice, check_count, check_index, check_number
+from dynaq.errors import ConfigError
 from dynaq.kernels import dyna_q as dq
 from dynaq.kernels.agent import AgentKernels
+from dynaq.limits import MAX_PLANNING_STEPS
+
+
+def check_sizes(n_states: Any, n_actions: Any) -> None:
+    """Raise ConfigError unless a model of ``n_states`` × ``n_actions`` can be built."""
+    check_count("n_states", n_states, 1)
+    check_count("n_actions", n_actions, 1)
 
 
 class Model:
@@ -64,16 +72,44 @@ class Model:
                   rng: np.ndarray, sampling: str = "uniform", pair: int = -1, state: int = -1,
                   epsilon: float = 0.0) -> int:
         """Planning on the pairs a planning distribution picks (§8.6): ``uniform`` over those
-        seen, ``latest`` (all on ``pair = s*A + a``) or ``trajectory`` (simulated ε-greedy
-        steps from ``state``); see :func:`dynaq.kernels.dyna_q.plan_with`.
+        seen, ``latest`` (all on ``pair = s*A + a``, a seen pair) or ``trajectory``
+        (simulated ε-greedy steps from ``state``); see :func:`dynaq.kernels.dyna_q.plan_with`.
 
         Returns:
             The number of backups done.
+
+        Raises:
+            ConfigError: For an argument that compiled code cannot take (see
+                :meth:`check_plan`), another sampling, an unseen ``pair`` or a ``state`` out
+                of range.
         """
+        self.check_plan(Q, steps, alpha, gamma, rng)
+        check_choice("sampling", sampling, dq.SAMPLINGS)
+        check_number("epsilon", epsilon, 0.0, 1.0, "[0, 1]")
+        if sampling == "latest":
+            pair = check_index("pair", pair, self.table.shape[1])
+            if self.n_seen and self.table[dq.SLOT, pair] < 0:
+                raise ConfigError(f"pair must be a seen pair (state * n_actions + action), "
+                                  f"got {pair}, never tried")
+        if sampling == "trajectory":
+            state = check_index("state", state, self.table.shape[1] // self.n_actions)
         return int(self._plan_with(Q, steps, alpha, gamma, rng, dq.SAMPLINGS.index(sampling),
                                    pair, state, epsilon))
 
-    def _plan_with(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
-                   rng: np.ndarray, sampling: int, pair: int, state: int,
-                   epsilon: float) -> int:
-        raise NotImplementedError(f"{type(self).__name__} must define _plan_with")
+    def check_plan(self, Q: Any, steps: Any, alpha: Any, gamma: Any, rng: Any) -> None:
+        """Raise ConfigError unless compiled planning can take these: ``Q`` a writeable
+        C-contiguous float64 array of shape ``(n_states, n_actions)``, ``steps`` a count, α in
+        (0, 1], γ in [0, 1] and ``rng`` a random state (:func:`dynaq.rng.make_state`)."""
+        shape = (self.table.shape[1] // self.n_actions, self.n_actions)
+        if not (isinstance(Q, np.ndarray) and Q.dtype == np.float64 and Q.shape == shape
+                and Q.flags.c_contiguous and Q.flags.writeable):
+            got = (f"{Q.dtype} {Q.shape}" if isinstance(Q, np.ndarray) else type(Q).__name__)
+            raise ConfigError(f"Q must be a writeable C-contiguous float64 array of shape "
+                              f"{shape}, got {got}")
+        check_count("steps", steps, 0, MAX_PLANNING_STEPS)
+        check_number("alpha", alpha, 0.0, 1.0, "(0, 1]", low_open=True)
+        check_number("gamma", gamma, 0.0, 1.0, "[0, 1]")
+        if not (isinstance(rng, np.ndarray) and rng.dtype == np.uint64 and rng.shape == (4,)
+                and rng.flags.writeable):
+            raise ConfigError("rng must be a random state of dynaq.rng.make_state (uint64 "
+                              f"array of shape (4,)), got {type(rng).__name__}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from dynaq.checks import check_real
 from dynaq.errors import ConfigError
 from dynaq.kernels import counts as kernels
 from dynaq.kernels import dyna_q as dq
 from dynaq.kernels.agent import AgentKernels
-from dynaq.models.base import Model
+from dynaq.models.base import Model, check_sizes
 
 Outcome = tuple[float, int, float, bool]
 """(probability, next state, mean reward, terminated), as in a toy-text ``P[s][a]``."""
@@ -44,6 +45,7 @@ class CountsModel(Model):
                           observe=kernels.observe, plan=kernels.plan)
 
     def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
+        check_sizes(n_states, n_actions)
         if backup not in self.BACKUPS:
             raise ConfigError(f"backup must be one of sample, expected; got {backup!r}")
         self.n_actions = n_actions
@@ -65,9 +67,11 @@ class CountsModel(Model):
         """Count the outcome of a real step (§8.2, step (e)).
 
         Raises:
-            ConfigError: If a state or the action is out of range.
+            ConfigError: If a state or the action is out of range, or the reward is not a
+                finite number.
         """
         sa, s2 = self.pair(state, action), self.next_state(next_state)
+        check_real("reward", reward)
         kernels.model_update(self.table, self.pool, self.count, self.n_actions,
                              sa // self.n_actions, sa % self.n_actions, float(reward), s2,
                              bool(terminated))
@@ -115,6 +119,9 @@ class CountsModel(Model):
 
         Returns:
             The number of backups done (0 while the model is empty).
+
+        Raises:
+            ConfigError: For an argument compiled code cannot take (:meth:`check_plan`).
         """
         return self.plan_from(Q, steps, alpha, gamma, rng)
 

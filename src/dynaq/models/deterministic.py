@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from dynaq.checks import check_real
 from dynaq.errors import ConfigError
 from dynaq.kernels import dyna_q as kernels
 from dynaq.kernels.agent import AgentKernels
-from dynaq.models.base import Model
+from dynaq.models.base import Model, check_sizes
 
 
 class DeterministicModel(Model):
@@ -30,6 +31,7 @@ class DeterministicModel(Model):
                           observe=kernels.observe, plan=kernels.plan)
 
     def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
+        check_sizes(n_states, n_actions)
         if backup not in self.BACKUPS:
             raise ConfigError(f"backup must be sample for the deterministic model, got "
                               f"{backup!r}: it has one outcome per pair, so its expected "
@@ -54,9 +56,11 @@ class DeterministicModel(Model):
         """Record the outcome of a real step (§8.2, step (e)).
 
         Raises:
-            ConfigError: If a state or the action is out of range.
+            ConfigError: If a state or the action is out of range, or the reward is not a
+                finite number.
         """
         sa, s2 = self.pair(state, action), self.next_state(next_state)
+        check_real("reward", reward)
         self.count[kernels.N_SEEN] = kernels.model_update(
             self.table, self.reward, self.n_seen, self.n_actions, sa // self.n_actions,
             sa % self.n_actions, float(reward), s2, bool(terminated))
@@ -80,7 +84,11 @@ class DeterministicModel(Model):
 
         Returns:
             The number of backups done (0 while the model is empty).
+
+        Raises:
+            ConfigError: For an argument compiled code cannot take (:meth:`check_plan`).
         """
+        self.check_plan(Q, steps, alpha, gamma, rng)
         return int(kernels.plan_uniform(Q, self.table, self.reward, self.n_seen, steps, alpha,
                                         gamma, rng))
 
