@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
+import numbers
 import os
 import sqlite3
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +35,7 @@ from dynaq.errors import ConfigError
 from dynaq.experiments.config import Experiment, RunConfig, cell_key
 from dynaq.experiments.runner import CellResult
 from dynaq.metrics import policy_is_optimal
-from dynaq.records import NULLABLE, POLICY_VALUE, RECORD_NAMES, STORED, STORED_NAMES
+from dynaq.records import NULLABLE, POLICY_VALUE, RECORD_NAMES, STORED
 
 if TYPE_CHECKING:
     from dynaq.experiments.backends import Failure
@@ -57,8 +60,8 @@ CREATE TABLE IF NOT EXISTS failures (
     error TEXT NOT NULL, traceback TEXT NOT NULL);
 """.replace("{episode columns}", ", ".join(f"{c.name} {c.sql}" for c in STORED))
 
-EPISODE_COLUMNS = list(STORED_NAMES)
 _INSERT_EPISODES = f"INSERT INTO episodes VALUES ({', '.join('?' * (len(STORED) + 1))})"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class Store:
@@ -81,12 +84,11 @@ class Store:
         self._lock = _acquire_lock(out)
         if force_new:
             discard_results(out)
-        self.conn = sqlite3.connect(self.path)
+        self.conn = sqlite3.connect(self.path)  # check_compatible has checked what it holds
         try:
-            _check_layout(self.conn, self.path)
             _migrate_keys(self.conn, self.path)
         except ConfigError:
-            os.close(self._lock)
+            self.close()
             raise
         self.conn.execute("PRAGMA journal_mode=WAL")
         with self.conn:
@@ -123,25 +125,237 @@ class Store:
         os.close(self._lock)
 
 
-def _check_layout(conn: sqlite3.Connection, db: Path) -> None:
-    """Refuse a database of an older dynaq, whose tables lack what this one writes and
-    reads (an empty or new database passes: the schema is created where missing).
+@cache
+def _layout() -> dict[str, dict[str, tuple[str, bool, int]]]:
+    """The tables this dynaq writes, as :func:`_columns` reads them from :data:`_SCHEMA`."""
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.executescript(_SCHEMA)
+        return {table: _columns(conn, table) for table in ("meta", "cells", "episodes",
+                                                           "failures")}
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> dict[str, tuple[str, bool, int]]:
+    """A table's columns → (declared type, NOT NULL, place in the primary key or 0); none if
+    the table is missing."""
+    return {name: (kind.upper(), bool(notnull), key)
+            for _, name, kind, notnull, _, key in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _primary_key(columns: dict[str, tuple[str, bool, int]]) -> tuple[str, ...]:
+    return tuple(sorted((c for c in columns if columns[c][2]), key=lambda c: columns[c][2]))
+
+
+def _declared(column: tuple[str, bool, int]) -> str:
+    return (column[0] or "without a type") + (" NOT NULL" if column[1] else "")
+
+
+def _not_results(db: Path, reason: str) -> ConfigError:
+    return ConfigError(f"{DB_NAME} in {db.parent} is not a dynaq results database ({reason})")
+
+
+def _check_layout(conn: sqlite3.Connection, db: Path, discard: bool = False) -> None:
+    """Refuse a database whose tables are not the ones this dynaq writes (with ``discard``,
+    for ``--force-new``, only one that is not dynaq's: without an episodes table).
+
+    The schema says it all at no cost per row: SQLite keeps a declared NOT NULL, so no NULL
+    is stored where a number belongs, and a primary key, so no row is stored twice.
 
     Raises:
-        ConfigError: Naming what is missing and what to do.
+        ConfigError: Naming what is missing (a database of an older dynaq) or what differs.
     """
-    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master "
-                                               "WHERE type = 'table'")}
-    if "episodes" not in tables:
+    found = {table: _columns(conn, table) for table in _layout()}
+    if not found["episodes"]:
+        raise _not_results(db, "it has no episodes table")
+    if discard:
         return
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(episodes)")}
-    missing = [c for c in EPISODE_COLUMNS if c not in columns]
-    missing += [t for t in ("cells", "meta", "failures") if t not in tables]
+    missing = [c for table, columns in _layout().items() if found[table]
+               for c in columns if c not in found[table]]
+    missing += [table for table, columns in found.items() if not columns]
     if missing:
-        conn.close()
         raise ConfigError(f"out: {db} was written by an older dynaq (it lacks "
                           f"{', '.join(missing)}); rerun with --force-new to discard it, or "
                           "choose another directory")
+    for table, columns in _layout().items():
+        key = _primary_key(columns)
+        if _primary_key(found[table]) != key:
+            raise _not_results(db, f"its {table} table is not keyed by ({', '.join(key)}), "
+                                   "so rows may repeat")
+        for name, column in columns.items():
+            if found[table][name][:2] != column[:2]:
+                raise _not_results(db, f"{table}.{name} is declared "
+                                       f"{_declared(found[table][name])}, not "
+                                       f"{_declared(column)}")
+
+
+def _check_file(db: Path, field: str) -> None:
+    """Refuse a missing ``results.sqlite``, or one that is not an SQLite file in full.
+
+    Raises:
+        ConfigError: Saying which.
+    """
+    if not db.exists():
+        raise ConfigError(f"{field}: no dynaq results in {db.parent} (no {DB_NAME})")
+    if not db.is_file():
+        raise ConfigError(f"{DB_NAME} in {db.parent} is not a file")
+    try:
+        with db.open("rb") as file:
+            header = file.read(100)
+        size = db.stat().st_size
+    except OSError as err:
+        raise ConfigError(f"{DB_NAME} in {db.parent} cannot be read: "
+                          f"{err.strerror or err}") from None
+    if not header:
+        raise _not_results(db, "the file is empty")
+    if not header.startswith(_SQLITE_MAGIC):
+        raise _not_results(db, "the file is not an SQLite database")
+    expected = _expected_size(header)
+    if size < expected:
+        # SQLite reads what is left and fails only on a missing page, if it reads one
+        raise _not_results(db, f"the file is truncated: {size} of {expected} bytes")
+
+
+def _expected_size(header: bytes) -> int:
+    """The size an SQLite file's header gives it in bytes (0 if it does not say: the page
+    count is valid only while the change counter matches, https://sqlite.org/fileformat.html)."""
+    if len(header) < 100:
+        return 100
+    if header[24:28] != header[92:96]:
+        return 0
+    page_size = int.from_bytes(header[16:18], "big")
+    return (65536 if page_size == 1 else page_size) * int.from_bytes(header[28:32], "big")
+
+
+def _stamp(db: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = db.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+@contextmanager
+def _reading(out: str | Path, field: str = "out", discard: bool = False
+             ) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the results database of ``out``, once it is checked to be
+    one (:func:`_check_file`, :func:`_check_layout`, the experiment in ``meta``), that
+    writes nothing to the directory; with ``discard``, checked only to be dynaq's.
+
+    SQLite opens a WAL database for reading by creating its ``-wal`` and ``-shm`` files,
+    and leaves them when the reader cannot write. With no writer (no ``-wal`` or
+    ``-journal``), the file is opened immutable, which needs neither; a writer that starts
+    meanwhile and changes the file is caught by its stat.
+
+    Raises:
+        ConfigError: One line for whatever is wrong with the database, when it is opened or
+            while it is read.
+    """
+    db = Path(out) / DB_NAME
+    _check_file(db, field)
+    live = any(Path(f"{db}{suffix}").exists() for suffix in ("-wal", "-journal"))
+    stamp = _stamp(db)
+    uri = f"{db.absolute().as_uri()}?mode=ro" + ("" if live else "&immutable=1")
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            _check_layout(conn, db, discard)
+            if not discard:
+                _stored(conn, db)
+            yield conn
+    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as err:
+        if live or _stamp(db) == stamp:
+            raise _not_results(db, str(err.__cause__ or err)) from None
+    if not live and _stamp(db) != stamp:
+        raise ConfigError(f"{DB_NAME} in {db.parent} changed while it was read (a dynaq run "
+                          "is writing it); try again")
+
+
+def _json_object(text: object, where: str, db: Path) -> dict:
+    """A stored JSON object.
+
+    Raises:
+        ConfigError: If ``text`` is not one.
+    """
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        value = None
+    if not isinstance(value, dict):
+        raise _not_results(db, f"{where} holds {text!r:.60}, not a JSON object")
+    return value
+
+
+def _stored(conn: sqlite3.Connection, db: Path) -> dict | None:
+    """The experiment in ``meta`` as written (None if none is recorded).
+
+    Raises:
+        ConfigError: If it is not an experiment's JSON.
+    """
+    row = conn.execute("SELECT value FROM meta WHERE key = 'experiment'").fetchone()
+    if row is None:
+        return None
+    experiment = _json_object(row[0], "meta.experiment", db)
+    runs = experiment.get("runs")
+    if not (isinstance(experiment.get("name"), str) and type(experiment.get("seeds")) is int
+            and isinstance(runs, list) and all(isinstance(r, dict) for r in runs)):
+        raise _not_results(db, "meta.experiment has no name, seeds and runs")
+    return experiment
+
+
+def _is_number(value: object, integer: bool) -> bool:
+    """Whether a stored value is NULL or a number (an integer if ``integer``)."""
+    if value is None or isinstance(value, float) and math.isnan(value):
+        return True
+    if integer:
+        return isinstance(value, numbers.Integral) or (isinstance(value, float)
+                                                        and value.is_integer())
+    return isinstance(value, numbers.Real)
+
+
+def _numbers(values: pd.Series, integer: bool) -> bool:
+    """Whether a column read from the database holds only numbers (integers if
+    ``integer``) and NULLs, by its dtype where that tells (a column of one numeric type),
+    else by whole-column operations: no Python per row for a sound column."""
+    if pd.api.types.is_integer_dtype(values):
+        return True
+    if pd.api.types.is_float_dtype(values):  # NULLs make an INTEGER column read as floats
+        return not integer or bool(values.dropna().mod(1).eq(0).all())
+    if values.isna().all():  # an empty or all-NULL column reads as objects
+        return True
+    return all(_is_number(v, integer) for v in values)
+
+
+def _not_a_number(db: Path, table: str, name: str, value: object, integer: bool
+                  ) -> ConfigError:
+    return _not_results(db, f"{table}.{name} holds {value!r:.40}, not "
+                            f"{'an integer' if integer else 'a number'}")
+
+
+def _check_numbers(frame: pd.DataFrame, table: str, db: Path) -> None:
+    """Refuse text (or a fraction where an integer belongs) in a numeric column of a table
+    read into ``frame``: SQLite stores whatever it is given, whatever the declared type.
+
+    Raises:
+        ConfigError: Naming the column and the first such value.
+    """
+    for name, (kind, _, _) in _layout()[table].items():
+        integer = kind == "INTEGER"
+        if name in frame and kind in ("INTEGER", "REAL") and not _numbers(frame[name], integer):
+            bad = next(v for v in frame[name] if not _is_number(v, integer))
+            raise _not_a_number(db, table, name, bad, integer)
+
+
+def _check_stored_numbers(conn: sqlite3.Connection, table: str, db: Path) -> None:
+    """:func:`_check_numbers` for a table not read into a frame, in one pass of SQL over its
+    rows (a resumed run reads none of the episodes, and must refuse them before it runs a
+    cell). Text and blobs sort after every number, so ``x >= ''`` finds them by comparison:
+    a call of ``typeof`` per value would cost twice as much."""
+    wrong = {name: f"{name} >= ''" + (f" OR typeof({name}) = 'real'" if kind == "INTEGER" else "")
+             for name, (kind, _, _) in _layout()[table].items() if kind in ("INTEGER", "REAL")}
+    row = conn.execute(f"SELECT {', '.join(f'({w}), {n}' for n, w in wrong.items())} "
+                       f"FROM {table} WHERE {' OR '.join(wrong.values())} LIMIT 1").fetchone()
+    if row is not None:
+        name, value = next((name, value) for name, flag, value
+                           in zip(wrong, row[::2], row[1::2], strict=True) if flag)
+        raise _not_a_number(db, table, name, value, _layout()[table][name][0] == "INTEGER")
 
 
 def _is_legacy(conn: sqlite3.Connection) -> bool:
@@ -162,7 +376,8 @@ def _renamed_keys(conn: sqlite3.Connection, db: Path) -> dict[str, str]:
     renamed = {}
     for table in ("cells", "failures"):
         for key, config, seed in conn.execute(f"SELECT cell_key, config, seed FROM {table}"):
-            renamed[key] = cell_key(_stored_run(json.loads(config), db), seed)
+            renamed[key] = cell_key(_stored_run(_json_object(config, f"{table}.config", db),
+                                                db), seed)
     return renamed
 
 
@@ -250,7 +465,8 @@ def _nullable(values: np.ndarray, kind: type = float) -> list:
 def check_compatible(out: str | Path, experiment: Experiment, force_new: bool = False
                      ) -> None:
     """Refuse an output directory that holds another experiment's results (unless
-    ``force_new``, which discards them) or anything that is not dynaq's.
+    ``force_new``, which discards them), a damaged results database (see :func:`describe`;
+    to be resumed, its episodes too), or anything that is not dynaq's.
 
     Raises:
         ConfigError: Naming the directory, what differs and what to do.
@@ -264,9 +480,15 @@ def check_compatible(out: str | Path, experiment: Experiment, force_new: bool = 
             raise ConfigError(f"out: {path} is not empty and holds no dynaq results; "
                               "choose a new or empty directory")
         return
-    stored = stored_experiment(path)
-    if stored is not None and stored == experiment.to_dict() or force_new:
-        return
+    with _reading(path, discard=force_new) as conn:
+        if force_new:
+            return
+        stored = _experiment(conn, db)
+        if stored == experiment.to_dict():
+            # the run adds to these rows: refuse them damaged now, not once its cells have run
+            _cells(conn, db)
+            _check_stored_numbers(conn, "episodes", db)
+            return
     raise ConfigError(f"out: {path} holds another experiment's results "
                       f"({_difference(stored, experiment.to_dict())}); rerun with --force-new "
                       "to discard them, or choose another directory")
@@ -277,18 +499,16 @@ def stored_experiment(out: str | Path) -> dict | None:
     legacy database's, as it reads now).
 
     Raises:
-        ConfigError: If the database cannot be read.
+        ConfigError: If there is no database, or a damaged one (see :func:`describe`).
     """
-    db = Path(out) / DB_NAME
-    try:
-        with closing(sqlite3.connect(db)) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'experiment'").fetchone()
-            legacy = _is_legacy(conn)
-    except sqlite3.DatabaseError as err:
-        raise ConfigError(f"out: {db} is not a dynaq results database ({err})") from None
-    if row is None:
-        return None
-    return _current(json.loads(row[0]), db) if legacy else json.loads(row[0])
+    with _reading(out) as conn:
+        return _experiment(conn, Path(out) / DB_NAME)
+
+
+def _experiment(conn: sqlite3.Connection, db: Path) -> dict | None:
+    """:func:`stored_experiment` of an open database."""
+    stored = _stored(conn, db)
+    return _current(stored, db) if stored is not None and _is_legacy(conn) else stored
 
 
 def _difference(old: dict | None, new: dict) -> str:
@@ -317,31 +537,39 @@ def load_results(out: str | Path) -> pd.DataFrame:
     model_error, reward_error, model_coverage.
 
     Raises:
-        ConfigError: If ``out`` holds no results database, or one of an older layout.
+        ConfigError: If ``out`` holds no results database, one of an older layout, or one
+            that is damaged (see :func:`describe`).
     """
     db = Path(out) / DB_NAME
-    if not db.exists():
-        raise ConfigError(f"out: no dynaq results in {out} (no {DB_NAME})")
-    with closing(sqlite3.connect(db)) as conn:
-        _check_layout(conn, db)
-        cells = pd.read_sql_query("SELECT cell_key, config, seed FROM cells", conn)
+    with _reading(out) as conn:
+        cells = _cells(conn, db)
         eps = pd.read_sql_query("SELECT * FROM episodes ORDER BY cell_key, episode", conn)
-    rows = {c: _row(c) for c in cells["config"].unique()}
-    config = pd.DataFrame([rows[c] for c in cells.pop("config")], index=cells.index)
-    cells = pd.concat([config, cells], axis=1)
+    _check_numbers(eps, "episodes", db)
+    config = cells.columns.drop(["cell_key", "seed"])
     df = cells.merge(eps, on="cell_key").drop(columns="cell_key")
     df[list(NULLABLE)] = df[list(NULLABLE)].astype(float)  # a column of NULLs only reads as objects
     df["policy_optimal"] = df["policy_optimal"].astype("boolean")
     df["truncated"] = df["truncated"].astype(bool)
-    return df.sort_values([*config.columns, "seed", "episode"], kind="stable",
-                          ignore_index=True)
+    return df.sort_values([*config, "seed", "episode"], kind="stable", ignore_index=True)
 
 
-def _row(config: str) -> dict:
+def _cells(conn: sqlite3.Connection, db: Path) -> pd.DataFrame:
+    """The stored cells: the run config's columns (:func:`_row`), then cell_key and seed.
+
+    Raises:
+        ConfigError: If a seed is not an integer or a config not a JSON object.
+    """
+    cells = pd.read_sql_query("SELECT cell_key, config, seed FROM cells", conn)
+    _check_numbers(cells, "cells", db)
+    rows = {c: _row(_json_object(c, "cells.config", db)) for c in cells["config"].unique()}
+    config = pd.DataFrame([rows[c] for c in cells.pop("config")], index=cells.index)
+    return pd.concat([config, cells], axis=1)
+
+
+def _row(stored: dict) -> dict:
     """A stored config as a row of today's columns, so that cells stored before a setting
     was added show its default as the cells stored after do (as stored, if it no longer
     makes a run config: an agent that cannot be imported here, a removed setting)."""
-    stored = json.loads(config)
     try:
         return RunConfig(**stored).row()
     except ConfigError:
@@ -353,16 +581,16 @@ def describe(out: str | Path) -> str:
     failed and missing.
 
     Raises:
-        ConfigError: If ``out`` holds no results database, or one of an older layout.
+        ConfigError: If ``out`` holds no results database, one of an older layout, or one
+            that is damaged: not a whole SQLite file, tables other than this dynaq writes,
+            an experiment or config that is not JSON, a seed that is not an integer (the
+            episodes' values are checked by :func:`load_results`, which reads them).
     """
     db = Path(out) / DB_NAME
-    if not db.exists():
-        raise ConfigError(f"dir: no dynaq results in {out} (no {DB_NAME})")
-    exp = stored_experiment(out)
-    with closing(sqlite3.connect(db)) as conn:
-        _check_layout(conn, db)
+    with _reading(out, "dir") as conn:
+        exp = _experiment(conn, db)
         current = _renamed_keys(conn, db) if _is_legacy(conn) else {}
-        done = {current.get(k, k) for (k,) in conn.execute("SELECT cell_key FROM cells")}
+        done = {current.get(k, k) for k in _cells(conn, db)["cell_key"]}
         failed = {current.get(k, k) for (k,) in conn.execute("SELECT cell_key FROM failures")}
     if exp is None:
         return f"{out}: {len(done)} cells, no experiment recorded"
