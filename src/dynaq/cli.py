@@ -257,7 +257,10 @@ def _evaluate(cmd: Evaluate) -> None:
 
 def _report(cmd: Report) -> None:
     from dynaq.analysis.html import write_report
+    from dynaq.experiments.store import make_output_dir
 
+    if cmd.dir.is_dir():  # a missing one is refused as holding no results, not created
+        make_output_dir(cmd.dir, "dir")
     print(f"wrote {write_report(cmd.dir)}")
 
 
