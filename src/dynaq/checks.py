@@ -66,6 +66,8 @@ def check_index(name: str, value: Any, size: int) -> int:
 def check_real(name: str, value: Any) -> None:
     """Raise ConfigError unless ``value`` is a real number, of either sign, that a float64
     holds as a finite number."""
+    if type(value) is float and value - value == 0.0:  # the step API's case, fast: finite
+        return
     # An int is compared exactly (math.isfinite cannot convert one past float64's range);
     # a float32 inf is caught without casting a bound into its type.
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating) \
