@@ -72,6 +72,7 @@ from numba.typed import List
 from dynaq.agents import AGENTS, AgentKernels
 from dynaq.checks import check_count, check_number
 from dynaq.errors import ConfigError
+from dynaq.limits import check_memory
 
 FORMAT = "dynaq-agent"
 FORMAT_VERSION = 1
@@ -475,6 +476,12 @@ def _load_tabular(meta: dict[str, Any], f: BinaryIO, name: str) -> Any:
         found = None if q is None else (q.shape, q.dtype)
         raise ConfigError(f"{name}: 'Q' has shape and dtype {found}, {META_FILE}'s n_states "
                           f"and n_actions need shape ({n_states}, {n_actions})")
+    # Its buffers are sized by the config, which the arrays are checked against only after
+    # it is built. A codec's class need not be a TabularAgent: one without an estimate has
+    # Q's size only.
+    estimate = getattr(codec.agent_cls, "memory_bytes", None)
+    check_memory(estimate(config, n_states, n_actions) if estimate else 8 * n_states * n_actions,
+                 f"loading {name}")
     agent = codec.agent_cls(n_states, n_actions, config)
     if "model.table" in arrays and "state.0" not in arrays:
         arrays = _dyna_q_model_arrays(arrays, agent)
@@ -594,6 +601,7 @@ def _load_deep(meta: dict[str, Any], f: BinaryIO, name: str, device: str | None)
         raise ConfigError(f"{name} holds {held:_} values, fewer than the {needed:_} weights "
                           f"of the networks of {META_FILE}'s obs_dim {obs_dim}, n_actions "
                           f"{n_actions}, hidden {config.hidden}{model}")
+    check_memory(config.memory_bytes(obs_dim, n_actions), f"loading {name}")  # its buffers
     agent = DEEP_AGENTS[meta["agent"]](obs_dim, n_actions, config, meta["seed"])
     _check_same({k: (tuple(v.shape), v.dtype) for k, v in tensors.items()},
                 {k: (tuple(v.shape), v.dtype) for k, v in agent.state_tensors().items()},

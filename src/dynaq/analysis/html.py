@@ -57,7 +57,8 @@ def _title(config: str, out: Path) -> str:
 
 def _sections(out: Path, by: str) -> tuple[str, list[str]]:
     """The page's title and its body, section by section."""
-    df = load_results(out) if (out / DB_NAME).is_file() else None
+    # a results.sqlite that is not a file is damage that load_results names, not absence
+    df = load_results(out) if (out / DB_NAME).exists() else None
     if (out / "summary.csv").is_file():
         summary = pd.read_csv(out / "summary.csv")
     elif df is not None:
