@@ -79,6 +79,8 @@ DAMAGES: dict[str, tuple[Damage, str]] = {
                                         "episode = 1"), "episodes.value_error"),
     "a fraction for a nullable flag": (_sql("UPDATE episodes SET policy_optimal = 0.5 WHERE "
                                             "episode = 1"), "episodes.policy_optimal"),
+    "a 2 for a flag": (_sql("UPDATE episodes SET policy_optimal = 2 WHERE episode = 1"),
+                       "episodes.policy_optimal holds 2, not 0 or 1"),
     "NULL for steps": (_recreated("UPDATE episodes SET steps = NULL WHERE episode = 1",
                                   steps="INTEGER"), "episodes.steps"),
     "duplicated rows": (_recreated("INSERT INTO episodes SELECT * FROM episodes LIMIT 1",
@@ -96,7 +98,7 @@ None: :func:`dynaq.load_results`."""
 # ls lists cells, not episodes: damaged episode values leave what it prints right, and
 # finding them would cost a scan of every row.
 LS_READS_FINE = {"text for steps", "text for a nullable number",
-                 "a fraction for a nullable flag"}
+                 "a fraction for a nullable flag", "a 2 for a flag"}
 
 
 def _args(reader: str, out: Path) -> list[str]:

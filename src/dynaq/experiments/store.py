@@ -47,6 +47,9 @@ KEY_SCHEME = "non-default settings"
 OUTPUTS = ("summary.csv", "summary.md", "config.toml", "report.html")
 """Files the driver writes beside the database (and plots: ``*.png``, ``*.gif``)."""
 
+FLAGS = ("policy_optimal", "truncated")
+"""Episode columns of yes/no values, stored as 0 and 1 (``policy_optimal`` NULL if unknown)."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cells (
@@ -341,6 +344,11 @@ def _check_numbers(frame: pd.DataFrame, table: str, db: Path) -> None:
         if name in frame and kind in ("INTEGER", "REAL") and not _numbers(frame[name], integer):
             bad = next(v for v in frame[name] if not _is_number(v, integer))
             raise _not_a_number(db, table, name, bad, integer)
+        if name in frame and name in FLAGS:
+            flags = frame[name].dropna()
+            if not flags.isin((0, 1)).all():
+                raise _not_results(db, f"{table}.{name} holds "
+                                       f"{flags[~flags.isin((0, 1))].tolist()[0]!r:.40}, not 0 or 1")
 
 
 def _check_stored_numbers(conn: sqlite3.Connection, table: str, db: Path) -> None:
@@ -349,12 +357,15 @@ def _check_stored_numbers(conn: sqlite3.Connection, table: str, db: Path) -> Non
     cell). Text and blobs sort after every number, so ``x >= ''`` finds them by comparison:
     a call of ``typeof`` per value would cost twice as much."""
     wrong = {name: f"{name} >= ''" + (f" OR typeof({name}) = 'real'" if kind == "INTEGER" else "")
+             + (f" OR {name} NOT IN (0, 1)" if name in FLAGS else "")
              for name, (kind, _, _) in _layout()[table].items() if kind in ("INTEGER", "REAL")}
     row = conn.execute(f"SELECT {', '.join(f'({w}), {n}' for n, w in wrong.items())} "
                        f"FROM {table} WHERE {' OR '.join(wrong.values())} LIMIT 1").fetchone()
     if row is not None:
         name, value = next((name, value) for name, flag, value
                            in zip(wrong, row[::2], row[1::2], strict=True) if flag)
+        if name in FLAGS and isinstance(value, int):
+            raise _not_results(db, f"{table}.{name} holds {value!r}, not 0 or 1")
         raise _not_a_number(db, table, name, value, _layout()[table][name][0] == "INTEGER")
 
 
