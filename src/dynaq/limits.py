@@ -21,7 +21,10 @@ other deep counts      10**9       batch sizes, periods, ensemble members, …
 run configs            10**4       an experiment's runs, a sweep's combinations
 =====================  ==========  =============================================
 
-A sweep or experiment file is at most 16 MiB.
+A sweep or experiment file is at most 16 MiB. Bounds that belong to one module stay there:
+a generated maze's rooms (:data:`dynaq.envs.maps.MAX_MAZE_ROOMS`) and a saved agent's sizes
+and files (:data:`dynaq.saving.MAX_CELLS`, ``MAX_OBS_DIM``, ``MAX_META_BYTES``,
+``MAX_DATA_BYTES``).
 """
 
 from __future__ import annotations
