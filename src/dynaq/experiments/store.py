@@ -347,8 +347,8 @@ def _check_numbers(frame: pd.DataFrame, table: str, db: Path) -> None:
         if name in frame and name in FLAGS:
             flags = frame[name].dropna()
             if not flags.isin((0, 1)).all():
-                raise _not_results(db, f"{table}.{name} holds "
-                                       f"{flags[~flags.isin((0, 1))].tolist()[0]!r:.40}, not 0 or 1")
+                bad = flags[~flags.isin((0, 1))].tolist()[0]
+                raise _not_results(db, f"{table}.{name} holds {bad!r:.40}, not 0 or 1")
 
 
 def _check_stored_numbers(conn: sqlite3.Connection, table: str, db: Path) -> None:
