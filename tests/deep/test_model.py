@@ -116,9 +116,10 @@ def test_rare_terminations_are_recalled_on_held_out_transitions():
     model, train, p_term, terminated = rare_p_term()
     assert 0.01 < float(terminated.mean()) < 0.03
     negatives = float((1 - train.terminated).sum())
-    assert model.term_pos_weight.item() == pytest.approx(negatives / float(train.terminated.sum()))
+    assert model.term_pos_weight.item() == pytest.approx(
+        min(negatives / float(train.terminated.sum()), model_mod.POS_WEIGHT_RANGE[1]))
     ok, recall, precision = detects_terminations(p_term, terminated)
-    assert ok, (recall, precision)  # measured: recall 0.985, precision 0.525
+    assert ok, (recall, precision)  # measured (seeds 0-2): recall 0.92-0.95, precision 0.57-0.60
     # the criterion can fail: "never terminal" is 98% accurate and fails it, as does "always"
     assert not detects_terminations(torch.zeros_like(p_term), terminated)[0]
     assert not detects_terminations(torch.ones_like(p_term), terminated)[0]
@@ -132,9 +133,12 @@ def test_the_unweighted_loss_fails_the_same_criterion(monkeypatch):
     assert not ok and recall < 0.8  # measured: recall 0.66
 
 
-@pytest.mark.parametrize(("terminated", "weight"), [([0.0] * 500 + [1.0], 100.0),
+CAP = model_mod.POS_WEIGHT_RANGE[1]
+
+
+@pytest.mark.parametrize(("terminated", "weight"), [([0.0] * 500 + [1.0], CAP),
                                                     ([0.0] * 3 + [1.0], 3.0),
-                                                    ([1.0] * 4, 1.0), ([0.0] * 4, 100.0)])
+                                                    ([1.0] * 4, 1.0), ([0.0] * 4, CAP)])
 def test_the_termination_weight_is_negatives_per_positive_within_its_range(terminated, weight):
     n = len(terminated)
     data = Batch(torch.zeros(n, 1), torch.zeros(n, dtype=torch.long), torch.zeros(n),

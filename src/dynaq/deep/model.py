@@ -44,9 +44,13 @@ from dynaq.deep.buffer import Batch, ReplayBuffer
 STD_FLOOR = 1e-2
 """Smallest standard deviation used to standardise (a constant feature stays finite)."""
 
-POS_WEIGHT_RANGE = (1.0, 100.0)
+POS_WEIGHT_RANGE = (1.0, 10.0)
 """Bounds of the terminal class's loss weight: never below the other class's, and at most
-100 so that a handful of terminal transitions (early on, or noise) cannot swamp the loss."""
+10. The cap trades recall for false endings, each a bias of imagined values: on CartPole
+transitions 0.65% terminal (a model fitted 2000 steps, 20k fresh transitions), no weight
+recalled 27–45% of the terminations, a cap of 100 92–96% while ending 2.4–3.7% of the
+others (40–49% after only 25 steps of fitting), a cap of 10 77–81% while ending 1.1–1.7%.
+Where the rule is known (:mod:`dynaq.deep.termination`), no learned head is needed."""
 
 
 class OneStepModel(nn.Module):
