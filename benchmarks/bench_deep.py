@@ -22,6 +22,7 @@ import torch
 
 from dynaq.deep import run as deep_run
 from dynaq.deep.config import DeepConfig
+from dynaq.records import BACKUPS, ENV_STEPS, WALL_S
 
 AGENTS = (("dqn", 0), ("dyna-dqn", 5))
 
@@ -33,10 +34,10 @@ def measure(agent: str, k: int, device: str, steps: int, seed: int) -> dict[str,
     out = deep_run.run_deep("CartPole-v1", config, agent, seed, total_steps=steps)
     cpu = time.process_time() - cpu0
     rec = out.records
-    env_steps, wall = rec[:, deep_run.ENV_STEPS], rec[:, deep_run.WALL_S]
+    env_steps, wall = rec[:, ENV_STEPS], rec[:, WALL_S]
     first = int(np.argmax(env_steps > config.learning_starts))
     d_steps, d_wall = env_steps[-1] - env_steps[first], wall[-1] - wall[first]
-    grad = d_steps * config.gradient_steps / config.train_period
+    grad = rec[-1, BACKUPS] - rec[first, BACKUPS]  # gradient steps
     return {"steps_per_s": d_steps / d_wall if d_wall > 0 else float("nan"),
             "grad_per_s": grad / d_wall if d_wall > 0 else float("nan"),
             "wall_s": float(wall[-1]), "cpu_s": cpu}

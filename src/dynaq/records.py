@@ -27,7 +27,7 @@ RECORD = (
     Column("env_steps", "INTEGER NOT NULL", "cumulative real steps of the run"),
     Column("backups", "INTEGER NOT NULL",
            "cumulative value backups of the run, real and simulated (deep agents: gradient "
-           "steps × minibatch size)"),
+           "steps, on real and imagined minibatches)"),
     Column("value_error", "REAL",
            "max over reachable states of |max_a Q(s, a) − V*(s)| (NaN without an exact model)"),
     Column("policy_value", "REAL",

@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dynaq.deep.config import RUN_CONFIG_FIELDS, DeepConfig, check_agent
 from dynaq.errors import ConfigError
@@ -82,3 +84,22 @@ def test_importing_dynaq_and_deep_config_never_imports_torch():
     code = ("import sys, dynaq, dynaq.deep, dynaq.deep.config, dynaq.saving; "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@settings(max_examples=100, deadline=None)
+@given(p=st.integers(1, 4000), q=st.integers(1, 1000), steps=st.integers(0, 5000))
+def test_updates_due_add_up_to_the_replay_ratio(p, q, steps):
+    if p / q > 1000:
+        return
+    cfg = DeepConfig(updates_per_step=p / q)
+    due = [cfg.updates_due(t) for t in range(1, steps + 1)]
+    assert sum(due) == p * steps // q and all(d >= 0 for d in due)
+
+
+@pytest.mark.parametrize("value, message", [
+    (0, r"updates_per_step must be in \(0, 1000\]"), (1001, r"in \(0, 1000\]"),
+    ("2", r"in \(0, 1000\]"), (0.1234567, "a fraction p/q with q <= 1000"),
+])
+def test_updates_per_step_is_a_ratio_of_small_integers(value, message):
+    with pytest.raises(ConfigError, match=message):
+        DeepConfig(updates_per_step=value)

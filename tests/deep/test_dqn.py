@@ -63,7 +63,7 @@ def test_update_moves_q_towards_the_target_and_syncs_the_target_net():
     agent.update(batch)
     assert np.array_equal(agent.target(torch.eye(2)).detach().numpy(),
                           agent.q(torch.eye(2)).detach().numpy())
-    assert (agent.grad_steps, agent.backups) == (2, 4)
+    assert agent.grad_steps == agent.backups == 2  # a backup of a neural Q: a gradient step
 
 
 def test_soft_target_update_is_a_polyak_average():
@@ -80,7 +80,7 @@ def test_soft_target_update_is_a_polyak_average():
 
 def test_act_explores_then_exploits_and_plan_waits_for_learning_starts():
     cfg = DeepConfig(hidden=(8,), epsilon_start=1.0, epsilon_end=0.0, epsilon_decay_steps=1,
-                     learning_starts=3, batch_size=2, train_period=1)
+                     learning_starts=3, batch_size=2, updates_per_step=1)
     agent = DQN(2, 2, cfg, seed=1)
     assert agent.epsilon == 1.0
     obs = np.array([1.0, 0.0], np.float32)

@@ -1,4 +1,7 @@
-"""Dyna-DQN: k = 0 is DQN exactly; runs are reproducible per seed and differ across seeds."""
+"""Dyna-DQN: k = 0 is DQN exactly at every replay ratio, k adds exactly k imagined gradient
+steps per real one, and runs are reproducible per seed and differ across seeds."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -6,9 +9,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from dynaq.deep.config import DeepConfig  # noqa: E402
+from dynaq.deep.dqn import DQN  # noqa: E402
 from dynaq.deep.dyna_dqn import DynaDQN  # noqa: E402
 from dynaq.deep.run import run_deep  # noqa: E402
-from dynaq.records import MODEL_ERROR, WALL_S  # noqa: E402
+from dynaq.records import BACKUPS, MODEL_ERROR, WALL_S  # noqa: E402
 
 SMALL = DeepConfig(hidden=(16, 16), learning_starts=64, batch_size=16, target_period=20,
                    epsilon_decay_steps=200, buffer_capacity=1000, model_hidden=(16,),
@@ -16,9 +20,9 @@ SMALL = DeepConfig(hidden=(16, 16), learning_starts=64, batch_size=16, target_pe
                    imagined_capacity=200)
 
 
-def run(agent, k, seed, steps=400):
-    out = run_deep("CartPole-v1", DeepConfig(**{**SMALL.__dict__, "planning_steps": k}), agent,
-                   seed, total_steps=steps)
+def run(agent, k, seed, steps=400, **changes):
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": k, **changes})
+    out = run_deep("CartPole-v1", cfg, agent, seed, total_steps=steps)
     return np.delete(out.records, WALL_S, axis=1), out.agent.state_tensors()
 
 
@@ -26,11 +30,14 @@ def same_weights(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_k0_is_dqn_exactly():
-    dqn_records, dqn_weights = run("dqn", 0, seed=3)
-    dyna_records, dyna_weights = run("dyna-dqn", 0, seed=3)
+@pytest.mark.parametrize("updates", [0.25, 0.5, 1, 2])
+def test_k0_is_dqn_exactly(updates):
+    dqn_records, dqn_weights = run("dqn", 0, seed=3, updates_per_step=updates)
+    dyna_records, dyna_weights = run("dyna-dqn", 0, seed=3, updates_per_step=updates)
     assert np.array_equal(dqn_records, dyna_records, equal_nan=True)
     assert same_weights(dqn_weights, dyna_weights)
+    # the backups column counts the gradient steps: U per real step after learning_starts
+    assert dqn_records[-1, BACKUPS] == int(updates * 400) - int(updates * 63)
 
 
 def test_same_seed_same_run_and_other_seeds_differ():
@@ -43,17 +50,38 @@ def test_same_seed_same_run_and_other_seeds_differ():
     assert np.isfinite(first[-1, MODEL_ERROR])  # measured from the second model fit on
 
 
-def test_imagination_fills_its_buffer_k_per_step_and_mixes_batches():
-    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 4, "imagined_ratio": 0.25,
-                        "train_period": 1})
-    agent = DynaDQN(4, 2, cfg, seed=0)
+def drive(agent, steps):
     obs = np.zeros(4, np.float32)
-    for step in range(1, 71):
+    done = []
+    for step in range(1, steps + 1):
         agent.observe(obs + step, step % 2, 1.0, obs + step + 1, False)
-        agent.plan()
-    assert agent.model_fits == 1  # the first fit comes at learning_starts = 64
-    assert len(agent.imagined) == 4 * (70 - 64 + 1)
-    batch = agent.sample_batch()
-    assert batch.obs.shape == (16, 4) and agent.grad_steps == 7
+        done.append(agent.plan())
+    return done
+
+
+@pytest.mark.parametrize("updates, k", [(0.5, 3), (1, 1), (2, 4), (0.25, 10)])
+def test_k_adds_exactly_k_imagined_gradient_steps_per_real_one(updates, k):
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": k, "updates_per_step": updates})
+    agent = DynaDQN(4, 2, cfg, seed=0)
+    done = drive(agent, 200)
+    # the first model fit comes at learning_starts = 64, before that step's gradient steps
+    real = [cfg.updates_due(t) if t >= 64 else 0 for t in range(1, 201)]
+    assert done == [r * (1 + k) for r in real]
+    assert agent.grad_steps == agent.backups == sum(real) * (1 + k)
+    dqn_like = DQN(4, 2, replace(cfg, planning_steps=0, updates_per_step=updates * (1 + k)))
+    # the matched-compute control: U (1 + k) per real step, the same up to where the two
+    # schedules' last steps fall
+    assert abs(sum(drive(dqn_like, 200)) - agent.grad_steps) <= 1 + k
+
+
+def test_imagined_updates_draw_their_share_from_imagined_data():
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 4, "imagined_ratio": 0.25,
+                        "updates_per_step": 1})
+    agent = DynaDQN(4, 2, cfg, seed=0)
+    drive(agent, 70)
+    assert agent.model_fits == 1 and agent.grad_steps == 7 * (1 + 4)
+    assert len(agent.imagined) == 7 * 4 * 4  # k · imagined_ratio · B per real update
+    batch = agent.imagined_batch(4)
+    assert batch.obs.shape == (16, 4)
     # 12 real rows then 4 imagined ones, whose start states are real observations
     assert torch.all(batch.obs[12:] >= 1) and torch.all(batch.obs[12:] <= 70)

@@ -1,22 +1,24 @@
 """Hyperparameters of DQN and Dyna-DQN: one frozen, validated dataclass (no torch needed).
 
 The defaults solve CartPole-v1 fast on a CPU. They are the rl-baselines3-zoo ``dqn.yml``
-entry for CartPole-v1 (Raffin 2020: 256×256 ReLU MLP, batch 64, learning_starts 1000,
-γ 0.99, ε 1 → 0.04 over the first 8000 steps, Huber loss, gradient norm clipped at 10),
+entry for CartPole-v1 (Raffin 2020: 256×256 ReLU MLP, batch 64, learning_starts 1000, γ
+0.99, ε 1 → 0.04 over the first 8000 steps, Huber loss, gradient norm clipped at 10),
 changed for a learner that trains a little after every real step instead of 128 gradient
-steps every 256: one gradient step every 2 real steps (zoo's ratio), lr 1e-3 instead of
-2.3e-3, and the target network synced every 50 gradient steps (every 100 real steps)
-instead of once per 128-step burst; the buffer keeps 50 000 steps, a whole default run. On
-seeds 0–2 this DQN first reached a mean return of 475 over 10 episodes after 22–29k real
-steps. What did worse on the seeds tried: 64×64 and 128×128 networks, batch 32 and γ = 0.95
-(none reached 475 in 40–50k steps on seed 1), lr 5e-4 (35k), zoo's own bursts (38k on seed
-1, never in 50k on seed 0). The model defaults (one 128×128 member fitted 25 steps every
-250) reach a one-step RMSE of about 0.002 on CartPole. ``benchmarks/bench_deep.py`` times them.
+steps every 256: one gradient step every 2 real steps (zoo's ratio, ``updates_per_step``
+0.5), lr 1e-3 instead of 2.3e-3, and the target network synced every 50 gradient steps
+(every 100 real steps of DQN) instead of once per 128-step burst; the buffer keeps 50 000
+steps, a whole default run. On seeds 0–2 this DQN first reached a mean return of 475 over 10
+episodes after 22–29k real steps. What did worse on the seeds tried: 64×64 and 128×128
+networks, batch 32 and γ = 0.95 (none reached 475 in 40–50k steps on seed 1), lr 5e-4 (35k),
+zoo's own bursts (38k on seed 1, never in 50k on seed 0). The model defaults (one 128×128
+member fitted 25 steps every 250) reach a one-step RMSE of about 0.002 on CartPole.
+``benchmarks/bench_deep.py`` times them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from dynaq.checks import check_count, check_number
@@ -26,6 +28,9 @@ from dynaq.limits import MAX_BUFFER, MAX_COUNT, MAX_PLANNING_STEPS, MAX_STEPS, M
 DEVICES = ("cpu", "cuda")
 DEEP_AGENT_NAMES = ("dqn", "dyna-dqn")
 """The deep agents' names (``dynaq.deep.run.DEEP_AGENTS`` maps them to classes)."""
+
+MAX_UPDATES_PER_STEP = 1000
+"""Most gradient steps on real data per real step, and the largest denominator of U."""
 
 RUN_NAME = "run_name"
 """Metadata key of a :class:`DeepConfig` field that ``RunConfig``, ``dynaq run`` and sweep
@@ -62,12 +67,12 @@ class DeepConfig:
     """Transitions per gradient step (real and imagined together)."""
     hidden: tuple[int, ...] = (256, 256)
     """Hidden layer widths of the Q-network (ReLU)."""
-    learning_starts: int = 1000
+    learning_starts: int = _exposed(1000, "learning_starts")
     """Real steps before the first gradient step (and the first model fit)."""
-    train_period: int = 2
-    """Real steps between training phases."""
-    gradient_steps: int = 1
-    """Gradient steps per training phase."""
+    updates_per_step: float = _exposed(0.5, "updates_per_step")
+    """U, the replay ratio: gradient steps on replayed real data per real step after
+    ``learning_starts`` (0.5: one every second step; 4: four after every step), a fraction
+    p/q with q <= 1000 in (0, 1000]."""
     target_period: int = 50
     """Gradient steps between target-network updates (Mnih et al. 2015's C)."""
     tau: float = 1.0
@@ -78,14 +83,16 @@ class DeepConfig:
     """ε of the ε-greedy behaviour at the first step, in [0, 1]."""
     epsilon_end: float = _exposed(0.04, "epsilon")
     """ε after ``epsilon_decay_steps`` real steps (linear in between), in [0, 1]."""
-    epsilon_decay_steps: int = 8000
+    epsilon_decay_steps: int = _exposed(8000, "epsilon_decay_steps")
     """Real steps over which ε falls from ``epsilon_start`` to ``epsilon_end`` (>= 1)."""
     planning_steps: int = _exposed(0, "planning_steps")
-    """k: imagined transitions the model generates after each real step (0: plain DQN)."""
+    """k: gradient steps on imagined minibatches after each gradient step on real data, once
+    the model is fitted (0: plain DQN). A real step does U (1 + k) gradient steps."""
     imagined_ratio: float = _exposed(0.5, "imagined_ratio")
-    """Fraction of each minibatch drawn from the imagined buffer when k > 0, in [0, 1]."""
+    """Fraction of an imagined update's minibatch drawn from the imagined buffer, the rest
+    real (MBPO's 1 − real_ratio), in [0, 1]."""
     imagined_capacity: int = 10_000
-    """Imagined transitions kept (a ring, so k sets how fresh they are)."""
+    """Imagined transitions kept (a ring, refilled before each run of k imagined updates)."""
     model_hidden: tuple[int, ...] = (128, 128)
     """Hidden layer widths of each model member (ReLU)."""
     ensemble: int = _exposed(1, "ensemble")
@@ -110,6 +117,13 @@ class DeepConfig:
             check_number(name, getattr(self, name), 0.0, 1.0, "[0, 1]")
         check_number("max_grad_norm", self.max_grad_norm, 0.0, float("inf"), "(0, inf)",
                      low_open=True)
+        check_number("updates_per_step", self.updates_per_step, 0.0, MAX_UPDATES_PER_STEP,
+                     f"(0, {MAX_UPDATES_PER_STEP}]", low_open=True)
+        ratio = Fraction(self.updates_per_step).limit_denominator(MAX_UPDATES_PER_STEP)
+        if abs(float(ratio) - self.updates_per_step) > 1e-12:
+            raise ConfigError(f"updates_per_step must be a fraction p/q with q <= "
+                              f"{MAX_UPDATES_PER_STEP} (0.5, 0.25, 2, 4), got "
+                              f"{self.updates_per_step!r}")
         for f in fields(self):
             if f.type == "int":
                 low = 0 if f.name in ("planning_steps", "learning_starts") else 1
@@ -156,6 +170,14 @@ class DeepConfig:
         model = self.ensemble * _parameters((obs_dim + n_actions, *self.model_hidden,
                                              obs_dim + 2)) if self.planning_steps else 0
         return buffers + 4 * (5 * q_net + 4 * model)
+
+    def updates_due(self, step: int) -> int:
+        """Gradient steps on real data due at real step ``step`` (counted from 1), before
+        ``learning_starts`` too: ⌊U·step⌋ − ⌊U·(step − 1)⌋, in exact integer arithmetic, so
+        that over any T steps they add up to U·T within one."""
+        ratio = Fraction(self.updates_per_step).limit_denominator(MAX_UPDATES_PER_STEP)
+        p, q = ratio.numerator, ratio.denominator
+        return p * step // q - p * (step - 1) // q
 
     def epsilon_at(self, step: int) -> float:
         """ε after ``step`` real steps: linear from start to end, then constant."""

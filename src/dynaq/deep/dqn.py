@@ -5,12 +5,13 @@ Discrete actions, driven step by step like the tabular agents:
 
   1. ``act``: ε-greedy on Q, ε falling linearly (Mnih et al.: 1 → 0.1 over 1M frames);
   2. ``observe``: store (s, a, r, s′, terminated) in the replay buffer;
-  3. ``plan``: every ``train_period`` real steps after ``learning_starts``,
-     ``gradient_steps`` minibatch steps on the Huber loss of the TD error against a target
-     network that is synced every ``target_period`` gradient steps.
+  3. ``plan``: after ``learning_starts``, ``updates_per_step`` U minibatch steps per real
+     step on average (:meth:`DeepConfig.updates_due`) on the Huber loss of the TD error
+     against a target network that is synced every ``target_period`` gradient steps.
 
 Step 3 is the course's "relation to experience replay": the buffer is Dyna's model and
-each minibatch is a batch of planning backups on remembered transitions.
+each minibatch step is a planning backup on remembered transitions, so U is the replay
+ratio and the ``backups`` a run records are its gradient steps.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class DQN:
     """
 
     name = "dqn"
-    COUNTERS: ClassVar[tuple[str, ...]] = ("env_steps", "grad_steps", "backups")
+    COUNTERS: ClassVar[tuple[str, ...]] = ("env_steps", "grad_steps")
     """Integer state that a saved agent keeps beside its weights."""
     model_error = float("nan")
     """DQN learns no model, so it has no model error (Dyna-DQN sets these)."""
@@ -89,7 +90,7 @@ class DQN:
         self.buffer = ReplayBuffer(self.config.buffer_capacity, self.obs_dim, self.device)
         self.replay_rng = torch_generator(seed, REPLAY)
         self.explore_rng = numpy_generator(seed, EXPLORE)
-        self.env_steps = self.grad_steps = self.backups = 0
+        self.env_steps = self.grad_steps = 0
 
     @classmethod
     def check_config(cls, config: DeepConfig) -> None:
@@ -111,6 +112,12 @@ class DQN:
             raise ConfigError(f"env {name!r}: agent {cls.name} needs a 1-D Box observation and "
                               f"a Discrete action space, got {obs} and {act}")
         return cls(obs.shape[0], int(act.n), config, seed)
+
+    @property
+    def backups(self) -> int:
+        """The backups so far, as the tabular agents count them: for a neural Q, its
+        gradient steps (on real and on imagined data)."""
+        return self.grad_steps
 
     @property
     def epsilon(self) -> float:
@@ -144,19 +151,21 @@ class DQN:
         """Replay (the buffer as Dyna's model): the gradient steps due after this real step.
 
         Returns:
-            Gradient steps done: 0 before ``learning_starts`` and between training phases.
+            Gradient steps done: 0 before ``learning_starts`` and at steps with none due.
         """
         cfg = self.config
-        if (self.env_steps < cfg.learning_starts or len(self.buffer) == 0
-                or self.env_steps % cfg.train_period):
+        if self.env_steps < cfg.learning_starts or len(self.buffer) == 0:
             return 0
-        for _ in range(cfg.gradient_steps):
-            self.update(self.sample_batch())
-        return cfg.gradient_steps
+        return sum(self.train_step() for _ in range(cfg.updates_due(self.env_steps)))
 
-    def sample_batch(self) -> Batch:
-        """A minibatch for one gradient step: real transitions only."""
-        return self.buffer.sample(self.config.batch_size, self.replay_rng)
+    def train_step(self) -> int:
+        """One gradient step on a minibatch of replayed real transitions.
+
+        Returns:
+            Gradient steps done (1; Dyna-DQN adds its imagined ones).
+        """
+        self.update(self.buffer.sample(self.config.batch_size, self.replay_rng))
+        return 1
 
     def update(self, batch: Batch) -> torch.Tensor:
         """One gradient step on ``batch`` (Mnih et al. 2015, Algorithm 1); syncs the target
@@ -175,7 +184,6 @@ class DQN:
         nn.utils.clip_grad_norm_(self.q.parameters(), cfg.max_grad_norm, foreach=True)
         self.optimizer.step()
         self.grad_steps += 1
-        self.backups += int(batch.obs.shape[0])
         if self.grad_steps % cfg.target_period == 0:
             self.sync_target()
         return loss.detach()

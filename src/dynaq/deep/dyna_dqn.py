@@ -1,23 +1,27 @@
-"""Dyna-DQN: DQN whose minibatches mix real and model-imagined transitions.
+"""Dyna-DQN: DQN whose k planning backups per real one are gradient steps on imagined data.
 
 The Dyna loop of Sutton & Barto §8.2 with the course's deep substitutions ("deep Dyna
-variants learn a neural model and push imagined transitions into ... a separate buffer"):
+variants learn a neural model and push imagined transitions into ... a separate buffer"),
+where a backup of the table becomes a gradient step on a minibatch:
 
-  1. direct RL: DQN's replay of real transitions                 -> :meth:`DQN.plan`
+  1. direct RL: DQN's gradient steps on replayed real transitions, ``updates_per_step`` U
+     per real step                                                -> :meth:`DQN.plan`
   2. model learning: every ``model_train_period`` real steps, fit the neural one-step model
      to the real replay buffer (after measuring its error on the transitions that arrived
      since the last fit, which it has not trained on yet)         -> :meth:`DynaDQN.learn_model`
-  3. planning: k imagined transitions per real step: start states drawn from the real
-     buffer (the course's "sample a seen (ŝ, â)"), actions ε-greedy under the current Q,
-     (r̂, ŝ′, terminated) from the model, stored in the imagined buffer
-                                                                  -> :meth:`DynaDQN.imagine`
-  4. each gradient step draws ``imagined_ratio`` of its minibatch from the imagined buffer.
+  3. planning: after each gradient step on real data, once the model is fitted, k gradient
+     steps on imagined minibatches: k · B transitions imagined at once (start states drawn
+     from the real buffer, the course's "sample a seen (ŝ, â)"; actions ε-greedy under the
+     current Q; (r̂, ŝ′, terminated) from the model) into the imagined buffer, then k
+     minibatches drawn from it, each ``imagined_ratio`` imagined and the rest real
+                                                                  -> :meth:`DynaDQN.train_step`
 
-What k costs: k is imagined transitions per real step, so it sets how much and how fresh
-the imagined data is (one batched model call per training phase), while the number of
-gradient steps, i.e. the backups, stays ``gradient_steps`` per ``train_period`` for every
-k. With k = 0 nothing of steps 2–4 exists: no model is built, no random number is drawn, and the
-agent is DQN exactly (same seed → same weights and returns).
+What k costs: a real step does U (1 + k) gradient steps, U of them on real data, so
+``dqn`` at U (1 + k) is the control with the same compute and only real data ("k extra
+updates on replayed real data" beside "k extra updates on imagined data"). The ``backups``
+a run records count every gradient step. With k = 0 nothing of steps 2–3 exists: no model
+is built, no random number is drawn, and the agent is DQN exactly (same seed → same
+weights and returns).
 """
 
 from __future__ import annotations
@@ -70,24 +74,38 @@ class DynaDQN(DQN):
         self.imagined = ReplayBuffer(cfg.imagined_capacity, self.obs_dim, self.device)
 
     def plan(self) -> int:
-        """Model learning and imagination when due (k > 0), then DQN's gradient steps.
-
-        The k imagined transitions of each real step are made together, k ·
-        ``train_period`` at a time, just before the gradient steps that first can use them:
-        Q only changes at those steps, so they act on the same Q as one at a time would,
-        with one batched model call per training phase instead of one per real step.
+        """Model learning when due (k > 0), then DQN's gradient steps, each on real data
+        followed by k on imagined data (:meth:`train_step`).
 
         Returns:
-            Gradient steps done.
+            Gradient steps done, real and imagined.
         """
         cfg = self.config
-        if self.model is not None and self.env_steps >= max(cfg.learning_starts, 1):
-            if (self.env_steps - cfg.learning_starts) % cfg.model_train_period == 0:
-                self.learn_model()
-            # the course: no planning before the model knows anything
-            if self.model_fits and self.env_steps % cfg.train_period == 0:
-                self.imagine(cfg.planning_steps * cfg.train_period)
+        if self.model is not None and self.env_steps >= max(cfg.learning_starts, 1) \
+                and (self.env_steps - cfg.learning_starts) % cfg.model_train_period == 0:
+            self.learn_model()
         return super().plan()
+
+    def train_step(self) -> int:
+        """One gradient step on replayed real data, then k on imagined minibatches (§8.2,
+        step (f)), once the model is fitted: the course has no planning before the model
+        knows anything. The k · B' imagined transitions (B' = ``imagined_ratio`` · B) are
+        made in one batched model call, under the Q of the real step just taken, which the
+        k steps then change.
+
+        Returns:
+            Gradient steps done: 1, or 1 + k.
+        """
+        done = super().train_step()
+        if self.model is None or not self.model_fits:
+            return done
+        cfg = self.config
+        n_imagined = round(cfg.imagined_ratio * cfg.batch_size)
+        if n_imagined:
+            self.imagine(cfg.planning_steps * n_imagined)
+        for _ in range(cfg.planning_steps):
+            self.update(self.imagined_batch(n_imagined))
+        return done + cfg.planning_steps
 
     def learn_model(self) -> None:
         """Measure the model on the real transitions it has not trained on, then fit it."""
@@ -117,14 +135,17 @@ class DynaDQN(DQN):
         self.imagined.add_batch(batch)
         return batch
 
-    def sample_batch(self) -> Batch:
-        """``imagined_ratio`` of the minibatch from the imagined buffer once it has data."""
-        if self.model is None or len(self.imagined) == 0:
-            return super().sample_batch()
-        n = self.config.batch_size
-        n_imagined = round(self.config.imagined_ratio * n)
-        return Batch.cat([self.buffer.sample(n - n_imagined, self.replay_rng),
-                          self.imagined.sample(n_imagined, self.imagine_rng)])
+    def imagined_batch(self, n_imagined: int) -> Batch:
+        """A minibatch for an imagined update: ``n_imagined`` from the imagined buffer
+        (drawn with the imagination stream), the rest of the batch size real (drawn with the
+        replay stream), real rows first."""
+        parts = []
+        if n_imagined < self.config.batch_size:
+            parts.append(self.buffer.sample(self.config.batch_size - n_imagined,
+                                            self.replay_rng))
+        if n_imagined:
+            parts.append(self.imagined.sample(n_imagined, self.imagine_rng))
+        return parts[0] if len(parts) == 1 else Batch.cat(parts)
 
     def _modules_by_prefix(self) -> dict[str, nn.Module]:
         modules = super()._modules_by_prefix()

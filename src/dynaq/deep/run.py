@@ -42,9 +42,8 @@ class DeepRun:
     """What one deep run produced.
 
     The record columns (:data:`dynaq.records.RECORD`): steps and return of the episode;
-    ``env_steps``, cumulative real steps; ``backups``, cumulative TD targets fitted
-    (gradient steps × minibatch size, real and imagined rows alike, the analogue of tabular
-    backups);
+    ``env_steps``, cumulative real steps; ``backups``, cumulative gradient steps (on real
+    and on imagined minibatches alike: the course's analogue of tabular backups);
     ``value_error`` and ``policy_value`` as for tabular agents (NaN without an exact
     model); ``wall_s``, cumulative seconds; ``truncated``, 1 when the episode was cut by a
     step limit; ``model_error`` and ``reward_error``, the model's held-out RMSE of s′ and r

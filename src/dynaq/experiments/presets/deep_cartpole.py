@@ -1,5 +1,10 @@
 """DQN vs Dyna-DQN on CartPole-v1 (the course's "Dyna + deep learning"; Mnih et al. 2015):
-does imagining k transitions per real step help DQN?
+do k gradient steps on imagined data per real one help DQN, at the same compute as k more
+on replayed real data?
+
+A real step of Dyna-DQN does U (1 + k) gradient steps (``updates_per_step`` U on real data,
+k imagined after each), so DQN at U (1 + k) is its control at equal compute, and DQN at U
+the one with less (van Hasselt, Hessel & Aslanides 2019 compare the same way).
 
 The reporter, :func:`deep_cartpole_report`, draws from the per-episode results the learning
 curves against real env steps and the model's error over time, and writes notes whose every
@@ -64,27 +69,35 @@ def deep_cartpole_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> 
     return "\n".join(lines)
 
 
-def _label(agent: str, k: Any) -> str:
-    return "dqn" if agent == "dqn" else f"{agent}, k = {int(k)}"
+CONFIG = ["agent", "planning_steps", "updates_per_step"]
+"""What tells this preset's runs apart."""
+
+
+def _label(agent: str, k: Any, updates: Any) -> str:
+    label = f"{agent}, U = {float(updates):g}"
+    return label if agent == "dqn" else f"{label}, k = {int(k)}"
 
 
 def per_seed(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (agent, k, seed): env steps when first solved (NaN if never), final
-    return (mean of the last window), last model error, wall time, env steps run."""
+    """One row per (agent, k, U, seed): env steps when first solved (NaN if never), final
+    return (mean of the last window), last model error, wall time, env steps run and
+    gradient steps per real step."""
     rows = []
-    for (agent, k, seed), run in df.sort_values("episode").groupby(
-            ["agent", "planning_steps", "seed"], sort=True):
+    for (agent, k, updates, seed), run in df.sort_values("episode").groupby(
+            [*CONFIG, "seed"], sort=True):
         ret = run["return"].to_numpy(float)
         rolling = pd.Series(ret).rolling(WINDOW).mean().to_numpy()
         hit = np.flatnonzero(rolling >= SOLVED_RETURN)
         errors = run["model_error"].dropna()
-        rows.append({"config": _label(agent, k), "agent": agent, "k": int(k), "seed": seed,
+        rows.append({"config": _label(agent, k, updates), "agent": agent, "k": int(k),
+                     "U": float(updates), "seed": seed,
                      "steps_to_solve": float(run["env_steps"].iloc[hit[0]]) if hit.size
                      else np.nan, "final_return": float(ret[-WINDOW:].mean()),
                      "first_model_error": errors.iloc[0] if len(errors) else np.nan,
                      "model_error": errors.iloc[-1] if len(errors) else np.nan,
                      "wall_s": float(run["wall_s"].max()),
-                     "env_steps": float(run["env_steps"].max())})
+                     "env_steps": float(run["env_steps"].max()),
+                     "updates": float(run["backups"].max() / run["env_steps"].max())})
     return pd.DataFrame(rows)
 
 
@@ -96,22 +109,22 @@ def _ci(x: pd.Series) -> tuple[float, float, float]:
 def per_config(seeds: pd.DataFrame) -> pd.DataFrame:
     """Mean and CI per config of the per-seed metrics, and how many seeds solved."""
     rows = []
-    for (agent, k), group in seeds.groupby(["agent", "k"], sort=True):
-        row = {"config": group["config"].iloc[0], "agent": agent, "k": k,
+    for (agent, k, updates), group in seeds.groupby(["agent", "k", "U"], sort=True):
+        row = {"config": group["config"].iloc[0], "agent": agent, "k": k, "U": updates,
                "seeds": len(group), "solved": int(group["steps_to_solve"].notna().sum())}
         for metric in ("steps_to_solve", "final_return", "model_error", "wall_s",
-                       "env_steps"):
+                       "env_steps", "updates"):
             row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = _ci(group[metric])
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def _markdown(table: pd.DataFrame) -> str:
-    head = ["config", "seeds solved", "env steps to solve", f"final return (last {WINDOW})",
-            "model error (last)", "wall s / run"]
+    head = ["config", "gradient steps / real step", "seeds solved", "env steps to solve",
+            f"final return (last {WINDOW})", "model error (last)", "wall s / run"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
-        cells = [r["config"], f"{r['solved']}/{r['seeds']}"] + [
+        cells = [r["config"], f"{r['updates']:.2f}", f"{r['solved']}/{r['seeds']}"] + [
             fmt_ci(r[m], r[f"{m}_lo"], r[f"{m}_hi"])
             for m in ("steps_to_solve", "final_return", "model_error", "wall_s")]
         lines.append("| " + " | ".join(cells) + " |")
@@ -121,27 +134,30 @@ def _markdown(table: pd.DataFrame) -> str:
 def conclusions(df: pd.DataFrame, seeds: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     """Plain-words findings, each computed from the results (no fixed claims)."""
     notes = _k0_check(df)
-    base = table[table["agent"] == "dqn"]
-    if base.empty:
-        base = table[table["k"] == 0]
-    if base.empty:
-        return notes + ["No k = 0 baseline ran, so planning cannot be compared with none."]
-    base = base.iloc[0]
-    for _, row in table[table["k"] > 0].iterrows():
+    dqn = table[table["agent"] == "dqn"]
+    if dqn.empty:
+        return notes + ["No DQN baseline ran, so planning cannot be compared with none."]
+    base = dqn.sort_values("U").iloc[0]
+    for _, row in table.iterrows():
+        if row["config"] == base["config"] or (row["agent"] != "dqn" and row["k"] == 0):
+            continue
         notes.append(_compare(row, base))
+        matched = dqn[np.isclose(dqn["U"], row["U"] * (1 + row["k"]))]
+        if row["agent"] != "dqn" and not matched.empty and matched.iloc[0]["config"] != \
+                base["config"]:
+            notes.append("At equal compute: " + _compare(row, matched.iloc[0]))
     notes += _model_notes(seeds)
     return notes
 
 
 def _k0_check(df: pd.DataFrame) -> list[str]:
-    """Whether Dyna-DQN with k = 0 reproduced DQN's returns seed by seed."""
-    dqn = df[df["agent"] == "dqn"]
-    k0 = df[(df["agent"] != "dqn") & (df["planning_steps"] == 0)]
-    if dqn.empty or k0.empty:
+    """Whether Dyna-DQN with k = 0 reproduced DQN's returns seed by seed, at each U."""
+    index = ["updates_per_step", "seed", "episode"]
+    a = df[df["agent"] == "dqn"].set_index(index)["return"]
+    b = df[(df["agent"] != "dqn") & (df["planning_steps"] == 0)].set_index(index)["return"]
+    seeds = sorted({i[:2] for i in a.index} & {i[:2] for i in b.index})
+    if not seeds:
         return []
-    a = dqn.set_index(["seed", "episode"])["return"]
-    b = k0.set_index(["seed", "episode"])["return"]
-    seeds = sorted(set(a.index.get_level_values(0)) & set(b.index.get_level_values(0)))
     same = [s for s in seeds if a.loc[s].equals(b.loc[s])]
     if len(same) == len(seeds):
         return [f"Dyna-DQN with k = 0 gave exactly DQN's returns on all {len(seeds)} shared "
@@ -210,13 +226,13 @@ def _plot(df: pd.DataFrame, path: Path, y: str, ylabel: str, hline: float | None
     from dynaq.analysis.plots import figures, save_figure  # here: `import dynaq` stays light
 
     fig, ax = figures.subplots(figsize=(7, 4.5))
-    for (agent, k), group in df.groupby(["agent", "planning_steps"], sort=True):
+    for (agent, k, updates), group in df.groupby(CONFIG, sort=True):
         end = group.groupby("seed")["env_steps"].max().min()
         grid = np.linspace(0, end, GRID_POINTS)
         curves = _grid_curves(group, y, grid, window)
         keep = ~np.isnan(curves).any(axis=0)
         mean, lo, hi = bootstrap_ci(curves[:, keep], axis=0)
-        (line,) = ax.plot(grid[keep], mean, label=_label(agent, k), lw=1.5,
+        (line,) = ax.plot(grid[keep], mean, label=_label(agent, k, updates), lw=1.5,
                           ls="--" if agent != "dqn" and k == 0 else "-")
         ax.fill_between(grid[keep], lo, hi, color=line.get_color(), alpha=0.2, lw=0)
     if hline is not None:
@@ -233,14 +249,16 @@ def _plot(df: pd.DataFrame, path: Path, y: str, ylabel: str, hline: float | None
 
 
 def _experiment(seeds: int) -> Experiment:
-    # Dyna-DQN with k = 0 is DQN bit for bit (tests/deep check it), so DQN stands for k = 0.
-    runs = (RunConfig(env="CartPole-v1", agent="dqn", episodes=None, total_steps=STEPS),
-            *(RunConfig(env="CartPole-v1", agent="dyna-dqn", planning_steps=k, episodes=None,
-                        total_steps=STEPS) for k in (1, 5, 10)))
+    # Dyna-DQN with k = 0 is DQN bit for bit (tests/deep check it), so DQN stands for k = 0:
+    # DQN at U = 0.5 (the defaults), DQN at U = 1, and Dyna-DQN at U = 0.5 with k = 1 (one
+    # gradient step per real step, half of them on imagined data).
+    budget = {"env": "CartPole-v1", "episodes": None, "total_steps": STEPS}
+    runs = (RunConfig(agent="dqn", **budget), RunConfig(agent="dqn", updates_per_step=1, **budget),
+            RunConfig(agent="dyna-dqn", planning_steps=1, **budget))
     return Experiment("deep-cartpole", runs, seeds)
 
 
-PRESET = LearningPreset("deep-cartpole", "DQN vs Dyna-DQN (neural one-step model), "
-                        "k ∈ {1, 5, 10}, CartPole-v1, 50k real steps", default_seeds=5,
+PRESET = LearningPreset("deep-cartpole", "DQN vs Dyna-DQN (neural one-step model) at equal "
+                        "gradient steps, CartPole-v1, 50k real steps", default_seeds=5,
                         reporter=deep_cartpole_report, experiment=_experiment,
                         backend="process")
