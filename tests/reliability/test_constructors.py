@@ -135,28 +135,8 @@ ENVS = [
 ]
 
 
-@pytest.mark.parametrize("build, named", LAYOUTS)
-def test_gridworld_layout(build, named):
-    check(build, named)
-
-
-@pytest.mark.parametrize("build, named", SCALARS)
-def test_gridworld_rewards_slip_and_name(build, named):
-    check(build, named)
-
-
-@pytest.mark.parametrize("build, named", CHANGES)
-def test_gridworld_changes(build, named):
-    check(build, named)
-
-
-@pytest.mark.parametrize("build, named", MAPS)
-def test_maps(build, named):
-    check(build, named)
-
-
-@pytest.mark.parametrize("build, named", ENVS)
-def test_envs(build, named):
+@pytest.mark.parametrize("build, named", [*LAYOUTS, *SCALARS, *CHANGES, *MAPS, *ENVS])
+def test_worlds_and_maps_refuse_bad_input(build, named):
     check(build, named)
 
 
