@@ -617,18 +617,15 @@ def _load_deep(meta: dict[str, Any], f: BinaryIO, name: str, device: str | None)
 
 
 def _deep_weights(obs_dim: int, n_actions: int, config: Any) -> int:
-    """The weights (biases aside) of the networks a deep agent of these sizes builds,
-    counted without building them: the Q-network and its target, and with planning steps
-    the model's ensemble (see :mod:`dynaq.deep.dqn` and :mod:`dynaq.deep.model`). A saved
-    agent's file holds all of them and more."""
-    def weights(sizes: list[int]) -> int:
+    """The weights (biases aside) of the networks a deep agent of these sizes builds
+    (:meth:`~dynaq.deep.config.DeepConfig.layer_sizes`): the Q-network and its target, and
+    with planning steps the model's ensemble. A saved agent's file holds all of them and
+    more."""
+    def weights(sizes: tuple[int, ...]) -> int:
         return sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
-    q = weights([obs_dim, *config.hidden, n_actions])
-    if not config.planning_steps:
-        return 2 * q
-    return 2 * q + config.ensemble * weights([obs_dim + n_actions, *config.model_hidden,
-                                              obs_dim + 2])
+    q_net, model = config.layer_sizes(obs_dim, n_actions)
+    return 2 * weights(q_net) + (config.ensemble * weights(model) if model else 0)
 
 
 def _check_same(found: dict[str, tuple[Any, Any]], expected: dict[str, tuple[Any, Any]],

@@ -166,10 +166,17 @@ class DeepConfig:
         row = 4 * (2 * obs_dim + 3)
         buffers = row * (self.buffer_capacity + (self.imagined_capacity if self.planning_steps
                                                  else 0))
-        q_net = _parameters((obs_dim, *self.hidden, n_actions))
-        model = self.ensemble * _parameters((obs_dim + n_actions, *self.model_hidden,
-                                             obs_dim + 2)) if self.planning_steps else 0
-        return buffers + 4 * (5 * q_net + 4 * model)
+        q_net, model = self.layer_sizes(obs_dim, n_actions)
+        params = 5 * _parameters(q_net) + 4 * self.ensemble * (_parameters(model) if model else 0)
+        return buffers + 4 * params
+
+    def layer_sizes(self, obs_dim: int, n_actions: int
+                    ) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+        """The layer sizes, inputs to outputs, of the Q-network and of each model member
+        (None without planning steps: no model is built), counted without building them
+        (see :mod:`dynaq.deep.dqn` and :mod:`dynaq.deep.model`)."""
+        model = (obs_dim + n_actions, *self.model_hidden, obs_dim + 2)
+        return (obs_dim, *self.hidden, n_actions), model if self.planning_steps else None
 
     def updates_due(self, step: int) -> int:
         """Gradient steps on real data due at real step ``step`` (counted from 1), before
