@@ -21,7 +21,7 @@ from dynaq.analysis.stats import summarize
 from dynaq.errors import ConfigError
 from dynaq.experiments.backends import execute_units
 from dynaq.experiments.config import Experiment, RunConfig, cell_key
-from dynaq.experiments.runner import episode_capacity, memory_estimate, validate
+from dynaq.experiments.runner import memory_estimate, validate
 from dynaq.experiments.store import Store, load_results, make_output_dir
 from dynaq.limits import check_memory
 from dynaq.records import N_FIELDS
@@ -140,8 +140,9 @@ def memory_need(experiment: Experiment, options: Options | None = None) -> int:
     """
     opts = options or Options()
     cells = min(opts.chunk, experiment.seeds)
-    unit = max(memory_estimate(run, cells) for run in experiment.runs)
-    rows = experiment.seeds * sum(episode_capacity(run) or 0 for run in experiment.runs)
+    needs = [memory_estimate(run, cells) for run in experiment.runs]
+    unit = max(need.unit_bytes for need in needs)
+    rows = experiment.seeds * sum(need.episodes for need in needs)
     row_bytes = 12 * (len(RunConfig.columns()) + N_FIELDS + 2)  # + seed, episode
     return unit * _concurrent(experiment, opts) + rows * row_bytes
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -63,52 +63,54 @@ def validate(run: RunConfig) -> None:
         _truths(mdp, run.gamma)
 
 
-def episode_capacity(run: RunConfig) -> int | None:
-    """The episodes one cell of ``run`` records: ``episodes`` (the first budget of a run
-    until near-optimal: most seeds need no more), else the most that ``total_steps`` can
-    hold (None where that is unknown: a world without an exact model)."""
-    if run.episodes is not None:
-        return run.episodes
-    if run.is_deep:
-        return None
-    mdp, limit = env_model(run.env)
-    return None if mdp is None else _episode_capacity(run.total_steps, mdp,
-                                                      run.max_episode_steps or limit)
+class MemoryNeed(NamedTuple):
+    """What :func:`memory_estimate` finds for a unit of work."""
+
+    unit_bytes: int
+    """About how many bytes the unit needs at its peak."""
+    episodes: int
+    """The episodes each cell records (0 where that is unknown before it runs: a run of
+    ``total_steps`` in a world without an exact model)."""
 
 
-def memory_estimate(run: RunConfig, cells: int) -> int:
-    """About how many bytes a unit of ``cells`` seeds of ``run`` needs at its peak: the
-    agents that run at once, their per-episode records and the results the unit returns, so
-    that a run that cannot fit is refused before it starts.
+def memory_estimate(run: RunConfig, cells: int) -> MemoryNeed:
+    """About how many bytes a unit of ``cells`` seeds of ``run`` needs at its peak (the
+    agents that run at once, their per-episode records and the results the unit returns),
+    and how many episodes each cell records, so that a run that cannot fit is refused
+    before it starts. A cell records ``episodes`` (the first budget of a run until
+    near-optimal: most seeds need no more), else the most that ``total_steps`` can hold.
 
     Raises:
         ConfigError: For an env that cannot be made.
     """
-    episodes = episode_capacity(run) or 0
-    factor = UNTIL_NEAR_OPTIMAL_MAX_FACTOR if run.until_near_optimal else 1
-    record = episodes * N_FIELDS * 8
     if run.is_deep:
         env = make_env(run.env)
         space = env.observation_space
         obs_dim = int(space.n) if hasattr(space, "n") else int(np.prod(space.shape))
         n_actions = int(env.action_space.n)
         env.close()
+        episodes = run.episodes or 0
         # one seed at a time; its episodes kept as rows of Python floats
-        return run.agent_config().memory_bytes(obs_dim, n_actions) + cells * episodes * \
-            STEPWISE_EPISODE_BYTES
-    mdp, _ = env_model(run.env)
+        return MemoryNeed(run.agent_config().memory_bytes(obs_dim, n_actions)
+                          + cells * episodes * STEPWISE_EPISODE_BYTES, episodes)
+    mdp, limit = env_model(run.env)
     agent = resolve_agent(run.agent)
     if mdp is None:
         env = make_env(run.env)
         n_states, n_actions = int(env.observation_space.n), int(env.action_space.n)
         env.close()
-        return agent.memory_bytes(run.agent_config(), n_states, n_actions) + \
-            cells * episodes * STEPWISE_EPISODE_BYTES
+        episodes = run.episodes or 0
+        return MemoryNeed(agent.memory_bytes(run.agent_config(), n_states, n_actions)
+                          + cells * episodes * STEPWISE_EPISODE_BYTES, episodes)
+    episodes = run.episodes or _episode_capacity(run.total_steps, mdp,
+                                                 run.max_episode_steps or limit)
+    factor = UNTIL_NEAR_OPTIMAL_MAX_FACTOR if run.until_near_optimal else 1
+    record = episodes * N_FIELDS * 8
     # A compiled call runs up to ``per_call`` seeds at once, records allocated for its
     # budget (the last doubling's, for a run until near-optimal); each cell's are copied out.
     per_call = min(cells, max(1, RECORDS_BYTES // max(factor * record, 1)))
     world = agent.memory_bytes(run.agent_config(), mdp.n_states, mdp.n_actions)
-    return per_call * (factor * record + world) + cells * record
+    return MemoryNeed(per_call * (factor * record + world) + cells * record, episodes)
 
 
 def _truths(mdp: TabularMDP, gamma: float) -> list[GroundTruth]:
