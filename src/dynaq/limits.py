@@ -80,11 +80,13 @@ def check_memory(need: int, what: str) -> None:
     """Raise ConfigError if ``what`` needs more than :func:`memory_limit` bytes.
 
     Args:
-        need: The estimate, in bytes.
+        need: The estimate, in bytes: an upper bound where the episodes a run records are
+            not known before it runs (those of ``total_steps`` are counted as if every
+            episode were as short as the world allows).
         what: What needs it, for the message (e.g. ``"this run (2 seeds × 10**12 episodes)"``).
     """
     limit = memory_limit()
     if need > limit:
-        raise ConfigError(f"{what} needs about {human_bytes(need)} of memory, more than the "
-                          f"{human_bytes(limit)} this machine has; give fewer seeds, episodes "
-                          "or steps, or a smaller buffer")
+        raise ConfigError(f"{what} may need up to about {human_bytes(need)} of memory, more "
+                          f"than the {human_bytes(limit)} this machine has; give fewer seeds, "
+                          "episodes or steps, or a smaller buffer")

@@ -193,7 +193,7 @@ DAMAGES = {
         "deep", replace_data(safetensors_header_claims([10**12, 4])),
         (DEEP_FILE, "not a readable safetensors file"), torch=True),
     "buffer-of-10**9": Damage("deep", change_meta(config={"buffer_capacity": 10**9}),
-                              (DEEP_FILE, "needs about", "of memory"), torch=True),
+                              (DEEP_FILE, "may need up to about", "of memory"), torch=True),
     "safetensors-links-to-dev-zero": Damage("deep", on_file("data", link_to_dev_zero),
                                             (DEEP_FILE, "not a regular file")),
 }
