@@ -85,3 +85,22 @@ def test_imagined_updates_draw_their_share_from_imagined_data():
     assert batch.obs.shape == (16, 4)
     # 12 real rows then 4 imagined ones, whose start states are real observations
     assert torch.all(batch.obs[12:] >= 1) and torch.all(batch.obs[12:] <= 70)
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_branched_rollouts_chain_model_steps_from_real_states(horizon):
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 1, "rollout_length": horizon})
+    agent = DynaDQN(4, 2, cfg, seed=0)
+    drive(agent, 64)  # the first model fit comes at learning_starts = 64
+    batch = agent.imagine(12)
+    starts = -(-12 // horizon)
+    assert torch.all(batch.obs[:starts] >= 1) and torch.all(batch.obs[:starts] <= 64)
+    # each step starts where the previous step's rollouts that did not end arrived
+    offset, n = 0, starts
+    for _ in range(horizon - 1):
+        step = slice(offset, offset + n)
+        arrived = batch.next_obs[step][batch.terminated[step] == 0]
+        offset, n = offset + n, arrived.shape[0]
+        assert torch.equal(batch.obs[offset:offset + n], arrived)
+    assert offset + n == batch.obs.shape[0] <= 12
+    assert len(agent.imagined) >= batch.obs.shape[0]

@@ -88,6 +88,9 @@ class DeepConfig:
     planning_steps: int = _exposed(0, "planning_steps")
     """k: gradient steps on imagined minibatches after each gradient step on real data, once
     the model is fitted (0: plain DQN). A real step does U (1 + k) gradient steps."""
+    rollout_length: int = _exposed(1, "rollout_length")
+    """H: model steps of each branched rollout from a state of the real buffer (Janner et al.
+    2019, MBPO); 1 is one-step Dyna, as in §8.2."""
     imagined_ratio: float = _exposed(0.5, "imagined_ratio")
     """Fraction of an imagined update's minibatch drawn from the imagined buffer, the rest
     real (MBPO's 1 − real_ratio), in [0, 1]."""

@@ -10,10 +10,11 @@ where a backup of the table becomes a gradient step on a minibatch:
      to the real replay buffer (after measuring its error on the transitions that arrived
      since the last fit, which it has not trained on yet)         -> :meth:`DynaDQN.learn_model`
   3. planning: after each gradient step on real data, once the model is fitted, k gradient
-     steps on imagined minibatches: k · B transitions imagined at once (start states drawn
-     from the real buffer, the course's "sample a seen (ŝ, â)"; actions ε-greedy under the
-     current Q; (r̂, ŝ′, terminated) from the model) into the imagined buffer, then k
-     minibatches drawn from it, each ``imagined_ratio`` imagined and the rest real
+     steps on imagined minibatches: k · B transitions imagined at once (rollouts of
+     ``rollout_length`` model steps branched from states drawn from the real buffer, the
+     course's "sample a seen (ŝ, â)"; actions ε-greedy under the current Q; (r̂, ŝ′,
+     terminated) from the model) into the imagined buffer, then k minibatches drawn from
+     it, each ``imagined_ratio`` imagined and the rest real
                                                                   -> :meth:`DynaDQN.train_step`
 
 What k costs: a real step does U (1 + k) gradient steps, U of them on real data, so
@@ -118,22 +119,37 @@ class DynaDQN(DQN):
         self.model_fits += 1
 
     def imagine(self, n: int) -> Batch:
-        """Add ``n`` imagined transitions to the imagined buffer (§8.2 step (f), with the
-        model's prediction in place of the table lookup).
+        """Add about ``n`` imagined transitions to the imagined buffer (§8.2 step (f), with
+        the model's prediction in place of the table lookup): ⌈n / H⌉ branched rollouts of
+        ``rollout_length`` H model steps from states drawn from the real buffer (MBPO), each
+        step ε-greedy under the current Q; a rollout stops where the model ends its episode.
 
         Returns:
-            The imagined batch.
+            The imagined transitions, step by step (the first step's rows first).
         """
-        start = self.buffer.sample(n, self.imagine_rng)
+        H = self.config.rollout_length
+        obs = self.buffer.sample(-(-n // H), self.imagine_rng).obs
+        steps = []
+        for _ in range(H):
+            steps.append(self._imagine_step(obs))
+            alive = steps[-1].terminated == 0
+            obs = steps[-1].next_obs[alive]
+            if obs.shape[0] == 0:
+                break
+        batch = steps[0] if len(steps) == 1 else Batch.cat(steps)
+        self.imagined.add_batch(batch)
+        return batch
+
+    def _imagine_step(self, obs: torch.Tensor) -> Batch:
+        """One model step from each of ``obs``, the action ε-greedy under the current Q."""
+        n = obs.shape[0]
         with torch.no_grad():
-            greedy = self.q(start.obs).argmax(dim=1)
+            greedy = self.q(obs).argmax(dim=1)
         explore = torch.rand(n, generator=self.imagine_rng) < self.epsilon
         random = torch.randint(self.n_actions, (n,), generator=self.imagine_rng)
         action = torch.where(explore.to(self.device), random.to(self.device), greedy)
-        next_obs, reward, terminated = self.model.sample(start.obs, action, self.imagine_rng)
-        batch = Batch(start.obs, action, reward, next_obs, terminated)
-        self.imagined.add_batch(batch)
-        return batch
+        next_obs, reward, terminated = self.model.sample(obs, action, self.imagine_rng)
+        return Batch(obs, action, reward, next_obs, terminated)
 
     def imagined_batch(self, n_imagined: int) -> Batch:
         """A minibatch for an imagined update: ``n_imagined`` from the imagined buffer
