@@ -35,6 +35,9 @@ BASE = ["run", "--env", "dynaq/DynaMaze-v0", "--episodes", "3", "--seeds", "2", 
     (["--theta", "0.5"], "theta does not apply to agent dyna-q; it is used by: prioritized-"),
     (["--env", "bad\nid"], "got 'bad\\nid'"),
     (["--planning-steps"], "--planning-steps needs at least one value"),
+    (["--agent", "dyna-dqn", "--planning-steps", "1", "--termination", "known"],
+     "termination known needs an env whose rule dynaq knows"),
+    (["--agent", "dyna-dqn", "--termination", "sometimes"], "termination must be one of"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
     out = tmp_path / "out"

@@ -170,13 +170,14 @@ def test_unknown_agents_cannot_be_saved(tmp_path):
 
 
 # -- deep agents ------------------------------------------------------------------------
-def deep_saved(tmp_path, k=2):
+def deep_saved(tmp_path, k=2, termination="learned"):
     pytest.importorskip("torch")
     from dynaq.deep.config import DeepConfig
     from dynaq.deep.run import run_deep
 
     cfg = DeepConfig(hidden=(16,), learning_starts=32, batch_size=16, planning_steps=k,
-                     model_hidden=(16,), model_train_period=40, model_gradient_steps=2)
+                     model_hidden=(16,), model_train_period=40, model_gradient_steps=2,
+                     termination=termination)
     agent = run_deep("CartPole-v1", cfg, "dyna-dqn", seed=0, total_steps=200).agent
     return agent, save_agent(agent, tmp_path / "deep")
 
@@ -194,6 +195,13 @@ def test_deep_round_trip(tmp_path):
         agent.env_steps, agent.grad_steps, agent.model_fits)
     obs = np.random.default_rng(0).standard_normal((5, 4))
     assert np.array_equal(loaded.q_values(obs), agent.q_values(obs))
+
+
+def test_a_deep_agent_with_a_known_termination_rule_keeps_its_env(tmp_path):
+    agent, path = deep_saved(tmp_path, termination="known")
+    assert json.loads((path / META_FILE).read_text())["env"] == "CartPole-v1"
+    loaded = load_agent(path)
+    assert loaded.env_id == "CartPole-v1" and loaded.termination_rule is agent.termination_rule
 
 
 def test_deep_mismatch_and_truncation(tmp_path):

@@ -3,7 +3,8 @@
 A saved agent is a directory of two files:
 
 - ``agent.json``: format and version, the agent's name, its config dataclass as a dict, its
-  sizes, integer counters, the package versions, and the SHA-256 of the data file;
+  sizes, integer counters, the package versions, and the SHA-256 of the data file (a deep
+  agent's also the id of its env, ``env``, or null);
 - the data: ``arrays.npz`` (tabular agents; ``numpy.load(allow_pickle=False)``) or
   ``weights.safetensors`` (deep agents; torch tensors through safetensors).
 
@@ -337,6 +338,8 @@ def save_agent(agent: Any, path: str | Path) -> Path:
             "config": dataclasses.asdict(agent.config), "shape": shape,
             "seed": int(getattr(agent, "seed", 0)), "counters": counters,
             "data": {"file": data_file, "sha256": digest}, "versions": _versions(data_file)}
+    if data_file == DEEP_FILE:
+        meta["env"] = agent.env_id  # a known termination rule is the env's
     _write_atomic(path / META_FILE, lambda f: f.write(json.dumps(meta, indent=2).encode()))
     stale = path / (DEEP_FILE if data_file == TABULAR_FILE else TABULAR_FILE)
     stale.unlink(missing_ok=True)
@@ -602,7 +605,10 @@ def _load_deep(meta: dict[str, Any], f: BinaryIO, name: str, device: str | None)
                           f"of the networks of {META_FILE}'s obs_dim {obs_dim}, n_actions "
                           f"{n_actions}, hidden {config.hidden}{model}")
     check_memory(config.memory_bytes(obs_dim, n_actions), f"loading {name}")  # its buffers
-    agent = DEEP_AGENTS[meta["agent"]](obs_dim, n_actions, config, meta["seed"])
+    env_id = meta.get("env")
+    if env_id is not None and not isinstance(env_id, str):
+        raise ConfigError(f"{META_FILE} env must be a Gymnasium id or null, got {env_id!r:.40}")
+    agent = DEEP_AGENTS[meta["agent"]](obs_dim, n_actions, config, meta["seed"], env_id)
     _check_same({k: (tuple(v.shape), v.dtype) for k, v in tensors.items()},
                 {k: (tuple(v.shape), v.dtype) for k, v in agent.state_tensors().items()},
                 name)

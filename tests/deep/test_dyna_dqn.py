@@ -12,6 +12,7 @@ from dynaq.deep.config import DeepConfig  # noqa: E402
 from dynaq.deep.dqn import DQN  # noqa: E402
 from dynaq.deep.dyna_dqn import DynaDQN  # noqa: E402
 from dynaq.deep.run import run_deep  # noqa: E402
+from dynaq.errors import ConfigError  # noqa: E402
 from dynaq.records import BACKUPS, MODEL_ERROR, WALL_S  # noqa: E402
 
 SMALL = DeepConfig(hidden=(16, 16), learning_starts=64, batch_size=16, target_period=20,
@@ -104,3 +105,23 @@ def test_branched_rollouts_chain_model_steps_from_real_states(horizon):
         assert torch.equal(batch.obs[offset:offset + n], arrived)
     assert offset + n == batch.obs.shape[0] <= 12
     assert len(agent.imagined) >= batch.obs.shape[0]
+
+
+def test_known_termination_ends_imagined_transitions_by_the_envs_rule():
+    from dynaq.deep.termination import cartpole_terminated
+
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 1, "rollout_length": 20,
+                        "termination": "known"})
+    agent = run_deep("CartPole-v1", cfg, "dyna-dqn", seed=0, total_steps=200).agent
+    assert agent.env_id == "CartPole-v1"
+    batch = agent.imagine(200)  # 10 rollouts of up to 20 steps from real states
+    assert torch.equal(batch.terminated, cartpole_terminated(batch.next_obs).to(torch.float32))
+    assert 0 < batch.terminated.sum() <= 10 < batch.obs.shape[0]
+
+
+def test_known_termination_needs_an_env_whose_rule_dynaq_knows():
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 1, "termination": "known"})
+    with pytest.raises(ConfigError, match="termination known needs an env whose rule dynaq "
+                                          r"knows \(CartPole-v1, Acrobot-v1, MountainCar-v0\)"):
+        DynaDQN(4, 2, cfg, env_id="FrozenLake-v1")
+    DynaDQN(4, 2, DeepConfig(**{**SMALL.__dict__, "termination": "known"}))  # k = 0: no model

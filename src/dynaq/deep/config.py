@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
 from typing import Any, ClassVar
 
-from dynaq.checks import check_count, check_number
+from dynaq.checks import check_choice, check_count, check_number
 from dynaq.errors import ConfigError
 from dynaq.limits import MAX_BUFFER, MAX_COUNT, MAX_PLANNING_STEPS, MAX_STEPS, MAX_WIDTH
 
@@ -29,6 +29,8 @@ DEVICES = ("cpu", "cuda")
 DEEP_AGENT_NAMES = ("dqn", "dyna-dqn")
 """The deep agents' names (``dynaq.deep.run.DEEP_AGENTS`` maps them to classes)."""
 
+TERMINATIONS = ("learned", "known")
+"""How imagined transitions end (:attr:`DeepConfig.termination`)."""
 MAX_UPDATES_PER_STEP = 1000
 """Most gradient steps on real data per real step, and the largest denominator of U."""
 
@@ -88,6 +90,10 @@ class DeepConfig:
     planning_steps: int = _exposed(0, "planning_steps")
     """k: gradient steps on imagined minibatches after each gradient step on real data, once
     the model is fitted (0: plain DQN). A real step does U (1 + k) gradient steps."""
+    termination: str = _exposed("learned", "termination")
+    """How an imagined transition ends: ``learned`` (a draw from the model's termination
+    head) or ``known`` (the env's own rule on the predicted next state, where dynaq knows
+    it: :mod:`dynaq.deep.termination`; MBPO's termination functions)."""
     rollout_length: int = _exposed(1, "rollout_length")
     """H: model steps of each branched rollout from a state of the real buffer (Janner et al.
     2019, MBPO); 1 is one-step Dyna, as in §8.2."""
@@ -132,6 +138,7 @@ class DeepConfig:
                 low = 0 if f.name in ("planning_steps", "learning_starts") else 1
                 check_count(f.name, getattr(self, f.name), low, _COUNT_BOUNDS.get(f.name,
                                                                                   MAX_COUNT))
+        check_choice("termination", self.termination, TERMINATIONS)
         _check_device(self.device)
 
     @classmethod

@@ -57,6 +57,8 @@ class DQN:
         n_actions: Number of actions of a Discrete action space.
         config: Hyperparameters (``planning_steps`` must be 0).
         seed: Seeds the agent's streams: initial weights, replay sampling, exploration.
+        env_id: The Gymnasium id of the env it learns in, where known (:meth:`for_env` sets
+            it; a Dyna-DQN with ``termination known`` needs it).
 
     Example:
         >>> import gymnasium as gym
@@ -78,10 +80,11 @@ class DQN:
     reward_error = float("nan")
 
     def __init__(self, obs_dim: int, n_actions: int, config: DeepConfig | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, env_id: str | None = None) -> None:
         self.config = config if config is not None else DeepConfig()
         self.check_config(self.config)
         self.obs_dim, self.n_actions, self.seed = int(obs_dim), int(n_actions), int(seed)
+        self.env_id = env_id
         self.device = torch.device(self.config.device)
         self.q = mlp(self.obs_dim, self.config.hidden, self.n_actions,
                      torch_generator(seed, Q_INIT)).to(self.device)
@@ -111,7 +114,8 @@ class DQN:
             name = env.spec.id if env.spec is not None else type(env).__name__
             raise ConfigError(f"env {name!r}: agent {cls.name} needs a 1-D Box observation and "
                               f"a Discrete action space, got {obs} and {act}")
-        return cls(obs.shape[0], int(act.n), config, seed)
+        return cls(obs.shape[0], int(act.n), config, seed,
+                   env.spec.id if env.spec is not None else None)
 
     @property
     def backups(self) -> int:

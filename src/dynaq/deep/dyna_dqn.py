@@ -37,6 +37,22 @@ from dynaq.deep.buffer import Batch, ReplayBuffer
 from dynaq.deep.config import DeepConfig
 from dynaq.deep.dqn import DQN
 from dynaq.deep.nets import IMAGINE, MODEL_INIT, MODEL_REPLAY, torch_generator
+from dynaq.deep.termination import KNOWN_TERMINATION, TerminationFn, known_termination
+from dynaq.errors import ConfigError
+
+
+def known_rule(env_id: str | None) -> TerminationFn:
+    """The termination rule of ``env_id`` for ``termination known``.
+
+    Raises:
+        ConfigError: Where dynaq does not know it.
+    """
+    rule = known_termination(env_id)
+    if rule is None:
+        raise ConfigError(f"termination known needs an env whose rule dynaq knows "
+                          f"({', '.join(KNOWN_TERMINATION)}), got {env_id!r}; use termination "
+                          "learned")
+    return rule
 
 
 class DynaDQN(DQN):
@@ -59,13 +75,14 @@ class DynaDQN(DQN):
     COUNTERS: ClassVar[tuple[str, ...]] = (*DQN.COUNTERS, "model_fits")
 
     def __init__(self, obs_dim: int, n_actions: int, config: DeepConfig | None = None,
-                 seed: int = 0) -> None:
-        super().__init__(obs_dim, n_actions, config, seed)
+                 seed: int = 0, env_id: str | None = None) -> None:
+        super().__init__(obs_dim, n_actions, config, seed, env_id)
         self.model_fits = 0
         self.model: model_mod.OneStepModel | None = None
         if self.config.planning_steps == 0:  # exactly DQN: build nothing, draw nothing
             return
         cfg = self.config
+        self.termination_rule = known_rule(env_id) if cfg.termination == "known" else None
         self.model = model_mod.OneStepModel(
             self.obs_dim, self.n_actions, cfg.model_hidden, cfg.ensemble,
             torch_generator(seed, MODEL_INIT)).to(self.device)
@@ -149,6 +166,8 @@ class DynaDQN(DQN):
         random = torch.randint(self.n_actions, (n,), generator=self.imagine_rng)
         action = torch.where(explore.to(self.device), random.to(self.device), greedy)
         next_obs, reward, terminated = self.model.sample(obs, action, self.imagine_rng)
+        if self.termination_rule is not None:  # the draws above happen either way
+            terminated = self.termination_rule(next_obs).to(obs.dtype)
         return Batch(obs, action, reward, next_obs, terminated)
 
     def imagined_batch(self, n_imagined: int) -> Batch:

@@ -57,6 +57,10 @@ def validate(run: RunConfig) -> None:
 
         require_torch(f"the {run.agent} agent")
         make_env(run.env).close()
+        if run.config.planning_steps and run.config.termination == "known":
+            from dynaq.deep.dyna_dqn import known_rule
+
+            known_rule(run.env)
         return
     mdp, _ = env_model(run.env)
     if mdp is not None:
