@@ -40,6 +40,19 @@ def test_per_seed_finds_the_first_solved_window():
     assert list(table["solved"]) == [3, 3, 3, 3]
 
 
+def test_a_seed_that_never_solves_counts_its_budget():
+    df = fake_results()
+    slow = (df["agent"] == "dqn") & (df["updates_per_step"] == 0.5) & (df["seed"] == 2)
+    df.loc[slow, "return"] = 100.0
+    seeds = per_seed(df)
+    row = seeds[(seeds["config"] == "dqn, U = 0.5") & (seeds["seed"] == 2)].iloc[0]
+    assert not row["solved"] and row["steps_to_solve"] == df.loc[slow, "env_steps"].max()
+    table = per_config(seeds).set_index("config")
+    assert table.loc["dqn, U = 0.5", "solved"] == 2
+    assert table.loc["dqn, U = 0.5", "steps_to_solve"] == seeds[
+        seeds["config"] == "dqn, U = 0.5"]["steps_to_solve"].mean()  # over all 3 seeds
+
+
 def test_report_writes_plots_and_data_driven_notes(tmp_path):
     df = fake_results()
     notes = deep_cartpole_report(df, pd.DataFrame(), tmp_path)
