@@ -17,6 +17,7 @@ member fitted 25 steps every 250) reach a one-step RMSE of about 0.002 on CartPo
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -128,8 +129,7 @@ class DeepConfig:
                      low_open=True)
         check_number("updates_per_step", self.updates_per_step, 0.0, MAX_UPDATES_PER_STEP,
                      f"(0, {MAX_UPDATES_PER_STEP}]", low_open=True)
-        ratio = Fraction(self.updates_per_step).limit_denominator(MAX_UPDATES_PER_STEP)
-        if abs(float(ratio) - self.updates_per_step) > 1e-12:
+        if abs(float(_ratio(self.updates_per_step)) - self.updates_per_step) > 1e-12:
             raise ConfigError(f"updates_per_step must be a fraction p/q with q <= "
                               f"{MAX_UPDATES_PER_STEP} (0.5, 0.25, 2, 4), got "
                               f"{self.updates_per_step!r}")
@@ -192,7 +192,7 @@ class DeepConfig:
         """Gradient steps on real data due at real step ``step`` (counted from 1), before
         ``learning_starts`` too: ⌊U·step⌋ − ⌊U·(step − 1)⌋, in exact integer arithmetic, so
         that over any T steps they add up to U·T within one."""
-        ratio = Fraction(self.updates_per_step).limit_denominator(MAX_UPDATES_PER_STEP)
+        ratio = _ratio(self.updates_per_step)
         p, q = ratio.numerator, ratio.denominator
         return p * step // q - p * (step - 1) // q
 
@@ -225,6 +225,13 @@ def check_agent(agent: str, config: DeepConfig) -> None:
     if agent == "dqn" and config.planning_steps != 0:
         raise ConfigError(f"planning_steps must be 0 for dqn, got {config.planning_steps}; "
                           "use agent dyna-dqn to plan")
+
+
+@functools.lru_cache(maxsize=256)
+def _ratio(updates_per_step: float) -> Fraction:
+    """U as the fraction p/q (q <= 1000) that :meth:`DeepConfig.updates_due` counts with,
+    found once per value: the agents ask at every real step."""
+    return Fraction(updates_per_step).limit_denominator(MAX_UPDATES_PER_STEP)
 
 
 def _parameters(sizes: tuple[int, ...]) -> int:
