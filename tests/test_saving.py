@@ -207,9 +207,11 @@ def test_a_deep_agent_with_a_known_termination_rule_keeps_its_env(tmp_path):
 def test_deep_mismatch_and_truncation(tmp_path):
     _, path = deep_saved(tmp_path)
     rewrite_meta(path, lambda m: m["config"].update(hidden=[8]))
-    one_line_error(path, "weights.safetensors: 'q.0.bias' has shape and dtype")
+    one_line_error(path, r"q.weights.0 has weights outside the layer sizes \(4, 8, 2\)")
+    rewrite_meta(path, lambda m: m["config"].update(hidden=[17]))
+    one_line_error(path, "weights.safetensors: 'q.biases.0' has shape and dtype")
     rewrite_meta(path, lambda m: m["config"].update(hidden=[16], planning_steps=0))
-    one_line_error(path, "has 'model.biases.0', which this agent's config does not have")
+    one_line_error(path, "has 'model.delta_mean', which this agent's config does not have")
     rewrite_meta(path, lambda m: m["config"].update(planning_steps=2))
     (path / DEEP_FILE).write_bytes((path / DEEP_FILE).read_bytes()[:100])
     refresh_checksum(path)

@@ -38,13 +38,26 @@ RECORD = (
            "mean total variation between the learned and the true next-state distributions"),
     Column("reward_error", "REAL", "mean |learned − true expected reward| over seen pairs"),
     Column("model_coverage", "REAL", "fraction of the reachable (s, a) the model has seen"),
+    Column("eval_return", "REAL",
+           "deep agents: mean return of the greedy evaluation episodes that fell due during "
+           "the episode (NaN if none)"),
+    Column("term_recall", "REAL",
+           "deep models: share of the fresh real terminations the model's imagination ends"),
+    Column("term_precision", "REAL",
+           "deep models: share of the model's imagined endings that are real terminations"),
 )
 """The columns of a runner's record array, in order."""
 
 (STEPS, RETURN, ENV_STEPS, BACKUPS, VALUE_ERROR, POLICY_VALUE, WALL_S, TRUNCATED, MODEL_ERROR,
- REWARD_ERROR, MODEL_COVERAGE) = range(len(RECORD))
+ REWARD_ERROR, MODEL_COVERAGE, EVAL_RETURN, TERM_RECALL, TERM_PRECISION) = range(len(RECORD))
 N_FIELDS = len(RECORD)
 RECORD_NAMES = tuple(c.name for c in RECORD)
+
+ADDED = ("eval_return", "term_recall", "term_precision")
+"""Nullable columns added after the first layout: a database without them gains them when a
+driver opens it to write, and reads them as NaN until then."""
+DEEP_ONLY = (EVAL_RETURN, TERM_RECALL, TERM_PRECISION)
+"""Record columns only the deep runner fills (NaN elsewhere)."""
 
 _BY_NAME = {c.name: c for c in RECORD}
 STORED = (
@@ -56,6 +69,7 @@ STORED = (
     *(_BY_NAME[n] for n in ("truncated", "wall_s")),
     Column("v_star_start", "REAL", "V*(start) of the dynamics in force after the episode"),
     *(_BY_NAME[n] for n in ("model_error", "reward_error", "model_coverage")),
+    *(_BY_NAME[n] for n in ADDED),
 )
 """The ``episodes`` table's columns after ``cell_key``, in the table's order (which older
 databases fix: new columns go at the end)."""

@@ -34,7 +34,7 @@ def test_k0_is_q_learning_bitwise():
     for a, b in zip(q, d, strict=True):
         assert np.array_equal(a.Q, b.Q)
         assert np.array_equal(np.delete(a.records, K.WALL_S, axis=1),
-                              np.delete(b.records, K.WALL_S, axis=1))
+                              np.delete(b.records, K.WALL_S, axis=1), equal_nan=True)
     lengths_q, agent_q = step_api_episodes("q-learning", 0, 4, 5)
     lengths_d, agent_d = step_api_episodes("dyna-q", 0, 4, 5)
     assert lengths_q == lengths_d and np.array_equal(agent_q.Q, agent_d.Q)

@@ -229,7 +229,7 @@ def test_same_generators_repeat_and_other_seeds_vary():
         obs = torch.eye(N_STATES)[torch.arange(200) % LIVE][None]
         action = (torch.arange(200) % N_ACTIONS)[None]
         member = (torch.arange(200) % 2)[None]
-        return model.weights[0].detach().clone(), model.sample(obs, action, member,
+        return model.net.weights[0].detach().clone(), model.sample(obs, action, member,
                                                                generators(draw))
 
     w, drawn = run(0, 1)

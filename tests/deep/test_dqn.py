@@ -22,18 +22,22 @@ def toy_agent(**overrides):
     agent = DQN(2, 2, cfg, seed=0)
     with torch.no_grad():
         for net in (agent.q, agent.target):
-            net[0].weight.copy_(torch.eye(2))
-            net[0].bias.zero_()
-            net[2].weight.copy_(torch.tensor(Q_TABLE.T, dtype=torch.float32))
-            net[2].bias.zero_()
+            for p in (*net.weights, *net.biases):
+                p.zero_()  # the padding too (see BatchedMLP)
+            net.weights[0][0, :2, :2].copy_(torch.eye(2))
+            net.weights[1][0, :2, :2].copy_(torch.tensor(Q_TABLE, dtype=torch.float32))
     return agent
 
 
+EYE = torch.eye(2)[None]
+"""The two one-hot states, as a batch of one seed."""
+
+
 def toy_batch(terminated):
-    """(s0, a1, r = 1, s1), and (s1, a0, r = 0, s0)."""
+    """(s0, a1, r = 1, s1), and (s1, a0, r = 0, s0), of one seed."""
     eye = torch.eye(2)
-    return Batch(eye[[0, 1]], torch.tensor([1, 0]), torch.tensor([1.0, 0.0]), eye[[1, 0]],
-                 torch.tensor([float(terminated), 0.0]))
+    return Batch(eye[[0, 1]][None], torch.tensor([[1, 0]]), torch.tensor([[1.0, 0.0]]),
+                 eye[[1, 0]][None], torch.tensor([[float(terminated), 0.0]]))
 
 
 def test_target_and_huber_loss_by_hand():
@@ -44,7 +48,7 @@ def test_target_and_huber_loss_by_hand():
         target = q_learning_target(batch.reward, batch.terminated, agent.target(batch.next_obs),
                                    0.9)
         # second transition: 0 + 0.9 * max(1, 3) = 2.7
-        assert torch.allclose(target, torch.tensor([first_target, 2.7]))
+        assert torch.allclose(target, torch.tensor([[first_target, 2.7]]))
         # Q(s0, a1) = 3, Q(s1, a0) = 2; Huber(δ) = δ²/2 if |δ| <= 1 else |δ| - 1/2
         errors = [3.0 - first_target, 2.0 - 2.7]
         huber = np.mean([e * e / 2 if abs(e) <= 1 else abs(e) - 0.5 for e in errors])
@@ -59,10 +63,9 @@ def test_update_moves_q_towards_the_target_and_syncs_the_target_net():
     agent.update(batch)
     q = agent.q_values(np.eye(2))
     assert q[0, 1] > 3.0 and q[1, 0] > 2.0  # both targets (5.5, 2.7) lie above
-    assert np.allclose(agent.target(torch.eye(2)).numpy(), Q_TABLE)  # not synced yet
+    assert np.allclose(agent.target(EYE).numpy(), Q_TABLE)  # not synced yet
     agent.update(batch)
-    assert np.array_equal(agent.target(torch.eye(2)).detach().numpy(),
-                          agent.q(torch.eye(2)).detach().numpy())
+    assert np.array_equal(agent.target(EYE).detach().numpy(), agent.q(EYE).detach().numpy())
     assert agent.grad_steps == agent.backups == 2  # a backup of a neural Q: a gradient step
 
 

@@ -81,11 +81,41 @@ def test_imagined_updates_draw_their_share_from_imagined_data():
     agent = DynaDQN(4, 2, cfg, seed=0)
     drive(agent, 70)
     assert agent.model_fits == 1 and agent.grad_steps == 7 * (1 + 4)
+    assert agent.trusted_at == [64]  # model_gate inf: trusted once fitted
     assert len(agent.imagined) == 7 * 4 * 4  # k · imagined_ratio · B per real update
-    batch = agent.imagined_batch(4)
-    assert batch.obs.shape == (16, 4)
+    batch = agent.planning_batch([4])
+    assert batch.obs.shape == (1, 16, 4)
     # 12 real rows then 4 imagined ones, whose start states are real observations
-    assert torch.all(batch.obs[12:] >= 1) and torch.all(batch.obs[12:] <= 70)
+    assert torch.all(batch.obs[0, 12:] >= 1) and torch.all(batch.obs[0, 12:] <= 70)
+
+
+def test_planning_replays_real_data_until_the_model_is_trusted_then_ramps_up():
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 2, "model_gate": 1e-9,
+                        "imagined_ramp": 100})
+    agent = DynaDQN(4, 2, cfg, seed=0)
+    done = drive(agent, 200)
+    # never trusted (no model is that good): every planning step replayed real data
+    assert agent.trusted_at == [None] and len(agent.imagined) == 0
+    real = sum(cfg.updates_due(t) for t in range(64, 201))
+    assert agent.imagined_share() == [0.0] and sum(done) == agent.grad_steps == 3 * real
+    assert 0 < float(agent.errors.state[0]) < 10
+    trusting = DynaDQN(4, 2, replace(cfg, model_gate=float("inf")), seed=0)
+    drive(trusting, 100)
+    assert trusting.trusted_at == [64]
+    assert trusting.imagined_share() == [pytest.approx(0.5 * 36 / 100)]
+    drive(trusting, 80)
+    assert trusting.imagined_share() == [0.5]
+
+
+def test_rollouts_grow_to_h_over_rollout_growth_steps():
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 1, "rollout_length": 5,
+                        "rollout_growth": 100})
+    agent = DynaDQN(4, 2, cfg, seed=0)
+    lengths = []
+    for step in (0, 64, 89, 114, 164, 500):
+        agent.env_steps = step
+        lengths.append(agent.rollout_length())
+    assert lengths == [1, 1, 2, 3, 5, 5]
 
 
 @pytest.mark.parametrize("horizon", [1, 3])
@@ -93,18 +123,36 @@ def test_branched_rollouts_chain_model_steps_from_real_states(horizon):
     cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 1, "rollout_length": horizon})
     agent = DynaDQN(4, 2, cfg, seed=0)
     drive(agent, 64)  # the first model fit comes at learning_starts = 64
+    before = len(agent.imagined)
     batch = agent.imagine(12)
     starts = -(-12 // horizon)
-    assert torch.all(batch.obs[:starts] >= 1) and torch.all(batch.obs[:starts] <= 64)
-    # each step starts where the previous step's rollouts that did not end arrived
-    offset, n = 0, starts
-    for _ in range(horizon - 1):
-        step = slice(offset, offset + n)
-        arrived = batch.next_obs[step][batch.terminated[step] == 0]
-        offset, n = offset + n, arrived.shape[0]
-        assert torch.equal(batch.obs[offset:offset + n], arrived)
-    assert offset + n == batch.obs.shape[0] <= 12
-    assert len(agent.imagined) >= batch.obs.shape[0]
+    assert batch.obs.shape == (1, starts * horizon, 4)
+    assert torch.all(batch.obs[0, :starts] >= 1) and torch.all(batch.obs[0, :starts] <= 64)
+    ended = torch.zeros(starts, dtype=torch.bool)
+    for h in range(horizon):
+        step = slice(h * starts, (h + 1) * starts)
+        if h:  # each step starts where the previous one arrived
+            assert torch.equal(batch.obs[0, step], batch.next_obs[0, step.start - starts:
+                                                                  step.start])
+        ended |= batch.terminated[0, step] > 0
+    # a rollout's steps after its model-made ending are computed but not stored
+    assert len(agent.imagined) - before <= batch.obs.shape[1]
+
+
+def test_disagreeing_elites_cut_rollouts_short():
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 1, "rollout_length": 4,
+                        "ensemble": 3, "elites": 3, "termination": "known"})
+    agent = DynaDQN(4, 2, cfg, seed=0, env_id="CartPole-v1")
+    drive(agent, 64)
+    trusting = len(agent.imagined)
+    agent.imagine(40)
+    stored = len(agent.imagined) - trusting
+    strict = DynaDQN(4, 2, replace(cfg, disagreement=1e-6), seed=0, env_id="CartPole-v1")
+    drive(strict, 64)
+    before = len(strict.imagined)
+    strict.imagine(40)
+    assert len(strict.imagined) - before == 0 < stored  # no step agrees that closely
+    assert strict.grad_steps == agent.grad_steps
 
 
 def test_known_termination_ends_imagined_transitions_by_the_envs_rule():
@@ -114,9 +162,11 @@ def test_known_termination_ends_imagined_transitions_by_the_envs_rule():
                         "termination": "known"})
     agent = run_deep("CartPole-v1", cfg, "dyna-dqn", seed=0, total_steps=200).agent
     assert agent.env_id == "CartPole-v1"
-    batch = agent.imagine(200)  # 10 rollouts of up to 20 steps from real states
+    before = len(agent.imagined)
+    batch = agent.imagine(200)  # 10 rollouts of 20 steps from real states
     assert torch.equal(batch.terminated, cartpole_terminated(batch.next_obs).to(torch.float32))
-    assert 0 < batch.terminated.sum() <= 10 < batch.obs.shape[0]
+    stored = len(agent.imagined) - before
+    assert 0 < batch.terminated.sum() and stored < batch.obs.shape[1]
 
 
 def test_known_termination_needs_an_env_whose_rule_dynaq_knows():

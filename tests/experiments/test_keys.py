@@ -20,6 +20,7 @@ from dynaq.agents import AGENTS
 from dynaq.cli import main
 from dynaq.experiments.config import cell_key
 from dynaq.experiments.store import DB_NAME, KEY_SCHEME, Store, describe, stored_experiment
+from dynaq.records import ADDED
 
 LEGACY = Path(__file__).parents[1] / "data" / "legacy_run"
 ARGS = ["run", "--env", "dynaq/DynaMaze-v0", "--agent", "dyna-q", "--planning-steps", "0", "5",
@@ -90,7 +91,11 @@ def test_a_directory_written_before_resumes_without_rerunning_a_cell(tmp_path, c
     assert main([*ARGS, "--out", str(out)]) == 0
     assert "| dynaq/DynaMaze-v0 | dyna-q | 5 | 2 |" in capsys.readouterr().out
     new_keys, new_rows, new_meta = stored(out)
-    assert new_rows == rows  # the very episodes (wall times included): nothing ran again
+    # the very episodes (wall times included): nothing ran again; the columns added since
+    # (records.ADDED) were added, empty
+    width = len(rows[0])
+    assert [r[:width] for r in new_rows] == rows
+    assert {r[width:] for r in new_rows} == {(None,) * len(ADDED)}
     assert new_keys == {cell_key(r, s) for r in RUNS for s in range(2)} != keys
     assert new_meta["keys"] == KEY_SCHEME
     assert json.loads(new_meta["experiment"]) == Experiment("run", tuple(RUNS), 2).to_dict()

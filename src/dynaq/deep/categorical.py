@@ -43,17 +43,10 @@ Design:
   a seed share the table; they differ where the uncertainty is, in P(s′|s, a) and r.
 
 Conventions (lockstep seeds): S seeds, each with an ensemble of E members, are M = S·E
-members, member m = s·E + e; the weights of layer i are one parameter ``[M, n_in, n_out]``,
-the biases ``[M, 1, n_out]``. Seed s's members are initialised from ``generators[s]``
-only, and everything seed s computes is the computation S = 1 makes, on tensors of the
-same shapes: a loop over the seeds, each a ``torch.baddbmm`` over its E members, so what
-seed s computes is bitwise the same alone or beside others. One ``baddbmm`` over all M
-members is not: on the CPU (torch 2.13, MKL, AVX-512, one thread), with S = 4, some slice
-past the first differed from the same E members computed alone in 8 of 128 shapes forward,
-24 for the weight gradient and 10 for the input gradient (e.g. B = 37, n_in = 16,
-n_out = 7 forward; B = 37, n_in = 3, n_out = 7 for the weight gradient). The optimizer
-must likewise update an element alike wherever it lies: torch's for-loop and foreach Adams
-did so in 6 shapes × 20 steps, ``fused=True`` did not.
+members, member m = s·E + e, of one :class:`~dynaq.deep.nets.BatchedMLP` (whose padding
+makes each member's products those it would get alone). Seed s's members are initialised
+from ``generators[s]`` only, and every reduction and random draw is per seed, so what seed s
+computes is bitwise the same alone or beside others.
 
 Inputs are not standardised: one-hot columns are already in {0, 1}, and dividing a rarely
 visited state's column by its deviation would make its input large.
@@ -61,7 +54,6 @@ visited state's column by its deviation would make its input large.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -70,6 +62,7 @@ from torch import nn
 
 from dynaq.deep.buffer import Batch
 from dynaq.deep.model import STD_FLOOR
+from dynaq.deep.nets import BatchedMLP
 from dynaq.mdp import TabularMDP
 
 
@@ -104,14 +97,9 @@ class CategoricalModel(nn.Module):
         generators = _check_generators(generators, None)
         self.n_states, self.n_actions, self.ensemble = n_states, n_actions, ensemble
         self.seeds = len(generators)
-        sizes = [n_states + n_actions, *hidden, n_states + 1]  # logits of s′, then r
-        shapes = list(zip(sizes[:-1], sizes[1:], strict=True))
-        drawn = [[_uniform_layer(g, ensemble, n_in, n_out) for n_in, n_out in shapes]
-                 for g in generators]  # seed by seed: seed s's draws never depend on S
-        layers = [(torch.cat([seed[i][0] for seed in drawn]),
-                   torch.cat([seed[i][1] for seed in drawn])) for i in range(len(shapes))]
-        self.weights = nn.ParameterList(nn.Parameter(w) for w, _ in layers)
-        self.biases = nn.ParameterList(nn.Parameter(b) for _, b in layers)
+        # logits of s′, then r
+        self.net = BatchedMLP((n_states + n_actions, *hidden, n_states + 1), generators,
+                              ensemble)
         self.register_buffer("reward_mean", torch.zeros(self.seeds))
         self.register_buffer("reward_std", torch.ones(self.seeds))
         # P(term | s′) per seed, counted by fit_statistics; never terminal before a fit
@@ -140,25 +128,12 @@ class CategoricalModel(nn.Module):
         return self._forward(obs, action)
 
     def _forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        return torch.stack([self._seed_forward(s, obs[s], action[s])
-                            for s in range(self.seeds)])
-
-    def _seed_forward(self, s: int, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """Seed s's outputs ``[E, B, n_out]`` from its ``obs`` ``[B, n]`` or ``[E, B, n]``,
-        on fresh tensors of the shapes S = 1 has (see the module's docstring)."""
-        E = self.ensemble
         x = torch.cat([obs, nn.functional.one_hot(action, self.n_actions).to(obs.dtype)],
                       dim=-1)
-        if x.dim() == 2:
-            x = x.expand(E, *x.shape)
-        x = x.contiguous()
-        members = slice(s * E, (s + 1) * E)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = torch.baddbmm(b[members], x, w[members])
-            if i < last:
-                x = torch.relu(x)
-        return x
+        if x.dim() == 3:
+            x = x[:, None].expand(-1, self.ensemble, -1, -1)
+        s, e, b = x.shape[:3]
+        return self.net(x.reshape(s * e, b, -1)).reshape(s, e, b, -1)
 
     # -- fitting --------------------------------------------------------------------------
     def fit_statistics(self, data: Batch) -> None:
@@ -211,15 +186,12 @@ class CategoricalModel(nn.Module):
         self._check_pairs_of(batch.obs, action=batch.action, reward=batch.reward,
                              prefix="batch.")
         n = self.n_states
-        losses = []
-        for s in range(self.seeds):
-            out = self._seed_forward(s, batch.obs[s], batch.action[s])
-            target = batch.next_obs[s].argmax(dim=-1, keepdim=True)
-            cross_entropy = -torch.log_softmax(out[..., :n], dim=-1).gather(-1, target)
-            reward = (batch.reward[s] - self.reward_mean[s]) / self.reward_std[s]
-            squared = (out[..., n] - reward).square()
-            losses.append((cross_entropy.squeeze(-1) + squared).mean(dim=-1))
-        return torch.stack(losses)
+        out = self._forward(batch.obs, batch.action)
+        target = batch.next_obs.argmax(dim=-1, keepdim=True)
+        cross_entropy = -torch.log_softmax(out[..., :n], dim=-1).gather(-1, target)
+        reward = (batch.reward - self.reward_mean[:, None, None]) / self.reward_std[:, None, None]
+        squared = (out[..., n] - reward).square()
+        return (cross_entropy.squeeze(-1) + squared).mean(dim=-1)
 
     # -- imagining ------------------------------------------------------------------------
     def sample(self, obs: torch.Tensor, action: torch.Tensor, member: torch.Tensor,
@@ -252,52 +224,50 @@ class CategoricalModel(nn.Module):
         self._check_pairs_of(obs, action=action, member=member)
         generators = _check_generators(generators, self.seeds)
         n, ns = obs.shape[1], self.n_states
-        drawn = []
+        uv = torch.stack([torch.rand(2, n, generator=g) for g in generators])
+        u, v = (x.to(obs.device, obs.dtype) for x in uv.unbind(1))
         with torch.no_grad():
-            for s, g in enumerate(generators):
-                u = torch.rand(n, generator=g).to(obs.device, obs.dtype)
-                v = torch.rand(n, generator=g).to(obs.device, obs.dtype)
-                out = self._seed_forward(s, obs[s], action[s])
-                chosen = out.gather(0, member[s][None, :, None].expand(1, n, ns + 1))[0]
-                cdf = torch.softmax(chosen[:, :ns], dim=-1).cumsum(dim=-1)
-                # the first state whose cumulative mass exceeds u × total: never a massless
-                # one; the clamp only guards against rounding
-                nxt = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None], right=True)
-                nxt = nxt[:, 0].clamp_max(ns - 1)
-                reward = chosen[:, ns] * self.reward_std[s] + self.reward_mean[s]
-                drawn.append((nn.functional.one_hot(nxt, ns).to(obs.dtype), reward,
-                              (v < self.term_prob[s, nxt]).to(obs.dtype)))
-        next_obs, reward, terminated = (torch.stack(x) for x in zip(*drawn, strict=True))
-        return next_obs, reward, terminated
+            out = self._forward(obs, action)
+            chosen = out.gather(1, member[:, None, :, None].expand(-1, 1, n, ns + 1))[:, 0]
+            cdf = torch.softmax(chosen[..., :ns], dim=-1).cumsum(dim=-1)
+            # the first state whose cumulative mass exceeds u × total: never a massless
+            # one; the clamp only guards against rounding
+            nxt = torch.searchsorted(cdf, (u * cdf[..., -1])[..., None], right=True)
+            nxt = nxt[..., 0].clamp_max(ns - 1)
+            reward = chosen[..., ns] * self.reward_std[:, None] + self.reward_mean[:, None]
+            ends = self.term_prob.gather(1, nxt)
+        return (nn.functional.one_hot(nxt, ns).to(obs.dtype), reward,
+                (v < ends).to(obs.dtype))
 
     # -- the model as tables --------------------------------------------------------------
     def transition_probs(self) -> torch.Tensor:
         """P̂(s′|s, a) of every member, ``[S, E, n_states, n_actions, n_states]``."""
         ns = self.n_states
-        return torch.stack([torch.softmax(out[..., :ns], dim=-1) for out in self._all_pairs()]
-                           ).reshape(self.seeds, self.ensemble, ns, self.n_actions, ns)
+        return torch.softmax(self._all_pairs()[..., :ns], dim=-1).reshape(
+            self.seeds, self.ensemble, ns, self.n_actions, ns)
 
     def expected_reward(self) -> torch.Tensor:
         """E[r | s, a] of every member, ``[S, E, n_states, n_actions]``."""
         ns = self.n_states
-        return torch.stack([out[..., ns] * self.reward_std[s] + self.reward_mean[s]
-                            for s, out in enumerate(self._all_pairs())]
-                           ).reshape(self.seeds, self.ensemble, ns, self.n_actions)
+        out = self._all_pairs()[..., ns]
+        return (out * self.reward_std[:, None, None] + self.reward_mean[:, None, None]).reshape(
+            self.seeds, self.ensemble, ns, self.n_actions)
 
     def termination_probs(self) -> torch.Tensor:
         """P(term | s′) of every member, ``[S, E, n_states]``: the probability that the
         episode ends on reaching s′ (the members of a seed share it)."""
         return self.term_prob[:, None].expand(self.seeds, self.ensemble, self.n_states).clone()
 
-    def _all_pairs(self) -> list[torch.Tensor]:
-        """Each seed's raw outputs ``[E, n_states · n_actions, n_states + 1]`` of every
-        (s, a), s major."""
+    def _all_pairs(self) -> torch.Tensor:
+        """Raw outputs ``[S, E, n_states · n_actions, n_states + 1]`` of every (s, a), s
+        major."""
         ns, na = self.n_states, self.n_actions
         device, dtype = self.term_prob.device, self.term_prob.dtype
         obs = torch.eye(ns, device=device, dtype=dtype).repeat_interleave(na, dim=0)
         action = torch.arange(na, device=device).repeat(ns)
         with torch.no_grad():
-            return [self._seed_forward(s, obs, action) for s in range(self.seeds)]
+            return self._forward(obs.expand(self.seeds, *obs.shape),
+                                 action.expand(self.seeds, *action.shape))
 
     # -- checks ---------------------------------------------------------------------------
     def _check_states(self, name: str, x: torch.Tensor, lead: tuple[int, ...],
@@ -416,12 +386,3 @@ def _check_generators(generators: Sequence[torch.Generator], seeds: int | None
         raise ValueError(f"generators must be a non-empty sequence of CPU torch.Generator; "
                          f"got {got}")
     return generators
-
-
-def _uniform_layer(generator: torch.Generator, members: int, n_in: int, n_out: int
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weight ``[members, n_in, n_out]`` then bias ``[members, 1, n_out]``, U(±1/√n_in)."""
-    bound = 1.0 / math.sqrt(n_in)  # nn.Linear's default init, per member
-    w = torch.empty(members, n_in, n_out).uniform_(-bound, bound, generator=generator)
-    b = torch.empty(members, 1, n_out).uniform_(-bound, bound, generator=generator)
-    return w, b

@@ -32,6 +32,8 @@ DEEP_AGENT_NAMES = ("dqn", "dyna-dqn")
 
 TERMINATIONS = ("learned", "known")
 """How imagined transitions end (:attr:`DeepConfig.termination`)."""
+WORLD_MODELS = ("neural", "simulator")
+"""What Dyna-DQN imagines with (:attr:`DeepConfig.world_model`)."""
 MAX_UPDATES_PER_STEP = 1000
 """Most gradient steps on real data per real step, and the largest denominator of U."""
 
@@ -89,8 +91,15 @@ class DeepConfig:
     epsilon_decay_steps: int = _exposed(8000, "epsilon_decay_steps")
     """Real steps over which ε falls from ``epsilon_start`` to ``epsilon_end`` (>= 1)."""
     planning_steps: int = _exposed(0, "planning_steps")
-    """k: gradient steps on imagined minibatches after each gradient step on real data, once
-    the model is fitted (0: plain DQN). A real step does U (1 + k) gradient steps."""
+    """k: gradient steps of planning after each gradient step on real data (0: plain DQN),
+    once ``learning_starts`` real steps are in: a real step does U (1 + k) gradient steps.
+    A planning step's minibatch is imagined in part (:meth:`imagined_share`), real for the
+    rest: all real while the model is not trusted (the buffer as experience replay's model)."""
+    world_model: str = _exposed("neural", "world_model")
+    """What imagination steps: ``neural``, the learned model (:mod:`dynaq.deep.model`), or
+    ``simulator``, the env's true dynamics stepped from the buffer's states, where dynaq
+    knows them (:mod:`dynaq.deep.simulator`): the perfect-model control of Holland et al.
+    2018 and van Hasselt et al. 2019."""
     termination: str = _exposed("learned", "termination")
     """How an imagined transition ends: ``learned`` (a draw from the model's termination
     head) or ``known`` (the env's own rule on the predicted next state, where dynaq knows
@@ -98,23 +107,50 @@ class DeepConfig:
     rollout_length: int = _exposed(1, "rollout_length")
     """H: model steps of each branched rollout from a state of the real buffer (Janner et al.
     2019, MBPO); 1 is one-step Dyna, as in §8.2."""
+    rollout_growth: int = _exposed(0, "rollout_growth")
+    """Real steps after ``learning_starts`` over which rollouts grow from 1 model step to H
+    (MBPO's schedule; 0: H from the start)."""
+    disagreement: float = _exposed(float("inf"), "disagreement")
+    """Rollouts stop before a step where the elites' predicted Δs spread more than this (the
+    members' standard deviation, in units of each coordinate's Δs deviation, averaged over
+    the coordinates; > 0; inf: never): where the models disagree, none is to be trusted."""
     imagined_ratio: float = _exposed(0.5, "imagined_ratio")
-    """Fraction of an imagined update's minibatch drawn from the imagined buffer, the rest
-    real (MBPO's 1 − real_ratio), in [0, 1]."""
+    """Fraction of a planning minibatch drawn from the imagined buffer once the model is
+    trusted, the rest real (MBPO's 1 − real_ratio), in [0, 1]."""
+    model_gate: float = _exposed(float("inf"), "model_gate")
+    """Imagination starts once the elites' next-state error on fresh transitions (relative to
+    the spread of Δs, :class:`dynaq.deep.model.ModelErrors`; "no change" scores 1) is below
+    this (> 0; inf: after the first fit)."""
+    imagined_ramp: int = _exposed(0, "imagined_ramp")
+    """Real steps over which the imagined share of a planning minibatch grows linearly from 0
+    to ``imagined_ratio`` once imagination starts (0: at once)."""
     imagined_capacity: int = 10_000
     """Imagined transitions kept (a ring, refilled before each run of k imagined updates)."""
     model_hidden: tuple[int, ...] = (128, 128)
     """Hidden layer widths of each model member (ReLU)."""
     ensemble: int = _exposed(1, "ensemble")
-    """Model members N; each imagined transition uses one drawn at random."""
+    """Model members N per seed, each trained on its own minibatches (Chua et al. 2018)."""
+    elites: int = _exposed(1, "elites")
+    """Members imagination draws from, the best on the held-out transitions (MBPO: 5 of 7;
+    at most ``ensemble``)."""
     model_lr: float = 1e-3
     """Adam step size of the model, in (0, 1]."""
-    model_train_period: int = 250
-    """Real steps between model fits; the newest of them are its held-out error set."""
-    model_gradient_steps: int = 25
-    """Gradient steps per model fit."""
+    model_train_period: int = _exposed(250, "model_period")
+    """Real steps between model fits; the newest of them are its fresh error set."""
+    model_gradient_steps: int = _exposed(25, "model_steps")
+    """Most gradient steps per model fit (with a holdout, early stopping may take fewer)."""
+    model_holdout: float = _exposed(0.0, "model_holdout")
+    """Share of the buffer held out at each fit, in [0, 0.5]: each member keeps its weights
+    of least held-out loss and stops when none improves (MBPO: 0.2); 0: no holdout, exactly
+    ``model_steps`` steps on all of it."""
     model_batch_size: int = 256
     """Transitions per model gradient step, per member."""
+    eval_period: int = _exposed(0, "eval_period")
+    """Real steps between greedy evaluations (0: none): ``eval_episodes`` episodes with ε = 0
+    on an env of their own, so that training draws nothing for them; their mean return is
+    the ``eval_return`` of the training episode in which they fell due."""
+    eval_episodes: int = _exposed(5, "eval_episodes")
+    """Episodes per greedy evaluation."""
     device: str = _exposed("cpu", "device")
     """Where tensors live: ``cpu`` or ``cuda``."""
 
@@ -125,6 +161,10 @@ class DeepConfig:
             check_number(name, getattr(self, name), 0.0, 1.0, "(0, 1]", low_open=True)
         for name in ("gamma", "epsilon_start", "epsilon_end", "imagined_ratio"):
             check_number(name, getattr(self, name), 0.0, 1.0, "[0, 1]")
+        check_number("model_holdout", self.model_holdout, 0.0, 0.5, "[0, 0.5]")
+        for name in ("disagreement", "model_gate"):
+            check_number(name, getattr(self, name), 0.0, float("inf"), "(0, inf]",
+                         low_open=True)
         check_number("max_grad_norm", self.max_grad_norm, 0.0, float("inf"), "(0, inf)",
                      low_open=True)
         check_number("updates_per_step", self.updates_per_step, 0.0, MAX_UPDATES_PER_STEP,
@@ -135,10 +175,15 @@ class DeepConfig:
                               f"{self.updates_per_step!r}")
         for f in fields(self):
             if f.type == "int":
-                low = 0 if f.name in ("planning_steps", "learning_starts") else 1
+                low = 0 if f.name in ("planning_steps", "learning_starts", "rollout_growth",
+                                      "imagined_ramp", "eval_period") else 1
                 check_count(f.name, getattr(self, f.name), low, _COUNT_BOUNDS.get(f.name,
                                                                                   MAX_COUNT))
         check_choice("termination", self.termination, TERMINATIONS)
+        check_choice("world_model", self.world_model, WORLD_MODELS)
+        if self.elites > self.ensemble:
+            raise ConfigError(f"elites must be at most ensemble ({self.ensemble}), got "
+                              f"{self.elites}")
         _check_device(self.device)
 
     @classmethod
@@ -210,7 +255,8 @@ EXPOSED_FIELDS = tuple(f.metadata[RUN_NAME] for f in fields(DeepConfig) if RUN_N
 
 _COUNT_BOUNDS = {"buffer_capacity": MAX_BUFFER, "imagined_capacity": MAX_BUFFER,
                  "planning_steps": MAX_PLANNING_STEPS, "learning_starts": MAX_STEPS,
-                 "epsilon_decay_steps": MAX_STEPS}
+                 "epsilon_decay_steps": MAX_STEPS, "rollout_growth": MAX_STEPS,
+                 "imagined_ramp": MAX_STEPS, "eval_period": MAX_STEPS}
 """Bounds of the counts (:mod:`dynaq.limits`); the others are at most ``MAX_COUNT``."""
 
 

@@ -6,16 +6,22 @@ where a backup of the table becomes a gradient step on a minibatch:
 
   1. direct RL: DQN's gradient steps on replayed real transitions, ``updates_per_step`` U
      per real step                                                -> :meth:`DQN.plan`
-  2. model learning: every ``model_train_period`` real steps, fit the neural one-step model
-     to the real replay buffer (after measuring its error on the transitions that arrived
-     since the last fit, which it has not trained on yet)         -> :meth:`DynaDQN.learn_model`
-  3. planning: after each gradient step on real data, once the model is fitted, k gradient
-     steps on imagined minibatches: k · B transitions imagined at once (rollouts of
-     ``rollout_length`` model steps branched from states drawn from the real buffer, the
-     course's "sample a seen (ŝ, â)"; actions ε-greedy under the current Q; (r̂, ŝ′,
-     terminated) from the model) into the imagined buffer, then k minibatches drawn from
-     it, each ``imagined_ratio`` imagined and the rest real
+  2. model learning: every ``model_period`` real steps, measure the model on the real
+     transitions that arrived since the last fit (it has not trained on them), then fit it
+     to the real buffer (MBPO's holdout, early stopping and elites: :func:`model.fit`)
+                                                                  -> :meth:`DynaDQN.learn_model`
+  3. planning: after each gradient step on real data, k gradient steps whose minibatches
+     are a share imagined and the rest real. The imagined transitions are made k · B' at a
+     time (B' = ``imagined_ratio`` · B): rollouts of H model steps branched from states
+     drawn from the real buffer (the course's "sample a seen (ŝ, â)"; MBPO), actions
+     ε-greedy under the current Q, (r̂, ŝ′, terminated) from one elite member each; a
+     rollout stops where the model ends its episode or the elites disagree too much
                                                                   -> :meth:`DynaDQN.train_step`
+
+When the model is used: not before it is trusted. Until its next-state error on fresh
+transitions falls below ``model_gate``, the k planning minibatches are all real (the buffer
+as experience replay's model); then the imagined share grows to ``imagined_ratio`` over
+``imagined_ramp`` real steps. Each seed opens its own gate.
 
 What k costs: a real step does U (1 + k) gradient steps, U of them on real data, so
 ``dqn`` at U (1 + k) is the control with the same compute and only real data ("k extra
@@ -23,11 +29,17 @@ updates on replayed real data" beside "k extra updates on imagined data"). The `
 a run records count every gradient step. With k = 0 nothing of steps 2–3 exists: no model
 is built, no random number is drawn, and the agent is DQN exactly (same seed → same
 weights and returns).
+
+``world_model simulator`` imagines with the env's own dynamics instead
+(:mod:`dynaq.deep.simulator`): no model to learn, trusted from the start, the control that
+separates "the model is wrong" from "imagined one-step transitions add little over replay".
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import nn
@@ -39,6 +51,9 @@ from dynaq.deep.dqn import DQN
 from dynaq.deep.nets import IMAGINE, MODEL_INIT, MODEL_REPLAY, torch_generator
 from dynaq.deep.termination import KNOWN_TERMINATION, TerminationFn, known_termination
 from dynaq.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dynaq.deep.simulator import TrueDynamics
 
 
 def known_rule(env_id: str | None) -> TerminationFn:
@@ -55,6 +70,22 @@ def known_rule(env_id: str | None) -> TerminationFn:
     return rule
 
 
+def known_dynamics(env_id: str | None) -> TrueDynamics:
+    """The true dynamics of ``env_id`` for ``world_model simulator``.
+
+    Raises:
+        ConfigError: Where dynaq does not know them.
+    """
+    from dynaq.deep.simulator import TRUE_DYNAMICS, true_dynamics
+
+    step = true_dynamics(env_id)
+    if step is None:
+        raise ConfigError(f"world_model simulator needs an env whose dynamics dynaq knows "
+                          f"({', '.join(TRUE_DYNAMICS)}), got {env_id!r}; use world_model "
+                          "neural")
+    return step
+
+
 class DynaDQN(DQN):
     """DQN plus a learned one-step model that imagines k transitions per real step.
 
@@ -62,41 +93,51 @@ class DynaDQN(DQN):
         obs_dim: Length of an observation vector.
         n_actions: Number of actions of a Discrete action space.
         config: Hyperparameters; ``planning_steps`` is k.
-        seed: Seeds DQN's streams and, separately, the model's and imagination's.
+        seed: Seeds DQN's streams and, separately, the model's and imagination's; a
+            sequence of S seeds trains S agents in lockstep.
+        env_id: The Gymnasium id of the env (for a known termination rule or dynamics).
 
     Attributes:
-        model_error: RMSE of the model's s′ on the real transitions of the last
-            ``model_train_period`` steps, measured before it trained on them (NaN until the
-            second fit).
-        reward_error: The same for r.
+        errors: Each seed's :class:`~dynaq.deep.model.ModelErrors` on the real transitions
+            of the last ``model_period`` steps, measured before the model trained on them
+            (NaN until the second fit).
+        trusted_at: Per seed, the real step at which imagination started (None before).
     """
 
     name = "dyna-dqn"
     COUNTERS: ClassVar[tuple[str, ...]] = (*DQN.COUNTERS, "model_fits")
 
     def __init__(self, obs_dim: int, n_actions: int, config: DeepConfig | None = None,
-                 seed: int = 0, env_id: str | None = None) -> None:
+                 seed: int | Sequence[int] = 0, env_id: str | None = None) -> None:
         super().__init__(obs_dim, n_actions, config, seed, env_id)
         self.model_fits = 0
         self.model: model_mod.OneStepModel | None = None
+        self.simulator: TrueDynamics | None = None
+        n = len(self.seeds)
+        nan = torch.full((n,), math.nan)
+        self.errors = model_mod.ModelErrors(nan, nan, nan, nan)
+        self.trusted_at: list[int | None] = [None] * n
         if self.config.planning_steps == 0:  # exactly DQN: build nothing, draw nothing
             return
         cfg = self.config
         self.termination_rule = known_rule(env_id) if cfg.termination == "known" else None
+        self.imagine_rngs = [torch_generator(s, IMAGINE) for s in self.seeds]
+        self.imagined = ReplayBuffer(cfg.imagined_capacity, self.obs_dim, self.device, n)
+        if cfg.world_model == "simulator":
+            self.simulator = known_dynamics(env_id)
+            self.trusted_at = [0] * n
+            return
         self.model = model_mod.OneStepModel(
             self.obs_dim, self.n_actions, cfg.model_hidden, cfg.ensemble,
-            torch_generator(seed, MODEL_INIT)).to(self.device)
-        self.model_optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.model_lr)
-        self.model_rng = torch_generator(seed, MODEL_REPLAY)
-        self.imagine_rng = torch_generator(seed, IMAGINE)
-        self.imagined = ReplayBuffer(cfg.imagined_capacity, self.obs_dim, self.device)
+            [torch_generator(s, MODEL_INIT) for s in self.seeds], cfg.elites).to(self.device)
+        self.model_rngs = [torch_generator(s, MODEL_REPLAY) for s in self.seeds]
 
     def plan(self) -> int:
         """Model learning when due (k > 0), then DQN's gradient steps, each on real data
-        followed by k on imagined data (:meth:`train_step`).
+        followed by k planning steps (:meth:`train_step`).
 
         Returns:
-            Gradient steps done, real and imagined.
+            Gradient steps done (per seed), real and planning.
         """
         cfg = self.config
         if self.model is not None and self.env_steps >= max(cfg.learning_starts, 1) \
@@ -104,85 +145,160 @@ class DynaDQN(DQN):
             self.learn_model()
         return super().plan()
 
+    def imagined_share(self) -> list[float]:
+        """Per seed, the share of a planning minibatch imagined now: 0 until the model is
+        trusted, then ``imagined_ratio``, reached linearly over ``imagined_ramp`` real
+        steps."""
+        cfg = self.config
+        return [0.0 if t is None else cfg.imagined_ratio * (
+            1.0 if cfg.imagined_ramp == 0 else min(1.0, (self.env_steps - t) / cfg.imagined_ramp))
+            for t in self.trusted_at]
+
+    def rollout_length(self) -> int:
+        """H now: 1 growing to ``rollout_length`` over ``rollout_growth`` real steps after
+        ``learning_starts``."""
+        cfg = self.config
+        if cfg.rollout_growth == 0:
+            return cfg.rollout_length
+        frac = min(1.0, max(0, self.env_steps - cfg.learning_starts) / cfg.rollout_growth)
+        return 1 + int((cfg.rollout_length - 1) * frac)
+
     def train_step(self) -> int:
-        """One gradient step on replayed real data, then k on imagined minibatches (§8.2,
-        step (f)), once the model is fitted: the course has no planning before the model
-        knows anything. The k · B' imagined transitions (B' = ``imagined_ratio`` · B) are
-        made in one batched model call, under the Q of the real step just taken, which the
-        k steps then change.
+        """One gradient step on replayed real data, then k planning steps (§8.2, step (f)).
+
+        The k · B' imagined transitions (B' = ``imagined_ratio`` · B) are made in one
+        batched call under the Q of the real step just taken, which the k steps then
+        change; a seed whose model is not trusted yet imagines them all the same (so that
+        its random streams do not depend on when it starts to trust) and uses none.
 
         Returns:
-            Gradient steps done: 1, or 1 + k.
+            Gradient steps done: 1 + k.
         """
         done = super().train_step()
-        if self.model is None or not self.model_fits:
+        if self.model is None and self.simulator is None:
             return done
         cfg = self.config
-        n_imagined = round(cfg.imagined_ratio * cfg.batch_size)
-        if n_imagined:
-            self.imagine(cfg.planning_steps * n_imagined)
+        most = round(cfg.imagined_ratio * cfg.batch_size)
+        used = [min(most, round(share * cfg.batch_size)) for share in self.imagined_share()]
+        if most:
+            self.imagine(cfg.planning_steps * most, keep=[u > 0 for u in used])
         for _ in range(cfg.planning_steps):
-            self.update(self.imagined_batch(n_imagined))
+            self.update(self.planning_batch(used))
         return done + cfg.planning_steps
 
     def learn_model(self) -> None:
-        """Measure the model on the real transitions it has not trained on, then fit it."""
+        """Measure the model on the real transitions it has not trained on, open the gate of
+        each seed whose error is below ``model_gate``, then fit the model."""
         cfg = self.config
         if self.model_fits:
-            self.model_error, self.reward_error = model_mod.one_step_error(
-                self.model, self.buffer.recent(cfg.model_train_period))
-        model_mod.fit(self.model, self.model_optimizer, self.buffer, cfg.model_gradient_steps,
-                      cfg.model_batch_size, self.model_rng)
+            self.errors = model_mod.model_errors(
+                self.model, self.buffer.recent(cfg.model_train_period), self.termination_rule)
+        model_mod.fit(self.model, self.buffer, cfg.model_lr, cfg.model_gradient_steps,
+                      cfg.model_batch_size, cfg.model_holdout, self.model_rngs)
         self.model_fits += 1
+        for s, t in enumerate(self.trusted_at):
+            # inf trusts once fitted; a finite gate needs an error measured below it
+            if t is None and (math.isinf(cfg.model_gate)
+                              or float(self.errors.state[s]) < cfg.model_gate):
+                self.trusted_at[s] = self.env_steps
 
-    def imagine(self, n: int) -> Batch:
-        """Add about ``n`` imagined transitions to the imagined buffer (§8.2 step (f), with
-        the model's prediction in place of the table lookup): ⌈n / H⌉ branched rollouts of
-        ``rollout_length`` H model steps from states drawn from the real buffer (MBPO), each
-        step ε-greedy under the current Q; a rollout stops where the model ends its episode.
+    def imagine(self, n: int, keep: Sequence[bool] | None = None) -> Batch:
+        """Add about ``n`` imagined transitions per seed to the imagined buffer (§8.2 step
+        (f), with the model's prediction in place of the table lookup): ⌈n / H⌉ branched
+        rollouts of H model steps from states drawn from the real buffer (MBPO), each step
+        ε-greedy under the current Q; a rollout stops where the model ends its episode, or
+        before a step where the elites disagree beyond ``disagreement``.
+
+        Args:
+            n: Transitions wanted per seed.
+            keep: Per seed, whether to store them (None: every seed).
 
         Returns:
-            The imagined transitions, step by step (the first step's rows first).
+            Every imagined step ``[S, m, ...]``, step by step (the first step's rows first),
+            stored or not, and dead rollouts' too.
         """
-        H = self.config.rollout_length
-        obs = self.buffer.sample(-(-n // H), self.imagine_rng).obs
-        steps = []
+        H = self.rollout_length()
+        obs = self.buffer.sample(-(-n // H), self.imagine_rngs).obs
+        alive = torch.ones(obs.shape[:2], dtype=torch.bool, device=obs.device)
+        steps, kept = [], []
         for _ in range(H):
-            steps.append(self._imagine_step(obs))
-            alive = steps[-1].terminated == 0
-            obs = steps[-1].next_obs[alive]
-            if obs.shape[0] == 0:
-                break
-        batch = steps[0] if len(steps) == 1 else Batch.cat(steps)
-        self.imagined.add_batch(batch)
+            step, trusted = self._imagine_step(obs)
+            alive = alive & trusted
+            steps.append(step)
+            kept.append(alive)
+            # never stop early: how many draws a seed makes must not depend on the others
+            alive = alive & (step.terminated == 0)
+            obs = step.next_obs
+        batch = Batch.cat(steps)
+        mask = torch.cat(kept, dim=1)
+        if keep is not None:
+            mask = mask & torch.tensor(keep, device=mask.device)[:, None]
+        self.imagined.add_batch(batch, mask)
         return batch
 
-    def _imagine_step(self, obs: torch.Tensor) -> Batch:
-        """One model step from each of ``obs``, the action ε-greedy under the current Q."""
-        n = obs.shape[0]
+    def _imagine_step(self, obs: torch.Tensor) -> tuple[Batch, torch.Tensor]:
+        """One model step from each of ``obs`` ``[S, m, d]``, the action ε-greedy under the
+        current Q, and whether the elites agree on it."""
+        n = obs.shape[1]
         with torch.no_grad():
-            greedy = self.q(obs).argmax(dim=1)
-        explore = torch.rand(n, generator=self.imagine_rng) < self.epsilon
-        random = torch.randint(self.n_actions, (n,), generator=self.imagine_rng)
+            greedy = self.q(obs).argmax(dim=-1)
+        explore = torch.stack([torch.rand(n, generator=g) for g in self.imagine_rngs]) \
+            < self.epsilon
+        random = torch.stack([torch.randint(self.n_actions, (n,), generator=g)
+                              for g in self.imagine_rngs])
         action = torch.where(explore.to(self.device), random.to(self.device), greedy)
-        next_obs, reward, terminated = self.model.sample(obs, action, self.imagine_rng)
+        if self.simulator is not None:
+            next_obs, reward, terminated = self.simulator(obs, action)
+            agree = torch.ones_like(terminated, dtype=torch.bool)
+        else:
+            elites = self.model.elites
+            pick = torch.stack([torch.randint(elites.shape[1], (n,), generator=g)
+                                for g in self.imagine_rngs]).to(self.device)
+            member = elites.gather(1, pick)
+            next_obs, reward, terminated = self.model.sample(obs, action, member,
+                                                             self.imagine_rngs)
+            agree = self._agree(obs, action)
         if self.termination_rule is not None:  # the draws above happen either way
             terminated = self.termination_rule(next_obs).to(obs.dtype)
-        return Batch(obs, action, reward, next_obs, terminated)
+        return Batch(obs, action, reward, next_obs, terminated), agree
 
-    def imagined_batch(self, n_imagined: int) -> Batch:
-        """A minibatch for an imagined update: ``n_imagined`` from the imagined buffer
-        (drawn with the imagination stream), the rest of the batch size real (drawn with the
-        replay stream), real rows first."""
+    def _agree(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """``bool [S, m]``: where the elites' predicted Δs spread within ``disagreement``."""
+        limit = self.config.disagreement
+        elites = self.model.elites
+        if math.isinf(limit) or elites.shape[1] < 2:
+            return torch.ones(obs.shape[:2], dtype=torch.bool, device=obs.device)
+        with torch.no_grad():
+            next_obs = self.model.predict(obs, action)[0]
+            mine = next_obs.gather(1, elites[..., None, None].expand(-1, -1, *next_obs.shape[2:]))
+            spread = (mine.std(dim=1, correction=0) / self.model.delta_std[:, 0]).mean(dim=-1)
+        return spread <= limit
+
+    def planning_batch(self, imagined: Sequence[int]) -> Batch:
+        """A planning minibatch: per seed, ``imagined[s]`` rows from its imagined buffer
+        (drawn with its imagination stream) and the rest of the batch size real (drawn with
+        its replay stream), real rows first; all real while a seed has imagined nothing it
+        kept (every rollout cut at its first step)."""
+        size = self.config.batch_size
+        imagined = [n if self.imagined.sizes[s] else 0 for s, n in enumerate(imagined)]
+        if not any(imagined):  # the same draws as seed by seed, in one gather
+            return self.buffer.sample(size, self.replay_rngs)
         parts = []
-        if n_imagined < self.config.batch_size:
-            parts.append(self.buffer.sample(self.config.batch_size - n_imagined,
-                                            self.replay_rng))
-        if n_imagined:
-            parts.append(self.imagined.sample(n_imagined, self.imagine_rng))
-        return parts[0] if len(parts) == 1 else Batch.cat(parts)
+        for s, n_imagined in enumerate(imagined):
+            rows = []
+            if n_imagined < size:
+                rows.append(self._one(self.buffer, s, size - n_imagined, self.replay_rngs[s]))
+            if n_imagined:
+                rows.append(self._one(self.imagined, s, n_imagined, self.imagine_rngs[s]))
+            parts.append(rows[0] if len(rows) == 1 else Batch.cat(rows))
+        return Batch(*(torch.cat(column) for column in zip(*parts, strict=True)))
+
+    @staticmethod
+    def _one(buffer: ReplayBuffer, s: int, n: int, generator: torch.Generator) -> Batch:
+        """``n`` rows ``[1, n, ...]`` of seed s's ring of ``buffer``."""
+        idx = torch.randint(buffer.sizes[s], (n,), generator=generator).to(buffer.rows.device)
+        return buffer.batch_of(buffer.rows[s:s + 1, idx])
 
     def _modules_by_prefix(self) -> dict[str, nn.Module]:
         modules = super()._modules_by_prefix()
         return modules if self.model is None else {**modules, "model": self.model}
-

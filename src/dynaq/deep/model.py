@@ -17,12 +17,19 @@ Its minimiser is not the calibrated P(terminated) but its odds times the weight:
 errs on the side of ending episodes, trading precision for recall where it is unsure. Where
 the rule is known exactly, :mod:`dynaq.deep.termination` gives it and no model is needed.
 
-Two uses, two rules:
-- imagining (:meth:`OneStepModel.sample`) draws one member at random per transition (PETS's
-  "TS1", as MBPO does) and ends the episode with that member's P(terminated), a Bernoulli
-  draw: a state the model is unsure of sometimes ends and sometimes goes on, where a cut-off
-  at 1/2 would never end it;
-- error (:func:`one_step_error`) averages the members' predictions.
+Fitting (:func:`fit`) follows MBPO (Janner et al. 2019): each fit holds out a random
+``model_holdout`` share of the buffer, trains every member on the rest, measures each member's
+held-out loss every :data:`EVAL_PERIOD` steps, stops when no member has improved by 1% for
+:data:`PATIENCE` measurements (or after ``model_gradient_steps``), and restores each member's
+best weights; the ``model_elites`` members of lowest held-out loss are the ones imagination
+uses. Each fit starts a fresh Adam from the last fit's weights, so that a fit is the same
+whatever the other seeds of a lockstep batch did.
+
+Imagining (:meth:`OneStepModel.sample`) uses one elite member per transition, drawn at random
+(PETS's "TS1", as MBPO does), and ends the episode with that member's P(terminated), a
+Bernoulli draw: a state the model is unsure of sometimes ends and sometimes goes on, where a
+cut-off at 1/2 would never end it. Its errors (:func:`model_errors`) are those of the member
+used: each elite's, averaged, not the error of the members' mean.
 
 An expected backup uses ``1 − P(terminated)`` from :meth:`OneStepModel.predict` as the weight
 of the bootstrap instead of a draw.
@@ -33,13 +40,15 @@ draw: the "false certainty" the course warns of (FrozenLake's slippery ice, for 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from dynaq.deep.buffer import Batch, ReplayBuffer
+from dynaq.deep.nets import BatchedMLP, MemberAdam
+from dynaq.deep.termination import TerminationFn
 
 STD_FLOOR = 1e-2
 """Smallest standard deviation used to standardise (a constant feature stays finite)."""
@@ -52,58 +61,61 @@ recalled 27–45% of the terminations, a cap of 100 92–96% while ending 2.4–
 others (40–49% after only 25 steps of fitting), a cap of 10 77–81% while ending 1.1–1.7%.
 Where the rule is known (:mod:`dynaq.deep.termination`), no learned head is needed."""
 
+EVAL_PERIOD = 25
+"""Gradient steps between two measurements of the held-out loss during a fit."""
+PATIENCE = 4
+"""Measurements without a 1% gain of any member of a seed before its fit stops (MBPO: 5
+epochs)."""
+MAX_HOLDOUT = 5000
+"""Most held-out transitions per fit (MBPO's cap)."""
+
 
 class OneStepModel(nn.Module):
-    """An ensemble of N MLPs predicting (Δs, r, termination logit) from (s, a).
+    """Ensembles of E MLPs predicting (Δs, r, termination logit) from (s, a), one ensemble
+    per seed of a lockstep batch.
 
     Args:
         obs_dim: Length of an observation vector.
         n_actions: Number of actions (one-hot encoded as input).
         hidden: Hidden layer widths of each member.
-        ensemble: Number of members N.
-        generator: CPU generator for the initial weights.
+        ensemble: Members E per seed.
+        generators: One CPU generator per seed, for its members' initial weights.
+        elites: Members per seed that imagination uses (the first ones until a fit with a
+            holdout ranks them).
     """
 
     def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int], ensemble: int,
-                 generator: torch.Generator) -> None:
+                 generators: Sequence[torch.Generator], elites: int = 1) -> None:
         super().__init__()
         self.obs_dim, self.n_actions, self.ensemble = obs_dim, n_actions, ensemble
-        sizes = [obs_dim + n_actions, *hidden, obs_dim + 2]
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-            bound = 1.0 / math.sqrt(n_in)  # nn.Linear's default init, per member
-            w = torch.empty(ensemble, n_in, n_out).uniform_(-bound, bound, generator=generator)
-            b = torch.empty(ensemble, 1, n_out).uniform_(-bound, bound, generator=generator)
-            self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(b))
+        self.seeds = len(generators)
+        self.net = BatchedMLP((obs_dim + n_actions, *hidden, obs_dim + 2), generators, ensemble)
+        # per seed, shaped to broadcast over [S, E, B, ·]
         for name, size in (("obs", obs_dim), ("delta", obs_dim), ("reward", 1)):
-            self.register_buffer(f"{name}_mean", torch.zeros(size))
-            self.register_buffer(f"{name}_std", torch.ones(size))
-        # a buffer, not a number: a saved agent's state_dict restores the weight it trained with
-        self.register_buffer("term_pos_weight", torch.ones(1))
+            self.register_buffer(f"{name}_mean", torch.zeros(self.seeds, 1, 1, size))
+            self.register_buffer(f"{name}_std", torch.ones(self.seeds, 1, 1, size))
+        # buffers, not numbers: a saved agent's state_dict restores what it trained with
+        self.register_buffer("term_pos_weight", torch.ones(self.seeds, 1, 1))
+        self.register_buffer("elites", torch.arange(elites).expand(self.seeds, elites).clone())
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """Standardised outputs ``[N, B, obs_dim + 2]`` (Δs, r, logit) of every member.
+        """Standardised outputs ``[S, E, B, obs_dim + 2]`` (Δs, r, logit) of every member.
 
         Args:
-            obs: ``[B, obs_dim]`` (all members see it) or ``[N, B, obs_dim]``.
-            action: ``[B]`` or ``[N, B]`` action indices.
+            obs: ``[S, B, obs_dim]`` (every member of a seed sees it) or ``[S, E, B, obs_dim]``.
+            action: ``[S, B]`` or ``[S, E, B]`` action indices.
         """
+        if obs.dim() == 3:
+            obs = obs[:, None].expand(-1, self.ensemble, -1, -1)
+            action = action[:, None].expand(-1, self.ensemble, -1)
         x = torch.cat([(obs - self.obs_mean) / self.obs_std,
                        nn.functional.one_hot(action, self.n_actions).to(obs.dtype)], dim=-1)
-        if x.dim() == 2:
-            x = x.expand(self.ensemble, *x.shape)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = torch.baddbmm(b, x, w)
-            if i < last:
-                x = torch.relu(x)
-        return x
+        s, e, b = x.shape[:3]
+        return self.net(x.reshape(s * e, b, -1)).reshape(s, e, b, -1)
 
     def predict(self, obs: torch.Tensor, action: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Every member's ``(next_obs [N, B, d], reward [N, B], P(terminated) [N, B])``.
+        """Every member's ``(next_obs [S, E, B, d], reward [S, E, B], P(terminated) [S, E, B])``.
 
         ``1 − P(terminated)`` is the expected continuation: the weight of the bootstrap
         ``γ max_a Q(s′, a)`` in an expected backup. P is that of the class-weighted loss (see
@@ -111,89 +123,208 @@ class OneStepModel(nn.Module):
         """
         out = self(obs, action)
         d = self.obs_dim
-        next_obs = obs + out[..., :d] * self.delta_std + self.delta_mean
-        reward = out[..., d] * self.reward_std + self.reward_mean
+        base = obs if obs.dim() == 4 else obs[:, None]
+        next_obs = base + out[..., :d] * self.delta_std + self.delta_mean
+        reward = out[..., d] * self.reward_std[..., 0] + self.reward_mean[..., 0]
         return next_obs, reward, torch.sigmoid(out[..., d + 1])
 
-    def sample(self, obs: torch.Tensor, action: torch.Tensor, generator: torch.Generator
+    def sample(self, obs: torch.Tensor, action: torch.Tensor, member: torch.Tensor,
+               generators: Sequence[torch.Generator]
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Imagined ``(next_obs, reward, terminated)`` for ``[B]`` pairs, one random member
-        each; terminated (0/1) drawn as Bernoulli(P(terminated)) of that member.
+        """Imagined ``(next_obs, reward, terminated)`` for ``[S, n]`` pairs, each from the
+        given member; terminated (0/1) drawn as Bernoulli(P(terminated)) of that member.
 
         Args:
-            obs: ``[B, obs_dim]`` states.
-            action: ``[B]`` action indices.
-            generator: A CPU generator. It draws ``B`` member indices first, then ``B``
-                uniforms ``u`` (terminated where ``u < P``); both on the CPU, so one seed
-                imagines the same transitions on every device.
+            obs: ``[S, n, obs_dim]`` states.
+            action: ``[S, n]`` action indices.
+            member: ``[S, n]`` member of each pair, in [0, E).
+            generators: One CPU generator per seed; seed s draws ``n`` uniforms ``u``
+                (terminated where ``u < P``) on the CPU, so one seed imagines the same
+                transitions on every device.
         """
         with torch.no_grad():
             next_obs, reward, p_term = self.predict(obs, action)
-        n = obs.shape[0]
-        member = torch.randint(self.ensemble, (n,), generator=generator).to(obs.device)
-        u = torch.rand(n, generator=generator).to(obs.device)
-        rows = torch.arange(n, device=obs.device)
-        return (next_obs[member, rows], reward[member, rows],
-                (u < p_term[member, rows]).to(obs.dtype))
+        pick = member[:, None, :]
+        u = torch.stack([torch.rand(obs.shape[1], generator=g) for g in generators])
+        return (next_obs.gather(1, pick[..., None].expand(-1, -1, -1, self.obs_dim))[:, 0],
+                reward.gather(1, pick)[:, 0],
+                (u.to(obs.device) < p_term.gather(1, pick)[:, 0]).to(obs.dtype))
 
     def fit_statistics(self, data: Batch) -> None:
-        """Set the standardisation (mean and deviation) and the terminal class's loss weight
-        (non-terminal / terminal transitions, within :data:`POS_WEIGHT_RANGE`) from ``data``,
-        the whole replay buffer."""
+        """Set each seed's standardisation (mean and deviation) and its terminal class's loss
+        weight (non-terminal / terminal transitions, within :data:`POS_WEIGHT_RANGE`) from
+        ``data`` ``[S, n, ...]``, the whole replay buffer."""
         delta = data.next_obs - data.obs
-        for name, x in (("obs", data.obs), ("delta", delta), ("reward", data.reward[:, None])):
-            getattr(self, f"{name}_mean").copy_(x.mean(dim=0))
-            getattr(self, f"{name}_std").copy_(x.std(dim=0, correction=0).clamp_min(STD_FLOOR))
-        positives = data.terminated.sum()
+        for name, x in (("obs", data.obs), ("delta", delta), ("reward", data.reward[..., None])):
+            getattr(self, f"{name}_mean").copy_(x.mean(dim=1)[:, None, None])
+            getattr(self, f"{name}_std").copy_(
+                x.std(dim=1, correction=0).clamp_min(STD_FLOOR)[:, None, None])
+        positives = data.terminated.sum(dim=1)
         # no terminal transition yet: the ratio is inf, clamped to the top (it weights nothing)
-        weight = (data.terminated.numel() - positives) / positives
-        self.term_pos_weight.copy_(weight.clamp(*POS_WEIGHT_RANGE))
+        weight = (data.terminated.shape[1] - positives) / positives
+        self.term_pos_weight.copy_(weight.clamp(*POS_WEIGHT_RANGE)[:, None, None])
 
-    def loss(self, batch: Batch) -> torch.Tensor:
-        """MSE of standardised Δs and r plus the class-weighted termination cross-entropy, on
-        a batch whose fields are ``[N, B, ...]`` (one minibatch per member)."""
+    def member_losses(self, batch: Batch) -> torch.Tensor:
+        """``[S, E]``: each member's MSE of standardised Δs and r plus its class-weighted
+        termination cross-entropy, on a batch whose fields are ``[S, E, B, ...]`` (or
+        ``[S, B, ...]``, the same rows for every member)."""
         out = self(batch.obs, batch.action)
         d = self.obs_dim
-        delta = (batch.next_obs - batch.obs - self.delta_mean) / self.delta_std
-        reward = (batch.reward - self.reward_mean) / self.reward_std
-        return (nn.functional.mse_loss(out[..., :d], delta)
-                + nn.functional.mse_loss(out[..., d], reward)
-                + nn.functional.binary_cross_entropy_with_logits(
-                    out[..., d + 1], batch.terminated, pos_weight=self.term_pos_weight))
+        obs, next_obs = batch.obs, batch.next_obs
+        if obs.dim() == 3:
+            obs, next_obs = obs[:, None], next_obs[:, None]
+        reward, terminated = (batch.reward, batch.terminated) if batch.reward.dim() == 3 else (
+            batch.reward[:, None], batch.terminated[:, None])
+        delta = (next_obs - obs - self.delta_mean) / self.delta_std
+        reward = (reward - self.reward_mean[..., 0]) / self.reward_std[..., 0]
+        term = nn.functional.binary_cross_entropy_with_logits(
+            out[..., d + 1], terminated.expand_as(out[..., d + 1]),
+            pos_weight=self.term_pos_weight, reduction="none")
+        return ((out[..., :d] - delta).square().mean(dim=(-2, -1))
+                + (out[..., d] - reward).square().mean(dim=-1) + term.mean(dim=-1))
 
 
-def fit(model: OneStepModel, optimizer: torch.optim.Optimizer, buffer: ReplayBuffer,
-        steps: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
-    """Fit the model to the real replay buffer: refit its statistics (standardisation and
-    termination weight), then ``steps`` Adam steps, each member on its own ``batch_size``
-    transitions.
+class FitReport(NamedTuple):
+    """What one :func:`fit` did, per seed."""
 
-    Returns:
-        The last loss (a 0-d tensor).
+    steps: list[int]
+    """Gradient steps each seed's members took."""
+    holdout_loss: torch.Tensor
+    """``[S, E]`` each member's best held-out loss (NaN without a holdout)."""
+
+
+def fit(model: OneStepModel, buffer: ReplayBuffer, lr: float, max_steps: int, batch_size: int,
+        holdout: float, generators: Sequence[torch.Generator]) -> FitReport:
+    """Fit each seed's ensemble to its real replay buffer (MBPO's training; see the module's
+    docstring) and choose its elites.
+
+    Refits the statistics, then: with ``holdout`` > 0, holds out that share of each seed's
+    buffer (at most :data:`MAX_HOLDOUT`, at least one transition), trains on the rest with
+    early stopping, restores each member's best weights and ranks the elites (the members of
+    least held-out loss); with ``holdout`` 0, takes ``max_steps`` steps on the whole buffer
+    and keeps the first members as elites. Seed s's draws all come from ``generators[s]``
+    and a seed that has stopped draws nothing more, so its fit is the one it gets alone.
+
+    Args:
+        model: The model.
+        buffer: The real replay buffer, one ring per seed.
+        lr: Adam's step size (a fresh Adam per fit).
+        max_steps: Most gradient steps.
+        batch_size: Transitions per member per step.
+        holdout: Share of the buffer held out, in [0, 1).
+        generators: One CPU generator per seed.
     """
-    model.fit_statistics(buffer.all())
-    n = model.ensemble
-    loss = torch.zeros(())
-    for _ in range(steps):
-        flat = buffer.sample(n * batch_size, generator)
-        loss = model.loss(Batch(*(x.reshape(n, batch_size, *x.shape[1:]) for x in flat)))
-        optimizer.zero_grad(set_to_none=True)
+    data = buffer.all()
+    model.fit_statistics(data)
+    n_seeds, n_members, n = model.seeds, model.ensemble, data.obs.shape[1]
+    n_hold = min(max(round(holdout * n), 1), MAX_HOLDOUT, n - 1) if holdout > 0 and n > 1 else 0
+    perm = torch.stack([torch.randperm(n, generator=g) for g in generators]) if n_hold else None
+    seeds_arange = torch.arange(n_seeds)[:, None]
+    held = _rows(data, seeds_arange, perm[:, :n_hold]) if n_hold else None
+    train_idx = perm[:, n_hold:] if n_hold else None
+    optimizer = MemberAdam(model.parameters(), lr)
+    params = list(model.net.parameters())
+    active = [True] * n_seeds
+    steps = [0] * n_seeds
+    best = best_params = None
+    stale = torch.zeros(n_seeds, dtype=torch.long)
+    if held is not None:
+        best = _held_losses(model, held)
+        best_params = [p.detach().clone() for p in params]
+    for step in range(1, max_steps + 1):
+        idx = torch.stack([
+            (torch.randint(n - n_hold, (n_members * batch_size,), generator=g) if on
+             else torch.zeros(n_members * batch_size, dtype=torch.long))
+            for g, on in zip(generators, active, strict=True)])
+        if train_idx is not None:
+            idx = train_idx.gather(1, idx)
+        batch = _rows(data, seeds_arange, idx).split(n_members)
+        weight = torch.tensor(active, dtype=torch.float32, device=data.obs.device)
+        loss = (model.member_losses(batch).mean(dim=1) * weight).sum()
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return loss.detach()
+        steps = [k + on for k, on in zip(steps, active, strict=True)]
+        if held is None or step % EVAL_PERIOD:
+            continue
+        losses = _held_losses(model, held)
+        # a stopped seed's weights drift on Adam's momentum: never its best
+        better = (losses < best * 0.99) & torch.tensor(active, device=losses.device)[:, None]
+        with torch.no_grad():
+            for p, b in zip(params, best_params, strict=True):
+                keep = better.reshape(-1).view(-1, *([1] * (p.dim() - 1)))
+                b.copy_(torch.where(keep, p, b))
+        best = torch.where(better, losses, best)
+        stale = torch.where(better.any(dim=1), 0, stale + 1)
+        active = [on and int(k) < PATIENCE for on, k in zip(active, stale, strict=True)]
+        if not any(active):
+            break
+    if held is not None:
+        with torch.no_grad():
+            for p, b in zip(params, best_params, strict=True):
+                p.copy_(b)
+        model.elites.copy_(best.argsort(dim=1, stable=True)[:, :model.elites.shape[1]])
+    return FitReport(steps, best if best is not None
+                     else torch.full((n_seeds, n_members), float("nan")))
 
 
-def one_step_error(model: OneStepModel, data: Batch) -> tuple[float, float]:
-    """Root-mean-square error of the members' mean prediction of s′ (over all coordinates)
-    and of r, in the env's own units, on ``data``.
+def _rows(data: Batch, seeds: torch.Tensor, idx: torch.Tensor) -> Batch:
+    """Rows ``idx [S, m]`` of each seed's ``data``."""
+    idx = idx.to(data.obs.device)
+    return Batch(*(x[seeds.to(idx.device), idx] for x in data))
 
-    Returns:
-        ``(state_rmse, reward_rmse)``; NaN for empty data.
-    """
-    if data.obs.shape[0] == 0:
-        return float("nan"), float("nan")
+
+def _held_losses(model: OneStepModel, held: Batch) -> torch.Tensor:
     with torch.no_grad():
-        next_obs, reward, _ = model.predict(data.obs, data.action)
-        state = (next_obs.mean(dim=0) - data.next_obs).square().mean().sqrt()
-        rew = (reward.mean(dim=0) - data.reward).square().mean().sqrt()
-    return float(state), float(rew)
+        return model.member_losses(held)
+
+
+class ModelErrors(NamedTuple):
+    """A model's errors on fresh real transitions, per seed (``[S]`` each), those of the
+    member imagination uses: each elite's alone, averaged over the elites."""
+
+    state: torch.Tensor
+    """Next-state error relative to the spread of Δs: sqrt of the mean over coordinates of
+    Σ(Δ̂ − Δ)² / ΣΔ², so that predicting "no change" scores 1 and a perfect model 0."""
+    reward: torch.Tensor
+    """Root-mean-square error of r."""
+    recall: torch.Tensor
+    """Of the terminal transitions, the share imagination ends: its expected share, the mean
+    P(terminated) over them (the rule's verdict on the predicted s′ with a known rule); NaN
+    without a terminal transition."""
+    precision: torch.Tensor
+    """Of the transitions imagination ends, the share that truly ended (expected); NaN
+    where it ends none."""
+
+
+def model_errors(model: OneStepModel, data: Batch, rule: TerminationFn | None = None
+                 ) -> ModelErrors:
+    """The errors of the elites on ``data`` ``[S, n, ...]`` (:class:`ModelErrors`); NaN for
+    empty data.
+
+    Args:
+        model: The model.
+        data: Fresh real transitions, not yet trained on.
+        rule: The known termination rule, where imagination uses one.
+    """
+    n_seeds = model.seeds
+    if data.obs.shape[1] == 0:
+        nan = torch.full((n_seeds,), float("nan"))
+        return ModelErrors(nan, nan, nan, nan)
+    with torch.no_grad():
+        next_obs, reward, p_term = model.predict(data.obs, data.action)
+        pick = model.elites[..., None]
+        next_obs = next_obs.gather(1, pick[..., None].expand(-1, -1, *next_obs.shape[2:]))
+        reward, p_term = reward.gather(1, pick.expand(-1, -1, reward.shape[2])), p_term.gather(
+            1, pick.expand(-1, -1, p_term.shape[2]))
+        if rule is not None:
+            p_term = rule(next_obs).to(reward.dtype)
+        delta = (data.next_obs - data.obs)[:, None]
+        err = (next_obs - data.next_obs[:, None]).square().sum(dim=2)
+        spread = delta.square().sum(dim=2).clamp_min(torch.finfo(torch.float32).tiny)
+        state = (err / spread).mean(dim=-1).sqrt().mean(dim=1)
+        rew = (reward - data.reward[:, None]).square().mean(dim=-1).sqrt().mean(dim=1)
+        ended = data.terminated[:, None]
+        recall = ((p_term * ended).sum(dim=-1) / ended.sum(dim=-1)).mean(dim=1)
+        precision = ((p_term * ended).sum(dim=-1) / p_term.sum(dim=-1)).mean(dim=1)
+    return ModelErrors(state.cpu(), rew.cpu(), recall.cpu(), precision.cpu())

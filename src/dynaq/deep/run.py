@@ -1,4 +1,9 @@
-"""One deep run: a deep agent, a Gymnasium env, one seed → per-episode records.
+"""Deep runs: a deep agent, a Gymnasium env, S seeds in lockstep → per-episode records.
+
+The seeds of a run step together (one env each, one batched agent: :mod:`dynaq.deep.nets`),
+each exactly as it would alone: :func:`run_deep_seeds` for S seeds gives each seed's
+:func:`run_deep` records bit for bit (wall time aside). A seed that has finished its
+episodes goes on stepping, unrecorded, until the last one finishes.
 
 Box observations go to the network as they are; Discrete ones as one-hot vectors
 (:class:`OneHot`), so DQN and Dyna-DQN run on the same worlds as the tabular agents, and on
@@ -9,7 +14,7 @@ one-hot state is a Q table that gets the tabular ground-truth metrics, exactly.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -18,12 +23,14 @@ import numpy as np
 import torch
 
 from dynaq import rng
-from dynaq.agents.loop import run_episodes
+from dynaq.checks import check_count
 from dynaq.deep.config import DeepConfig, check_agent
 from dynaq.deep.dqn import DQN
 from dynaq.deep.dyna_dqn import DynaDQN
+from dynaq.deep.nets import EVAL, seed_sequence
 from dynaq.envs import make_env
 from dynaq.errors import ConfigError
+from dynaq.limits import MAX_EPISODES, MAX_STEPS
 from dynaq.mdp import TabularMDP, greedy_policy
 from dynaq.metrics import GroundTruth
 from dynaq.records import N_FIELDS
@@ -45,9 +52,14 @@ class DeepRun:
     ``env_steps``, cumulative real steps; ``backups``, cumulative gradient steps (on real
     and on imagined minibatches alike: the course's analogue of tabular backups);
     ``value_error`` and ``policy_value`` as for tabular agents (NaN without an exact
-    model); ``wall_s``, cumulative seconds; ``truncated``, 1 when the episode was cut by a
-    step limit; ``model_error`` and ``reward_error``, the model's held-out RMSE of s′ and r
-    (NaN for dqn and before the model's second fit); ``model_coverage``, always NaN.
+    model); ``wall_s``, cumulative seconds (of the lockstep batch); ``truncated``, 1 when
+    the episode was cut by a step limit; ``model_error`` (the next-state error relative to
+    the spread of Δs), ``reward_error`` (RMSE of r), ``term_recall`` and ``term_precision``
+    of the model's elites on the real transitions since its last fit (NaN for dqn and
+    before the model's second fit: :class:`dynaq.deep.model.ModelErrors`);
+    ``model_coverage``, always NaN; ``eval_return``, the mean return of ``eval_episodes``
+    greedy episodes on a separate env when an evaluation fell due during the episode (every
+    ``eval_period`` real steps), else NaN.
     """
 
     records: np.ndarray
@@ -127,46 +139,154 @@ def run_deep(env_id: str, config: DeepConfig, agent: str = "dqn", seed: int = 0,
     Raises:
         ConfigError: On a bad agent name, budget or env.
     """
+    return run_deep_seeds(env_id, config, agent, [seed], episodes, total_steps,
+                          max_episode_steps)[0]
+
+
+def run_deep_seeds(env_id: str, config: DeepConfig, agent: str, seeds: Sequence[int],
+                   episodes: int | None = None, total_steps: int | None = None,
+                   max_episode_steps: int | None = None) -> list[DeepRun]:
+    """:func:`run_deep` for each of ``seeds``, run in lockstep (see the module's docstring);
+    the :class:`DeepRun` of each, each with the one agent of all the seeds.
+
+    Raises:
+        ConfigError: As :func:`run_deep`, or for no seeds.
+    """
     check_agent(agent, config)
     if (episodes is None) == (total_steps is None):
         raise ConfigError("give exactly one of episodes or total_steps")
     for name, value in (("episodes", episodes), ("total_steps", total_steps),
                         ("max_episode_steps", max_episode_steps)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
-            raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-    env, mdp = make_deep_env(env_id)
+        if value is not None:
+            check_count(name, value, 1, MAX_EPISODES if name == "episodes" else MAX_STEPS)
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ConfigError("seeds must name at least one seed")
+    made = [make_deep_env(env_id) for _ in range(2 * len(seeds) if config.eval_period else
+                                                 len(seeds))]
+    envs = [env for env, _ in made]
+    mdp = made[0][1]
     truth = GroundTruth.of(mdp, config.gamma) if mdp is not None else None
     try:
         with torch_settings(config.device):
-            learner = DEEP_AGENTS[agent].for_env(env, config, seed)
-            records = _train(env, learner, seed, episodes, total_steps, max_episode_steps or 0,
-                             mdp, truth)
+            learner = DEEP_AGENTS[agent].for_env(envs[0], config, seeds)
+            records, q_tables = _train(envs[:len(seeds)], envs[len(seeds):], learner, episodes,
+                                       total_steps, max_episode_steps, mdp, truth)
     finally:
-        env.close()
-    q_table = learner.q_values(np.eye(mdp.n_states)) if mdp is not None else None
-    return DeepRun(records, learner, q_table,
-                   truth.v_star_start if truth is not None else float("nan"))
+        for env in envs:
+            env.close()
+    v_star = truth.v_star_start if truth is not None else float("nan")
+    return [DeepRun(rec, learner, q, v_star) for rec, q in zip(records, q_tables, strict=True)]
 
 
-def _train(env: gym.Env, agent: DQN, seed: int, episodes: int | None, total_steps: int | None,
-           limit: int, mdp: TabularMDP | None, truth: GroundTruth | None) -> np.ndarray:
-    rows: list[tuple[float, ...]] = []
+class _Seed:
+    """One seed's progress through its budget."""
+
+    def __init__(self) -> None:
+        self.episodes = self.total = self.steps = 0
+        self.ret = 0.0
+        self.rows: list[tuple[float, ...]] = []
+        self.finished = False
+        self.q_table: np.ndarray | None = None
+        self.eval_return = np.nan
+
+
+def _train(envs: list[gym.Env], eval_envs: list[gym.Env], agent: DQN, episodes: int | None,
+           total_steps: int | None, limit: int | None, mdp: TabularMDP | None,
+           truth: GroundTruth | None) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """The loop of :func:`dynaq.agents.run_episodes`, for every seed at once: the same calls
+    in the same order for each seed, so one seed here is that loop exactly."""
+    seeds, cfg = agent.seeds, agent.config
+    state = [_Seed() for _ in seeds]
+    obs = np.stack([env.reset(seed=rng.gym_seed(s))[0] for env, s in zip(envs, seeds,
+                                                                          strict=True)])
+    eval_seeded = [False] * len(seeds)
     t0 = time.perf_counter()
-    for episode in run_episodes(agent, env, episodes=episodes, total_steps=total_steps,
-                                max_episode_steps=limit or None, seed=rng.gym_seed(seed)):
-        value_error, policy_value = _value_metrics(agent, mdp, truth)
-        rows.append((episode.steps, episode.return_, agent.env_steps, agent.backups,
-                     value_error, policy_value, time.perf_counter() - t0, episode.truncated,
-                     agent.model_error, agent.reward_error, np.nan))
-    return np.array(rows, dtype=np.float64).reshape(-1, N_FIELDS)
+    while not all(st.finished for st in state):
+        actions = agent.act_all(obs)
+        steps = [env.step(int(a)) for env, a in zip(envs, actions, strict=True)]
+        next_obs = np.stack([st[0] for st in steps])
+        rewards = np.array([float(st[1]) for st in steps])
+        terminated = np.array([bool(st[2]) for st in steps])
+        agent.observe_all(obs, actions, rewards, next_obs, terminated)
+        agent.plan()
+        if cfg.eval_period and agent.env_steps % cfg.eval_period == 0:
+            returns = _evaluate(agent, eval_envs, eval_seeded, limit)
+            for st, r in zip(state, returns, strict=True):
+                st.eval_return = r
+        obs = next_obs
+        for s, (st, step) in enumerate(zip(state, steps, strict=True)):
+            st.steps, st.ret, st.total = st.steps + 1, st.ret + float(step[1]), st.total + 1
+            cut = limit if total_steps is None else min(limit or total_steps,
+                                                         total_steps - (st.total - st.steps))
+            if not (step[2] or step[3] or st.steps == cut):
+                continue
+            if not st.finished:
+                _record(st, agent, s, bool(step[2]), time.perf_counter() - t0, mdp, truth)
+                done = (episodes is not None and st.episodes == episodes) or (
+                    total_steps is not None and st.total == total_steps)
+                if done:
+                    st.finished = True
+                    st.q_table = _q_table(agent, mdp, s)
+            st.steps, st.ret = 0, 0.0
+            obs[s] = envs[s].reset()[0]
+    return ([np.array(st.rows, dtype=np.float64).reshape(-1, N_FIELDS) for st in state],
+            [st.q_table for st in state])
 
 
-def _value_metrics(agent: DQN, mdp: TabularMDP | None, truth: GroundTruth | None
+def _record(st: _Seed, agent: DQN, s: int, terminated: bool, wall: float,
+            mdp: TabularMDP | None, truth: GroundTruth | None) -> None:
+    value_error, policy_value = _value_metrics(agent, s, mdp, truth)
+    errors = getattr(agent, "errors", None)
+    model = [np.nan] * 4 if errors is None else [float(e[s]) for e in errors]
+    st.episodes += 1
+    st.rows.append((st.steps, st.ret, st.total, agent.backups, value_error, policy_value, wall,
+                    not terminated, model[0], model[1], np.nan, st.eval_return, model[2],
+                    model[3]))
+    st.eval_return = np.nan
+
+
+def _evaluate(agent: DQN, envs: list[gym.Env], seeded: list[bool], limit: int | None
+              ) -> list[float]:
+    """Each seed's mean return over ``eval_episodes`` greedy episodes on its own evaluation
+    env (seeded from the seed's EVAL stream at its first reset; the agent draws nothing)."""
+    n = agent.config.eval_episodes
+    totals = [0.0] * len(envs)
+    for _ in range(n):
+        obs = []
+        for s, env in enumerate(envs):
+            word = seed_sequence(agent.seeds[s], EVAL).generate_state(1, np.uint32)[0]
+            obs.append(env.reset(seed=None if seeded[s] else int(word))[0])
+            seeded[s] = True
+        obs = np.stack(obs)
+        running = [True] * len(envs)
+        steps = 0
+        while any(running):
+            greedy = agent.q_values_all(obs[:, None])[:, 0].argmax(axis=-1)
+            steps += 1
+            for s, env in enumerate(envs):
+                if not running[s]:
+                    continue
+                o, r, term, trunc, _ = env.step(int(greedy[s]))
+                totals[s] += float(r)
+                obs[s] = o
+                running[s] = not (term or trunc or steps == limit)
+    return [t / n for t in totals]
+
+
+def _q_table(agent: DQN, mdp: TabularMDP | None, s: int) -> np.ndarray | None:
+    if mdp is None:
+        return None
+    return agent.q_values_all(np.broadcast_to(np.eye(mdp.n_states),
+                                              (len(agent.seeds), mdp.n_states, mdp.n_states)))[s]
+
+
+def _value_metrics(agent: DQN, s: int, mdp: TabularMDP | None, truth: GroundTruth | None
                    ) -> tuple[float, float]:
-    """value_error and policy_value of the network's Q table (NaN without an exact model)."""
+    """value_error and policy_value of seed s's network's Q table (NaN without an exact
+    model)."""
     if mdp is None or truth is None:
         return np.nan, np.nan
-    Q = agent.q_values(np.eye(mdp.n_states))
+    Q = _q_table(agent, mdp, s)
     policy = mdp.evaluate_policy(greedy_policy(Q), agent.config.gamma)
     return truth.value_error(Q), mdp.start_value(policy)

@@ -22,7 +22,7 @@ from dynaq.experiments.config import RunConfig, cell_key
 from dynaq.kernels import run as kernels
 from dynaq.mdp import TabularMDP
 from dynaq.metrics import GroundTruth, q_is_near_optimal
-from dynaq.records import ENV_STEPS, N_FIELDS, VALUE_ERROR, WALL_S
+from dynaq.records import DEEP_ONLY, ENV_STEPS, N_FIELDS, VALUE_ERROR, WALL_S
 
 UNTIL_NEAR_OPTIMAL_MAX_FACTOR = 64
 RECORDS_BYTES = 256 * 2**20
@@ -125,7 +125,7 @@ def _truths(mdp: TabularMDP, gamma: float) -> list[GroundTruth]:
 def run_cells(run: RunConfig, seeds: Sequence[int]) -> list[CellResult]:
     """Run ``run`` once per seed; independent of how seeds are grouped into calls."""
     if run.is_deep:
-        return [_run_deep(run, seed)[0] for seed in seeds]
+        return _run_deep(run, seeds)[0]
     mdp, limit = env_model(run.env)
     max_episode_steps = run.max_episode_steps or limit
     if mdp is None:
@@ -175,6 +175,7 @@ def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[G
     world, switch_at = mdp.stacked()
     n = len(seeds)
     records = np.zeros((n, capacity, N_FIELDS))
+    records[..., DEEP_ONLY] = np.nan
     Q = np.zeros((n, mdp.n_states, mdp.n_actions))
     c0, t0 = kernels.cycles(), time.perf_counter()
     done = kernels.run_agent(
@@ -209,27 +210,31 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
                                 seed=rng.gym_seed(seed)):
         total += episode.steps
         rows.append((episode.steps, episode.return_, total, agent.backups, np.nan, np.nan,
-                     time.perf_counter() - t0, episode.truncated, np.nan, np.nan, np.nan))
+                     time.perf_counter() - t0, episode.truncated, np.nan, np.nan, np.nan,
+                     *[np.nan] * len(DEEP_ONLY)))
     env.close()
     if keep_agent:
         return agent
     return CellResult(run, seed, np.array(rows, dtype=float), agent.Q, np.full(len(rows), np.nan))
 
 
-def _run_deep(run: RunConfig, seed: int) -> tuple[CellResult, object]:
-    """A deep agent's run (torch is imported only here) and the trained agent."""
-    from dynaq.deep.run import run_deep
+def _run_deep(run: RunConfig, seeds: Sequence[int]) -> tuple[list[CellResult], object]:
+    """A deep agent's run of ``seeds`` in lockstep (torch is imported only here), and the
+    trained agent (of all of them)."""
+    from dynaq.deep.run import run_deep_seeds
 
-    out = run_deep(run.env, run.agent_config(), run.agent, seed, run.episodes,
-                   run.total_steps, run.max_episode_steps)
-    starts = np.full(len(out.records), out.v_star_start)
-    return CellResult(run, seed, out.records, out.q_table, starts), out.agent
+    outs = run_deep_seeds(run.env, run.agent_config(), run.agent, seeds, run.episodes,
+                          run.total_steps, run.max_episode_steps)
+    cells = [CellResult(run, seed, out.records, out.q_table,
+                        np.full(len(out.records), out.v_star_start))
+             for seed, out in zip(seeds, outs, strict=True)]
+    return cells, outs[0].agent
 
 
 def train_agent(run: RunConfig, seed: int = 0) -> object:
     """The agent that ``run`` trains with ``seed``, through the step-by-step API (for
     saving it: for one seed that API gives the compiled runner's very episodes)."""
     if run.is_deep:
-        return _run_deep(run, seed)[1]
+        return _run_deep(run, [seed])[1]
     _, limit = env_model(run.env)
     return _run_stepwise(run, seed, run.max_episode_steps or limit, keep_agent=True)

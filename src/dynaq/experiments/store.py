@@ -35,7 +35,7 @@ from dynaq.errors import ConfigError
 from dynaq.experiments.config import Experiment, RunConfig, cell_key
 from dynaq.experiments.runner import CellResult
 from dynaq.metrics import policy_is_optimal
-from dynaq.records import NULLABLE, POLICY_VALUE, RECORD_NAMES, STORED
+from dynaq.records import ADDED, NULLABLE, POLICY_VALUE, RECORD_NAMES, STORED
 
 if TYPE_CHECKING:
     from dynaq.experiments.backends import Failure
@@ -96,6 +96,10 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         with self.conn:
             self.conn.executescript(_SCHEMA)
+            for name in ADDED:  # a database of an older dynaq gains the newer columns
+                if name not in _columns(self.conn, "episodes"):
+                    sql = next(c.sql for c in STORED if c.name == name)
+                    self.conn.execute(f"ALTER TABLE episodes ADD COLUMN {name} {sql}")
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('experiment', ?)",
                               (json.dumps(experiment.to_dict()),))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('keys', ?)", (KEY_SCHEME,))
@@ -172,7 +176,8 @@ def _check_layout(conn: sqlite3.Connection, db: Path, discard: bool = False) -> 
     if discard:
         return
     missing = [c for table, columns in _layout().items() if found[table]
-               for c in columns if c not in found[table]]
+               for c in columns if c not in found[table]
+               and not (table == "episodes" and c in ADDED)]
     missing += [table for table, columns in found.items() if not columns]
     if missing:
         raise ConfigError(f"out: {db} was written by an older dynaq (it lacks "
@@ -184,7 +189,7 @@ def _check_layout(conn: sqlite3.Connection, db: Path, discard: bool = False) -> 
             raise _not_results(db, f"its {table} table is not keyed by ({', '.join(key)}), "
                                    "so rows may repeat")
         for name, column in columns.items():
-            if found[table][name][:2] != column[:2]:
+            if name in found[table] and found[table][name][:2] != column[:2]:
                 raise _not_results(db, f"{table}.{name} is declared "
                                        f"{_declared(found[table][name])}, not "
                                        f"{_declared(column)}")
@@ -356,9 +361,11 @@ def _check_stored_numbers(conn: sqlite3.Connection, table: str, db: Path) -> Non
     rows (a resumed run reads none of the episodes, and must refuse them before it runs a
     cell). Text and blobs sort after every number, so ``x >= ''`` finds them by comparison:
     a call of ``typeof`` per value would cost twice as much."""
+    present = _columns(conn, table)  # an older database lacks the columns added since
     wrong = {name: f"{name} >= ''" + (f" OR typeof({name}) = 'real'" if kind == "INTEGER" else "")
              + (f" OR {name} NOT IN (0, 1)" if name in FLAGS else "")
-             for name, (kind, _, _) in _layout()[table].items() if kind in ("INTEGER", "REAL")}
+             for name, (kind, _, _) in _layout()[table].items() if kind in ("INTEGER", "REAL")
+             and name in present}
     row = conn.execute(f"SELECT {', '.join(f'({w}), {n}' for n, w in wrong.items())} "
                        f"FROM {table} WHERE {' OR '.join(wrong.values())} LIMIT 1").fetchone()
     if row is not None:
@@ -556,6 +563,9 @@ def load_results(out: str | Path) -> pd.DataFrame:
         cells = _cells(conn, db)
         eps = pd.read_sql_query("SELECT * FROM episodes ORDER BY cell_key, episode", conn)
     _check_numbers(eps, "episodes", db)
+    for name in ADDED:  # a database of an older dynaq, not yet opened to write
+        if name not in eps:
+            eps[name] = np.nan
     config = cells.columns.drop(["cell_key", "seed"])
     df = cells.merge(eps, on="cell_key").drop(columns="cell_key")
     df[list(NULLABLE)] = df[list(NULLABLE)].astype(float)  # a column of NULLs only reads as objects

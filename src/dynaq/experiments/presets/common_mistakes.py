@@ -146,7 +146,8 @@ def _k0_rows(seeds: int) -> list[dict]:
                                    ("q-learning", "q-learning", 0),
                                    ("fix: dyna-q, k = 5", "dyna-q", 5))}
     same = [float(np.array_equal(np.delete(a.records, K.WALL_S, 1),
-                                 np.delete(b.records, K.WALL_S, 1)) and np.array_equal(a.Q, b.Q))
+                                 np.delete(b.records, K.WALL_S, 1), equal_nan=True)
+                  and np.array_equal(a.Q, b.Q))
             for a, b in zip(runs["MISTAKE: dyna-q, k = 0"], runs["q-learning"], strict=True)]
     out = _rows(2, "MISTAKE: dyna-q, k = 0", {"records bitwise equal to q-learning's": same})
     for name, cells in runs.items():
