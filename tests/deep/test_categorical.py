@@ -281,8 +281,8 @@ BAD = {
         lambda: _model().member_losses(_batch(next_obs=BLEND.expand(2, 3, 5, 4))), "next_obs"),
     "action out of range (losses)": (
         lambda: _model().member_losses(_batch(action=torch.full((2, 3, 5), 9))), "action"),
-    "batch without the member dim": (
-        lambda: _model().member_losses(Batch(*(x[:, 0] for x in _batch()))), "batch.obs"),
+    "batch of the wrong seeds": (
+        lambda: _model().member_losses(Batch(*(x[:1, 0] for x in _batch()))), "batch.obs"),
     "terminated 2": (
         lambda: _model().fit_statistics(Batch(*(x[:, 0] for x in _batch(
             terminated=torch.full((2, 3, 5), 2.0))))), "terminated"),

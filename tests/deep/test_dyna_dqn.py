@@ -83,7 +83,7 @@ def test_imagined_updates_draw_their_share_from_imagined_data():
     assert agent.model_fits == 1 and agent.grad_steps == 7 * (1 + 4)
     assert agent.trusted_at == [64]  # model_gate inf: trusted once fitted
     assert len(agent.imagined) == 7 * 4 * 4  # k · imagined_ratio · B per real update
-    batch = agent.planning_batch([4])
+    batch = agent.planning_batches([4], 2)[1]
     assert batch.obs.shape == (1, 16, 4)
     # 12 real rows then 4 imagined ones, whose start states are real observations
     assert torch.all(batch.obs[0, 12:] >= 1) and torch.all(batch.obs[0, 12:] <= 70)

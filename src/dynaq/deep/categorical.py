@@ -61,7 +61,7 @@ import torch
 from torch import nn
 
 from dynaq.deep.buffer import Batch
-from dynaq.deep.model import STD_FLOOR
+from dynaq.deep.model import STD_FLOOR, ModelErrors
 from dynaq.deep.nets import BatchedMLP
 from dynaq.mdp import TabularMDP
 
@@ -86,7 +86,7 @@ class CategoricalModel(nn.Module):
     """
 
     def __init__(self, n_states: int, n_actions: int, hidden: Sequence[int], ensemble: int,
-                 generators: Sequence[torch.Generator]) -> None:
+                 generators: Sequence[torch.Generator], elites: int = 1) -> None:
         super().__init__()
         for name, value in (("n_states", n_states), ("n_actions", n_actions),
                             ("ensemble", ensemble)):
@@ -104,6 +104,8 @@ class CategoricalModel(nn.Module):
         self.register_buffer("reward_std", torch.ones(self.seeds))
         # P(term | s′) per seed, counted by fit_statistics; never terminal before a fit
         self.register_buffer("term_prob", torch.zeros(self.seeds, n_states))
+        # the members imagination uses, ranked by dynaq.deep.model.fit
+        self.register_buffer("elites", torch.arange(elites).expand(self.seeds, elites).clone())
 
     # -- the network ----------------------------------------------------------------------
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
@@ -174,12 +176,15 @@ class CategoricalModel(nn.Module):
 
         Args:
             batch: Fields ``[S, E, B, ...]``: one-hot ``obs`` and ``next_obs``, ``int64``
-                ``action``, ``reward``.
+                ``action``, ``reward``; or ``[S, B, ...]``, the same rows for every member
+                (a held-out set).
 
         Raises:
             ValueError: For a bad shape, an action out of range, or a non-one-hot ``obs``
                 or ``next_obs``.
         """
+        if batch.obs.dim() == 3:
+            batch = Batch(*(x[:, None].expand(-1, self.ensemble, *x.shape[1:]) for x in batch))
         lead = (self.seeds, self.ensemble)
         self._check_states("batch.obs", batch.obs, lead)
         self._check_states("batch.next_obs", batch.next_obs, lead, batch.obs.shape[2])
@@ -238,6 +243,45 @@ class CategoricalModel(nn.Module):
             ends = self.term_prob.gather(1, nxt)
         return (nn.functional.one_hot(nxt, ns).to(obs.dtype), reward,
                 (v < ends).to(obs.dtype))
+
+    def errors(self, data: Batch, rule: object = None) -> ModelErrors:
+        """The elites' errors on fresh real transitions ``[S, n, ...]``, per seed, averaged
+        over the elites (the member imagination uses), as
+        :func:`dynaq.deep.model.model_errors` measures them for a regression model:
+
+        - ``state``: a drawn one-hot s′ is √2 from the true one or on it, so the expected
+          squared error is 2 (1 − P̂(s′)); relative to the spread of Δs (2 per move), the
+          error is sqrt(Σ (1 − P̂(s′)) / moves), and "no change" again scores 1;
+        - ``reward``: RMSE of E[r | s, a] against the rewards seen;
+        - ``recall`` and ``precision``: of the expected imagined endings,
+          Σ_s′ P̂(s′) P(term | s′), as for the regression model.
+
+        Args:
+            data: Fresh transitions (one-hot states).
+            rule: Unused: dynaq knows no termination rule of a Discrete world.
+        """
+        del rule
+        n_seeds = self.seeds
+        if data.obs.shape[1] == 0:
+            nan = torch.full((n_seeds,), float("nan"))
+            return ModelErrors(nan, nan, nan, nan)
+        ns = self.n_states
+        with torch.no_grad():
+            out = self._forward(data.obs, data.action)
+            pick = self.elites[:, :, None, None].expand(-1, -1, *out.shape[2:])
+            out = out.gather(1, pick)
+            probs = torch.softmax(out[..., :ns], dim=-1)
+            p_true = (probs * data.next_obs[:, None]).sum(dim=-1)
+            moves = (data.next_obs != data.obs).any(dim=-1).sum(dim=-1, keepdim=True)
+            state = ((1 - p_true).sum(dim=-1) / moves.clamp_min(1)).sqrt().mean(dim=1)
+            reward = out[..., ns] * self.reward_std[:, None, None] + \
+                self.reward_mean[:, None, None]
+            rew = (reward - data.reward[:, None]).square().mean(dim=-1).sqrt().mean(dim=1)
+            p_end = (probs * self.term_prob[:, None, None]).sum(dim=-1)
+            ended = data.terminated[:, None]
+            recall = ((p_end * ended).sum(dim=-1) / ended.sum(dim=-1)).mean(dim=1)
+            precision = ((p_end * ended).sum(dim=-1) / p_end.sum(dim=-1)).mean(dim=1)
+        return ModelErrors(state.cpu(), rew.cpu(), recall.cpu(), precision.cpu())
 
     # -- the model as tables --------------------------------------------------------------
     def transition_probs(self) -> torch.Tensor:

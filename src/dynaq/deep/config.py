@@ -32,7 +32,7 @@ DEEP_AGENT_NAMES = ("dqn", "dyna-dqn")
 
 TERMINATIONS = ("learned", "known")
 """How imagined transitions end (:attr:`DeepConfig.termination`)."""
-WORLD_MODELS = ("neural", "simulator")
+WORLD_MODELS = ("neural", "categorical", "simulator")
 """What Dyna-DQN imagines with (:attr:`DeepConfig.world_model`)."""
 MAX_UPDATES_PER_STEP = 1000
 """Most gradient steps on real data per real step, and the largest denominator of U."""
@@ -96,10 +96,13 @@ class DeepConfig:
     A planning step's minibatch is imagined in part (:meth:`imagined_share`), real for the
     rest: all real while the model is not trusted (the buffer as experience replay's model)."""
     world_model: str = _exposed("neural", "world_model")
-    """What imagination steps: ``neural``, the learned model (:mod:`dynaq.deep.model`), or
-    ``simulator``, the env's true dynamics stepped from the buffer's states, where dynaq
-    knows them (:mod:`dynaq.deep.simulator`): the perfect-model control of Holland et al.
-    2018 and van Hasselt et al. 2019."""
+    """What imagination steps: ``neural``, the learned regression model
+    (:mod:`dynaq.deep.model`); ``categorical``, a learned softmax over the next states, for
+    worlds with Discrete observations (:mod:`dynaq.deep.categorical`: it imagines real
+    states, where a regression imagines blends of one-hot vectors); or ``simulator``, the
+    env's true dynamics stepped from the buffer's states, where dynaq knows them
+    (:mod:`dynaq.deep.simulator`): the perfect-model control of Holland et al. 2018 and van
+    Hasselt et al. 2019."""
     termination: str = _exposed("learned", "termination")
     """How an imagined transition ends: ``learned`` (a draw from the model's termination
     head) or ``known`` (the env's own rule on the predicted next state, where dynaq knows

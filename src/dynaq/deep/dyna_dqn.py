@@ -46,6 +46,7 @@ from torch import nn
 
 from dynaq.deep import model as model_mod
 from dynaq.deep.buffer import Batch, ReplayBuffer
+from dynaq.deep.categorical import CategoricalModel
 from dynaq.deep.config import DeepConfig
 from dynaq.deep.dqn import DQN
 from dynaq.deep.nets import IMAGINE, MODEL_INIT, MODEL_REPLAY, torch_generator
@@ -86,6 +87,27 @@ def known_dynamics(env_id: str | None) -> TrueDynamics:
     return step
 
 
+def check_world_model(config: DeepConfig, env_id: str | None, discrete: bool) -> None:
+    """Check that the world model and termination rule of ``config`` suit the env.
+
+    Args:
+        config: The agent's config (with planning steps).
+        env_id: The env's Gymnasium id.
+        discrete: Whether the env's observations are Discrete (one-hot for the network).
+
+    Raises:
+        ConfigError: For a known rule or true dynamics dynaq does not know, or a
+            categorical model of a world whose observations are not Discrete.
+    """
+    if config.termination == "known":
+        known_rule(env_id)
+    if config.world_model == "simulator":
+        known_dynamics(env_id)
+    if config.world_model == "categorical" and not discrete:
+        raise ConfigError(f"world_model categorical needs an env with Discrete observations "
+                          f"(its states, one-hot), got {env_id!r}; use world_model neural")
+
+
 class DynaDQN(DQN):
     """DQN plus a learned one-step model that imagines k transitions per real step.
 
@@ -111,7 +133,7 @@ class DynaDQN(DQN):
                  seed: int | Sequence[int] = 0, env_id: str | None = None) -> None:
         super().__init__(obs_dim, n_actions, config, seed, env_id)
         self.model_fits = 0
-        self.model: model_mod.OneStepModel | None = None
+        self.model: model_mod.OneStepModel | CategoricalModel | None = None
         self.simulator: TrueDynamics | None = None
         n = len(self.seeds)
         nan = torch.full((n,), math.nan)
@@ -127,7 +149,9 @@ class DynaDQN(DQN):
             self.simulator = known_dynamics(env_id)
             self.trusted_at = [0] * n
             return
-        self.model = model_mod.OneStepModel(
+        model_class = CategoricalModel if cfg.world_model == "categorical" else \
+            model_mod.OneStepModel
+        self.model = model_class(
             self.obs_dim, self.n_actions, cfg.model_hidden, cfg.ensemble,
             [torch_generator(s, MODEL_INIT) for s in self.seeds], cfg.elites).to(self.device)
         self.model_rngs = [torch_generator(s, MODEL_REPLAY) for s in self.seeds]
@@ -182,8 +206,8 @@ class DynaDQN(DQN):
         used = [min(most, round(share * cfg.batch_size)) for share in self.imagined_share()]
         if most:
             self.imagine(cfg.planning_steps * most, keep=[u > 0 for u in used])
-        for _ in range(cfg.planning_steps):
-            self.update(self.planning_batch(used))
+        for batch in self.planning_batches(used, cfg.planning_steps):
+            self.update(batch)
         return done + cfg.planning_steps
 
     def learn_model(self) -> None:
@@ -191,8 +215,8 @@ class DynaDQN(DQN):
         each seed whose error is below ``model_gate``, then fit the model."""
         cfg = self.config
         if self.model_fits:
-            self.errors = model_mod.model_errors(
-                self.model, self.buffer.recent(cfg.model_train_period), self.termination_rule)
+            self.errors = self.model.errors(self.buffer.recent(cfg.model_train_period),
+                                            self.termination_rule)
         model_mod.fit(self.model, self.buffer, cfg.model_lr, cfg.model_gradient_steps,
                       cfg.model_batch_size, cfg.model_holdout, self.model_rngs)
         self.model_fits += 1
@@ -274,30 +298,26 @@ class DynaDQN(DQN):
             spread = (mine.std(dim=1, correction=0) / self.model.delta_std[:, 0]).mean(dim=-1)
         return spread <= limit
 
-    def planning_batch(self, imagined: Sequence[int]) -> Batch:
-        """A planning minibatch: per seed, ``imagined[s]`` rows from its imagined buffer
-        (drawn with its imagination stream) and the rest of the batch size real (drawn with
-        its replay stream), real rows first; all real while a seed has imagined nothing it
-        kept (every rollout cut at its first step)."""
+    def planning_batches(self, imagined: Sequence[int], k: int) -> list[Batch]:
+        """The minibatches of k planning steps: per seed, ``imagined[s]`` rows of each from
+        its imagined buffer (drawn with its imagination stream) and the rest of the batch
+        size real (drawn with its replay stream), real rows first; all real while a seed
+        has imagined nothing it kept (every rollout cut at its first step). Each seed draws
+        the indices of all k at once (neither buffer changes in between)."""
         size = self.config.batch_size
-        imagined = [n if self.imagined.sizes[s] else 0 for s, n in enumerate(imagined)]
-        if not any(imagined):  # the same draws as seed by seed, in one gather
-            return self.buffer.sample(size, self.replay_rngs)
-        parts = []
+        rows = []
         for s, n_imagined in enumerate(imagined):
-            rows = []
-            if n_imagined < size:
-                rows.append(self._one(self.buffer, s, size - n_imagined, self.replay_rngs[s]))
+            n_imagined = n_imagined if self.imagined.sizes[s] else 0
+            real = torch.randint(self.buffer.sizes[s], (k, size - n_imagined),
+                                 generator=self.replay_rngs[s])
+            mine = self.buffer.rows[s, real.to(self.buffer.rows.device)]
             if n_imagined:
-                rows.append(self._one(self.imagined, s, n_imagined, self.imagine_rngs[s]))
-            parts.append(rows[0] if len(rows) == 1 else Batch.cat(rows))
-        return Batch(*(torch.cat(column) for column in zip(*parts, strict=True)))
-
-    @staticmethod
-    def _one(buffer: ReplayBuffer, s: int, n: int, generator: torch.Generator) -> Batch:
-        """``n`` rows ``[1, n, ...]`` of seed s's ring of ``buffer``."""
-        idx = torch.randint(buffer.sizes[s], (n,), generator=generator).to(buffer.rows.device)
-        return buffer.batch_of(buffer.rows[s:s + 1, idx])
+                idx = torch.randint(self.imagined.sizes[s], (k, n_imagined),
+                                    generator=self.imagine_rngs[s])
+                mine = torch.cat([mine, self.imagined.rows[s, idx.to(mine.device)]], dim=1)
+            rows.append(mine)
+        stacked = torch.stack(rows)  # [S, k, B, row]
+        return [self.buffer.batch_of(stacked[:, j]) for j in range(k)]
 
     def _modules_by_prefix(self) -> dict[str, nn.Module]:
         modules = super()._modules_by_prefix()

@@ -150,6 +150,10 @@ class OneStepModel(nn.Module):
                 reward.gather(1, pick)[:, 0],
                 (u.to(obs.device) < p_term.gather(1, pick)[:, 0]).to(obs.dtype))
 
+    def errors(self, data: Batch, rule: TerminationFn | None = None) -> ModelErrors:
+        """:func:`model_errors` of this model."""
+        return model_errors(self, data, rule)
+
     def fit_statistics(self, data: Batch) -> None:
         """Set each seed's standardisation (mean and deviation) and its terminal class's loss
         weight (non-terminal / terminal transitions, within :data:`POS_WEIGHT_RANGE`) from
@@ -284,8 +288,10 @@ class ModelErrors(NamedTuple):
     member imagination uses: each elite's alone, averaged over the elites."""
 
     state: torch.Tensor
-    """Next-state error relative to the spread of Δs: sqrt of the mean over coordinates of
-    Σ(Δ̂ − Δ)² / ΣΔ², so that predicting "no change" scores 1 and a perfect model 0."""
+    """Next-state error relative to the spread of Δs: sqrt(Σ‖Δ̂ − Δ‖² / Σ‖Δ‖²) over the
+    transitions, each coordinate in units of the buffer's deviation of its Δs (so that no
+    coordinate dominates by its units), so that predicting "no change" scores 1 and a
+    perfect model 0."""
     reward: torch.Tensor
     """Root-mean-square error of r."""
     recall: torch.Tensor
@@ -319,10 +325,11 @@ def model_errors(model: OneStepModel, data: Batch, rule: TerminationFn | None = 
             1, pick.expand(-1, -1, p_term.shape[2]))
         if rule is not None:
             p_term = rule(next_obs).to(reward.dtype)
-        delta = (data.next_obs - data.obs)[:, None]
-        err = (next_obs - data.next_obs[:, None]).square().sum(dim=2)
-        spread = delta.square().sum(dim=2).clamp_min(torch.finfo(torch.float32).tiny)
-        state = (err / spread).mean(dim=-1).sqrt().mean(dim=1)
+        scale = model.delta_std  # [S, 1, 1, d]: each coordinate in its own units
+        delta = (data.next_obs - data.obs)[:, None] / scale
+        err = ((next_obs - data.next_obs[:, None]) / scale).square().sum(dim=(2, 3))
+        spread = delta.square().sum(dim=(2, 3)).clamp_min(torch.finfo(torch.float32).tiny)
+        state = (err / spread).sqrt().mean(dim=1)
         rew = (reward - data.reward[:, None]).square().mean(dim=-1).sqrt().mean(dim=1)
         ended = data.terminated[:, None]
         recall = ((p_term * ended).sum(dim=-1) / ended.sum(dim=-1)).mean(dim=1)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import gymnasium as gym
 import numpy as np
 
 from dynaq import rng
@@ -56,11 +57,13 @@ def validate(run: RunConfig) -> None:
         from dynaq.deep import require_torch
 
         require_torch(f"the {run.agent} agent")
-        make_env(run.env).close()
-        if run.config.planning_steps and run.config.termination == "known":
-            from dynaq.deep.dyna_dqn import known_rule
+        env = make_env(run.env)
+        discrete = isinstance(env.observation_space, gym.spaces.Discrete)
+        env.close()
+        if run.config.planning_steps:
+            from dynaq.deep.dyna_dqn import check_world_model
 
-            known_rule(run.env)
+            check_world_model(run.config, run.env, discrete)
         return
     mdp, _ = env_model(run.env)
     if mdp is not None:
