@@ -43,5 +43,5 @@ def test_seed_table_runs_every_seed_to_near_optimal(tmp_path):
 
 
 def test_every_preset_has_a_description():
-    assert all(p.description and p.default_seeds >= (5 if p.name == 'deep-cartpole' else 10)
+    assert all(p.description and p.default_seeds >= 10
                for p in all_presets().values())

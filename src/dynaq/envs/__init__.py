@@ -46,15 +46,20 @@ ENV_IDS: dict[str, tuple[str, dict[str, Any]]] = {
     "dynaq/BlockingMaze-v0": ("dynaq.envs.env:BlockingMazeEnv", {}),
     "dynaq/ShortcutMaze-v0": ("dynaq.envs.env:ShortcutMazeEnv", {}),
     "dynaq/SlipperyCliff-v0": ("dynaq.envs.env:SlipperyCliffEnv", {}),
+    "dynaq/FrozenLakeNotSlippery-v0": ("gymnasium.envs.toy_text.frozen_lake:FrozenLakeEnv",
+                                       {"is_slippery": False}),
 }
 """Every registered id: (entry point, keyword arguments)."""
+STEP_LIMITS = {"dynaq/FrozenLakeNotSlippery-v0": 100}
+"""Episode step limits of the registered ids that have one (FrozenLake's own, 100)."""
 
 
 def register_envs() -> None:
     """Register the dynaq ids with Gymnasium (idempotent)."""
     for env_id, (entry_point, kwargs) in ENV_IDS.items():
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=entry_point, kwargs=kwargs)
+            gym.register(id=env_id, entry_point=entry_point, kwargs=kwargs,
+                         max_episode_steps=STEP_LIMITS.get(env_id))
 
 
 register_envs()

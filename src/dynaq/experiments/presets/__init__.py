@@ -19,7 +19,7 @@ from dynaq.experiments.presets.base import ComputedPreset, LearningPreset, Prese
 
 ORDER = ("fig8.2", "seed-table", "fig8.4", "fig8.5", "example8.4", "fig8.7", "fig8.8",
          "sampling", "slippery", "planning-hurts", "common-mistakes", "replay-vs-dyna",
-         "deep-cartpole")
+         "deep-replay-vs-dyna", "deep-vs-tabular", "deep-small-buffer")
 """How ``dynaq reproduce --list`` orders the presets (others follow by name)."""
 
 
