@@ -38,6 +38,13 @@ BASE = ["run", "--env", "dynaq/DynaMaze-v0", "--episodes", "3", "--seeds", "2", 
     (["--agent", "dyna-dqn", "--planning-steps", "1", "--termination", "known"],
      "termination known needs an env whose rule dynaq knows"),
     (["--agent", "dyna-dqn", "--termination", "sometimes"], "termination must be one of"),
+    (["--agent", "dyna-dqn", "--planning-steps", "1", "--world-model", "simulator"],
+     "world_model simulator needs an env whose dynamics dynaq knows"),
+    (["--agent", "dyna-dqn", "--planning-steps", "1", "--world-model", "categorical",
+      "--env", "CartPole-v1"], "world_model categorical needs an env with Discrete"),
+    (["--agent", "dyna-dqn", "--ensemble", "2", "--elites", "3"],
+     "elites must be at most ensemble (2)"),
+    (["--agent", "dyna-dqn", "--model-holdout", "0.7"], "model_holdout must be in [0, 0.5], got 0.7"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
     out = tmp_path / "out"

@@ -169,6 +169,41 @@ def test_known_termination_ends_imagined_transitions_by_the_envs_rule():
     assert 0 < batch.terminated.sum() and stored < batch.obs.shape[1]
 
 
+def test_the_perfect_model_control_imagines_what_the_simulator_does():
+    from dynaq.deep.simulator import cartpole_step
+
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 2, "world_model": "simulator",
+                        "rollout_length": 3})
+    agent = run_deep("CartPole-v1", cfg, "dyna-dqn", seed=0, total_steps=150).agent
+    assert agent.model is None and agent.trusted_at == [0]  # nothing to learn or to trust
+    batch = agent.imagine(30)
+    next_obs, reward, terminated = cartpole_step(batch.obs, batch.action)
+    assert torch.equal(batch.next_obs, next_obs) and torch.equal(batch.reward, reward)
+    assert torch.equal(batch.terminated, terminated)
+
+
+def test_a_categorical_model_imagines_real_states_of_a_one_hot_world():
+    cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 1, "world_model": "categorical"})
+    agent = run_deep("dynaq/DynaMaze-v0", cfg, "dyna-dqn", seed=0, total_steps=200).agent
+    batch = agent.imagine(50)
+    assert torch.equal(batch.next_obs.sum(dim=-1), torch.ones(1, 50))
+    assert set(batch.next_obs.unique().tolist()) == {0.0, 1.0}
+    assert torch.isfinite(agent.errors.state).all()
+
+
+def test_world_models_need_a_world_they_suit():
+    from dynaq.deep.dyna_dqn import check_world_model
+
+    with pytest.raises(ConfigError, match="world_model simulator needs an env whose dynamics"):
+        check_world_model(replace(SMALL, planning_steps=1, world_model="simulator"),
+                          "FrozenLake-v1", True)
+    with pytest.raises(ConfigError, match="world_model categorical needs an env with Discrete"):
+        check_world_model(replace(SMALL, planning_steps=1, world_model="categorical"),
+                          "CartPole-v1", False)
+    check_world_model(replace(SMALL, planning_steps=1, world_model="categorical"),
+                      "FrozenLake-v1", True)
+
+
 def test_known_termination_needs_an_env_whose_rule_dynaq_knows():
     cfg = DeepConfig(**{**SMALL.__dict__, "planning_steps": 1, "termination": "known"})
     with pytest.raises(ConfigError, match="termination known needs an env whose rule dynaq "

@@ -32,6 +32,13 @@ CASES = {
                                     {"planning_steps": 1, "termination": "known"},
                                     {"total_steps": 300}),
     "dqn on one-hot FrozenLake, episodes": ("FrozenLake-v1", "dqn", {}, {"episodes": 20}),
+    "dyna-dqn, categorical model on FrozenLake": (
+        "FrozenLake-v1", "dyna-dqn", {"planning_steps": 2, "world_model": "categorical",
+                                      "ensemble": 2, "model_holdout": 0.2},
+        {"total_steps": 300}),
+    "dyna-dqn, true simulator": ("CartPole-v1", "dyna-dqn",
+                                 {"planning_steps": 2, "world_model": "simulator"},
+                                 {"total_steps": 300}),
 }
 
 
