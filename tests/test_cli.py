@@ -44,7 +44,8 @@ BASE = ["run", "--env", "dynaq/DynaMaze-v0", "--episodes", "3", "--seeds", "2", 
       "--env", "CartPole-v1"], "world_model categorical needs an env with Discrete"),
     (["--agent", "dyna-dqn", "--ensemble", "2", "--elites", "3"],
      "elites must be at most ensemble (2)"),
-    (["--agent", "dyna-dqn", "--model-holdout", "0.7"], "model_holdout must be in [0, 0.5], got 0.7"),
+    (["--agent", "dyna-dqn", "--model-holdout", "0.7"],
+     "model_holdout must be in [0, 0.5], got 0.7"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
     out = tmp_path / "out"

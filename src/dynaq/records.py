@@ -45,18 +45,22 @@ RECORD = (
            "deep models: share of the fresh real terminations the model's imagination ends"),
     Column("term_precision", "REAL",
            "deep models: share of the model's imagined endings that are real terminations"),
+    Column("rollout_error", "REAL",
+           "deep models: error after rollout_length model steps with the real actions, "
+           "relative to how far the real state moved"),
 )
 """The columns of a runner's record array, in order."""
 
 (STEPS, RETURN, ENV_STEPS, BACKUPS, VALUE_ERROR, POLICY_VALUE, WALL_S, TRUNCATED, MODEL_ERROR,
- REWARD_ERROR, MODEL_COVERAGE, EVAL_RETURN, TERM_RECALL, TERM_PRECISION) = range(len(RECORD))
+ REWARD_ERROR, MODEL_COVERAGE, EVAL_RETURN, TERM_RECALL, TERM_PRECISION,
+ ROLLOUT_ERROR) = range(len(RECORD))
 N_FIELDS = len(RECORD)
 RECORD_NAMES = tuple(c.name for c in RECORD)
 
-ADDED = ("eval_return", "term_recall", "term_precision")
+ADDED = ("eval_return", "term_recall", "term_precision", "rollout_error")
 """Nullable columns added after the first layout: a database without them gains them when a
 driver opens it to write, and reads them as NaN until then."""
-DEEP_ONLY = (EVAL_RETURN, TERM_RECALL, TERM_PRECISION)
+DEEP_ONLY = (EVAL_RETURN, TERM_RECALL, TERM_PRECISION, ROLLOUT_ERROR)
 """Record columns only the deep runner fills (NaN elsewhere)."""
 
 _BY_NAME = {c.name: c for c in RECORD}

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from dynaq.deep import model as model_mod  # noqa: E402
 from dynaq.deep.buffer import Batch, ReplayBuffer  # noqa: E402
-from dynaq.deep.model import OneStepModel, fit, model_errors  # noqa: E402
+from dynaq.deep.model import OneStepModel, fit, model_errors, rollout_error  # noqa: E402
 
 A = np.array([[0.9, 0.1, 0.0], [0.0, 0.8, 0.2], [-0.1, 0.0, 0.95]])
 B = np.array([[0.1, 0.0, -0.1], [-0.1, 0.2, 0.0]])
@@ -53,6 +53,36 @@ def test_learns_a_linear_system_to_low_held_out_error():
     # relative to the spread of Δs ("no change" scores 1); rewards have std ~0.6
     assert float(errors.state[0]) < 0.1 and float(errors.reward[0]) < 0.03
     assert float(untrained.state[0]) > 5 * float(errors.state[0])
+
+
+def toy_trajectory(n, seed, episode=25):
+    """Consecutive transitions of the toy system, a new episode every ``episode`` steps."""
+    g = np.random.default_rng(seed)
+    buf = ReplayBuffer(n, 3)
+    s = g.uniform(-1, 1, 3)
+    for i in range(n):
+        if i % episode == 0:
+            s = g.uniform(-1, 1, 3)
+        a = int(g.integers(2))
+        s2 = s @ A.T + B[a]
+        buf.add(s, a, float(s @ C + 0.5 * a), s2, False)
+        s = s2
+    return buf.all()
+
+
+def test_rollout_error_grows_with_h_and_a_no_change_model_scores_one():
+    model, _ = fitted_model()
+    data = toy_trajectory(400, 7)
+    errors = [float(rollout_error(model, data, h)[0]) for h in (1, 3, 6)]
+    assert errors[0] == pytest.approx(float(model_errors(model, data).state[0]), rel=1e-4)
+    # relative to how far the state moved, which grows with H too: well below "no change"
+    assert all(0 < e < 0.2 for e in errors)
+    still = OneStepModel(3, 2, (4,), 1, gens(0))
+    with torch.no_grad():
+        still.net.weights[-1].zero_()
+        still.net.biases[-1].zero_()
+    assert float(rollout_error(still, data, 4)[0]) == pytest.approx(1.0, abs=1e-6)
+    assert torch.isnan(rollout_error(model, Batch(*(x[:, :2] for x in data)), 3)).all()
 
 
 def test_a_no_change_predictor_scores_one():

@@ -31,13 +31,13 @@ SMALL = DeepConfig(hidden=(16,), learning_starts=32, batch_size=16, epsilon_deca
 def test_records_on_cartpole():
     out = run_deep("CartPole-v1", SMALL, "dqn", seed=0, total_steps=300)
     rec = out.records
-    assert rec.shape[1] == len(RECORD) == 14
+    assert rec.shape[1] == len(RECORD) == 15
     assert np.array_equal(rec[:, ENV_STEPS], np.cumsum(rec[:, STEPS]))
     assert rec[-1, ENV_STEPS] == 300 and rec[-1, TRUNCATED] in (0, 1)
     assert np.all(np.diff(rec[:, WALL_S]) >= 0)
     assert np.isnan(rec[:, [VALUE_ERROR, POLICY_VALUE, MODEL_ERROR, MODEL_COVERAGE]]).all()
     assert out.q_table is None and np.isnan(out.v_star_start)
-    assert run_deep("CartPole-v1", SMALL, "dqn", seed=0, episodes=3).records.shape == (3, 14)
+    assert run_deep("CartPole-v1", SMALL, "dqn", seed=0, episodes=3).records.shape == (3, 15)
 
 
 def test_frozenlake_one_hot_gets_exact_value_metrics():

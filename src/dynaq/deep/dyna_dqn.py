@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
@@ -63,12 +63,8 @@ def known_rule(env_id: str | None) -> TerminationFn:
     Raises:
         ConfigError: Where dynaq does not know it.
     """
-    rule = known_termination(env_id)
-    if rule is None:
-        raise ConfigError(f"termination known needs an env whose rule dynaq knows "
-                          f"({', '.join(KNOWN_TERMINATION)}), got {env_id!r}; use termination "
-                          "learned")
-    return rule
+    return _known(known_termination(env_id), KNOWN_TERMINATION, "termination known",
+                  "rule", env_id, "termination learned")
 
 
 def known_dynamics(env_id: str | None) -> TrueDynamics:
@@ -79,12 +75,17 @@ def known_dynamics(env_id: str | None) -> TrueDynamics:
     """
     from dynaq.deep.simulator import TRUE_DYNAMICS, true_dynamics
 
-    step = true_dynamics(env_id)
-    if step is None:
-        raise ConfigError(f"world_model simulator needs an env whose dynamics dynaq knows "
-                          f"({', '.join(TRUE_DYNAMICS)}), got {env_id!r}; use world_model "
-                          "neural")
-    return step
+    return _known(true_dynamics(env_id), TRUE_DYNAMICS, "world_model simulator", "dynamics",
+                  env_id, "world_model neural")
+
+
+def _known(found: Any, table: dict[str, Any], setting: str, what: str, env_id: str | None,
+           instead: str) -> Any:
+    """``found``, unless it is None: then one line saying which envs ``setting`` needs."""
+    if found is None:
+        raise ConfigError(f"{setting} needs an env whose {what} dynaq knows "
+                          f"({', '.join(table)}), got {env_id!r}; use {instead}")
+    return found
 
 
 def check_world_model(config: DeepConfig, env_id: str | None, discrete: bool) -> None:
@@ -123,6 +124,8 @@ class DynaDQN(DQN):
         errors: Each seed's :class:`~dynaq.deep.model.ModelErrors` on the real transitions
             of the last ``model_period`` steps, measured before the model trained on them
             (NaN until the second fit).
+        rollout_errors: ``[S]``, the regression model's error after H model steps on the
+            same transitions (:func:`~dynaq.deep.model.rollout_error`; NaN for the others).
         trusted_at: Per seed, the real step at which imagination started (None before).
     """
 
@@ -138,6 +141,7 @@ class DynaDQN(DQN):
         n = len(self.seeds)
         nan = torch.full((n,), math.nan)
         self.errors = model_mod.ModelErrors(nan, nan, nan, nan)
+        self.rollout_errors = nan
         self.trusted_at: list[int | None] = [None] * n
         if self.config.planning_steps == 0:  # exactly DQN: build nothing, draw nothing
             return
@@ -215,8 +219,11 @@ class DynaDQN(DQN):
         each seed whose error is below ``model_gate``, then fit the model."""
         cfg = self.config
         if self.model_fits:
-            self.errors = self.model.errors(self.buffer.recent(cfg.model_train_period),
-                                            self.termination_rule)
+            fresh = self.buffer.recent(cfg.model_train_period)
+            self.errors = self.model.errors(fresh, self.termination_rule)
+            if isinstance(self.model, model_mod.OneStepModel):
+                self.rollout_errors = model_mod.rollout_error(self.model, fresh,
+                                                              cfg.rollout_length)
         model_mod.fit(self.model, self.buffer, cfg.model_lr, cfg.model_gradient_steps,
                       cfg.model_batch_size, cfg.model_holdout, self.model_rngs)
         self.model_fits += 1

@@ -335,3 +335,42 @@ def model_errors(model: OneStepModel, data: Batch, rule: TerminationFn | None = 
         recall = ((p_term * ended).sum(dim=-1) / ended.sum(dim=-1)).mean(dim=1)
         precision = ((p_term * ended).sum(dim=-1) / p_term.sum(dim=-1)).mean(dim=1)
     return ModelErrors(state.cpu(), rew.cpu(), recall.cpu(), precision.cpu())
+
+
+def rollout_error(model: OneStepModel, data: Batch, horizon: int) -> torch.Tensor:
+    """``[S]``: each seed's H-step error on fresh real transitions: every elite rolled out
+    alone for ``horizon`` model steps from a real state with the real actions that followed
+    it, its state after H steps against the real one, relative to how far the real state
+    moved (in units of each coordinate's Δs deviation, as :class:`ModelErrors`' state error:
+    predicting "no change" scores 1), averaged over the elites. Only windows of H steps that
+    are one stretch of an episode count (each step starting where the last arrived, no
+    ending before the last). NaN without such a window.
+
+    Args:
+        model: The model.
+        data: Consecutive real transitions ``[S, n, ...]``, oldest first.
+        horizon: H.
+    """
+    n_seeds, n = model.seeds, data.obs.shape[1]
+    windows = n - horizon + 1
+    if windows < 1:
+        return torch.full((n_seeds,), float("nan"))
+    joined = (data.obs[:, 1:] == data.next_obs[:, :-1]).all(dim=-1) & (
+        data.terminated[:, :-1] == 0)
+    valid = torch.ones(n_seeds, windows, dtype=torch.bool, device=data.obs.device)
+    for j in range(horizon - 1):
+        valid &= joined[:, j:j + windows]
+    state = data.obs[:, None, :windows].expand(-1, model.ensemble, -1, -1)
+    with torch.no_grad():
+        for j in range(horizon):
+            action = data.action[:, None, j:j + windows].expand(-1, model.ensemble, -1)
+            state = model.predict(state, action)[0]
+        pick = model.elites[..., None, None].expand(-1, -1, *state.shape[2:])
+        state = state.gather(1, pick)
+        scale = model.delta_std
+        target = data.next_obs[:, None, horizon - 1:horizon - 1 + windows]
+        err = ((state - target) / scale).square().sum(dim=-1)
+        moved = ((target - data.obs[:, None, :windows]) / scale).square().sum(dim=-1)
+        mask = valid[:, None].to(err.dtype)
+        ratio = (err * mask).sum(dim=-1) / (moved * mask).sum(dim=-1)
+    return ratio.sqrt().mean(dim=1).cpu()

@@ -57,7 +57,9 @@ class DeepRun:
     the spread of Δs), ``reward_error`` (RMSE of r), ``term_recall`` and ``term_precision``
     of the model's elites on the real transitions since its last fit (NaN for dqn and
     before the model's second fit: :class:`dynaq.deep.model.ModelErrors`);
-    ``model_coverage``, always NaN; ``eval_return``, the mean return of ``eval_episodes``
+    ``rollout_error``, the regression model's error after ``rollout_length`` model steps with
+    the real actions (:func:`dynaq.deep.model.rollout_error`); ``model_coverage``, always
+    NaN; ``eval_return``, the mean return of ``eval_episodes``
     greedy episodes on a separate env when an evaluation fell due during the episode (every
     ``eval_period`` real steps), else NaN.
     """
@@ -239,10 +241,11 @@ def _record(st: _Seed, agent: DQN, s: int, terminated: bool, wall: float,
     value_error, policy_value = _value_metrics(agent, s, mdp, truth)
     errors = getattr(agent, "errors", None)
     model = [np.nan] * 4 if errors is None else [float(e[s]) for e in errors]
+    rollout = getattr(agent, "rollout_errors", None)
     st.episodes += 1
     st.rows.append((st.steps, st.ret, st.total, agent.backups, value_error, policy_value, wall,
                     not terminated, model[0], model[1], np.nan, st.eval_return, model[2],
-                    model[3]))
+                    model[3], np.nan if rollout is None else float(rollout[s])))
     st.eval_return = np.nan
 
 
