@@ -70,7 +70,7 @@ class DeepConfig:
     """Real transitions the replay buffer keeps (a ring: the oldest is overwritten)."""
     batch_size: int = 64
     """Transitions per gradient step (real and imagined together)."""
-    hidden: tuple[int, ...] = (256, 256)
+    hidden: tuple[int, ...] = _exposed((256, 256), "hidden")
     """Hidden layer widths of the Q-network (ReLU)."""
     learning_starts: int = _exposed(1000, "learning_starts")
     """Real steps before the first gradient step (and the first model fit)."""

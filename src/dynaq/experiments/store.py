@@ -583,6 +583,9 @@ def _cells(conn: sqlite3.Connection, db: Path) -> pd.DataFrame:
     cells = pd.read_sql_query("SELECT cell_key, config, seed FROM cells", conn)
     _check_numbers(cells, "cells", db)
     rows = {c: _row(_json_object(c, "cells.config", db)) for c in cells["config"].unique()}
+    # a sequence setting (hidden widths) as text, "64×64": a table cell holds one value
+    rows = {c: {k: "×".join(map(str, v)) if isinstance(v, list) else v
+                for k, v in row.items()} for c, row in rows.items()}
     config = pd.DataFrame([rows[c] for c in cells.pop("config")], index=cells.index)
     return pd.concat([config, cells], axis=1)
 

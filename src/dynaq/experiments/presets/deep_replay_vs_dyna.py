@@ -107,7 +107,8 @@ def report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     lines = ["## Replay or Dyna at matched compute", "",
              f"Greedy evaluation return ({EVAL_EPISODES} episodes every {EVAL_PERIOD:,} real "
              f"steps, apart from the ε-greedy training episodes), {STEPS:,} real steps per "
-             f"run, mean [95% bootstrap CI] over {df['seed'].nunique()} seeds. AUC: the mean "
+             f"run, mean [95% bootstrap CI] over {df['seed'].nunique()} seeds, and the "
+             "interquartile mean (IQM, robust to a wild seed). AUC: the mean "
              "evaluation return over the run. Steps to solve: real steps at the first "
              "evaluation at the env's threshold; a seed that never reached it counts its "
              "budget (censored: the mean is then a lower bound). Every config does U gradient "
@@ -146,7 +147,7 @@ def _order(part: pd.DataFrame) -> list[str]:
 
 
 def _table(part: pd.DataFrame) -> str:
-    head = ["U", "config", "AUC", f"final (last {ev.FINAL_EVALS})", "seeds solved",
+    head = ["U", "config", "AUC", "AUC IQM", f"final (last {ev.FINAL_EVALS})", "seeds solved",
             "real steps to solve (censored)", "termination recall", "model error",
             "wall s (its seeds in lockstep)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -156,7 +157,8 @@ def _table(part: pd.DataFrame) -> str:
             if g.empty:
                 continue
             lines.append("| " + " | ".join([
-                f"{u:g}", name, ev.cell(g["auc"]), ev.cell(g["final"]),
+                f"{u:g}", name, ev.cell(g["auc"]), f"{ev.summary_iqm(g['auc']):.3g}",
+                ev.cell(g["final"]),
                 f"{int(g['solved'].sum())}/{len(g)}", ev.cell(g["steps_to_solve"]),
                 ev.cell(g["recall"]), ev.cell(g["model_error"]),
                 f"{g['wall_s'].mean():.0f}"]) + " |")
