@@ -121,13 +121,18 @@ def summary_iqm(values: pd.Series) -> float:
 
 
 def plot_curves(df: pd.DataFrame, path: Path, by: Sequence[str], label, panels: Sequence,
-                title: str) -> Path:
+                title: str, order: Sequence[str] = ()) -> Path:
     """Evaluation return against real steps, gradient steps and wall time (columns), one
     row of panels per ``panels`` entry (a (row title, mask function) pair); per config the
-    mean over seeds with a 95% bootstrap band."""
+    mean over seeds with a 95% bootstrap band, each label in one colour throughout (the
+    labels of ``order`` first, in that order)."""
     from dynaq.analysis.plots import figures, save_figure  # here: `import dynaq` stays light
 
     evals = evaluations(df, by)
+    labels = {label(dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)))
+              for key, _ in evals.groupby(list(by), sort=True)}
+    ranked = [n for n in order if n in labels] + sorted(labels - set(order))
+    colour = {name: f"C{i % 10}" for i, name in enumerate(ranked)}
     xs = (("env_steps", "real env steps"), ("backups", "gradient steps"),
           ("wall_s", "wall seconds"))
     fig, axes = figures.subplots(len(panels), 3, figsize=(13, 3.2 * len(panels)),
@@ -142,8 +147,9 @@ def plot_curves(df: pd.DataFrame, path: Path, by: Sequence[str], label, panels: 
                     continue
                 mean, lo, hi = bootstrap_ci(curves, axis=0)
                 ax = axes[row, col]
-                (line,) = ax.plot(grid, mean, lw=1.4, label=label(conf))
-                ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+                name = label(conf)
+                ax.plot(grid, mean, lw=1.4, label=name, color=colour[name])
+                ax.fill_between(grid, lo, hi, color=colour[name], alpha=0.15, lw=0)
                 ax.set_xlabel(xlabel)
         axes[row, 0].set_ylabel(f"{name}\ngreedy evaluation return")
         axes[row, 0].legend(frameon=False, fontsize=7)
