@@ -123,7 +123,9 @@ class DeepConfig:
     model_gate: float = _exposed(float("inf"), "model_gate")
     """Imagination starts once the elites' next-state error on fresh transitions (relative to
     the spread of Δs, :class:`dynaq.deep.model.ModelErrors`; "no change" scores 1) is below
-    this (> 0; inf: after the first fit)."""
+    this (> 0; inf: after the first fit). In a stochastic world even the true model's draws
+    miss the real next state, so the error stays high there and a finite gate may never
+    open: the planning steps then replay real data throughout."""
     imagined_ramp: int = _exposed(0, "imagined_ramp")
     """Real steps over which the imagined share of a planning minibatch grows linearly from 0
     to ``imagined_ratio`` once imagination starts (0: at once)."""
