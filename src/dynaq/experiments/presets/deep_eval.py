@@ -147,9 +147,9 @@ def plot_curves(df: pd.DataFrame, path: Path, by: Sequence[str], label, panels: 
                     continue
                 mean, lo, hi = bootstrap_ci(curves, axis=0)
                 ax = axes[row, col]
-                name = label(conf)
-                ax.plot(grid, mean, lw=1.4, label=name, color=colour[name])
-                ax.fill_between(grid, lo, hi, color=colour[name], alpha=0.15, lw=0)
+                who = label(conf)
+                ax.plot(grid, mean, lw=1.4, label=who, color=colour[who])
+                ax.fill_between(grid, lo, hi, color=colour[who], alpha=0.15, lw=0)
                 ax.set_xlabel(xlabel)
         axes[row, 0].set_ylabel(f"{name}\ngreedy evaluation return")
         axes[row, 0].legend(frameon=False, fontsize=7)
