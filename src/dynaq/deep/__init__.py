@@ -1,9 +1,12 @@
-"""Dyna-style deep RL with PyTorch (the ``deep`` extra): DQN, a neural one-step model, Dyna-DQN.
+"""Dyna-style deep RL with PyTorch (the ``deep`` extra): DQN, neural one-step models, Dyna-DQN.
 
 The course's "relation to experience replay": DQN's replay buffer is Dyna with the buffer as
-the model (sample a seen transition, back it up again); Dyna-DQN adds a learned neural
-one-step model whose imagined transitions go into a second buffer (Sutton & Barto §8.2;
-Mnih et al. 2015).
+the model (sample a seen transition, back it up again); Dyna-DQN adds a learned one-step
+model whose imagined transitions go into a second buffer (Sutton & Barto §8.2; Mnih et al.
+2015): a regression ensemble (:mod:`.model`, fitted MBPO's way), a softmax over next states
+for one-hot worlds (:mod:`.categorical`), or the env's true dynamics as a perfect-model
+control (:mod:`.simulator`). Several seeds train in lockstep as one batched network, each
+bitwise as alone (:mod:`.nets`, :func:`run_deep_seeds`).
 
 Importing this package does not import torch: its names load on first use, and those that
 need torch raise :class:`~dynaq.errors.ConfigError` with the install line when it is
@@ -27,10 +30,12 @@ _EXPORTS = {
     "Batch": "dynaq.deep.buffer",
     "DQN": "dynaq.deep.dqn",
     "OneStepModel": "dynaq.deep.model",
+    "CategoricalModel": "dynaq.deep.categorical",
     "DynaDQN": "dynaq.deep.dyna_dqn",
     "DEEP_AGENTS": "dynaq.deep.run",
     "DeepRun": "dynaq.deep.run",
     "run_deep": "dynaq.deep.run",
+    "run_deep_seeds": "dynaq.deep.run",
     "make_deep_env": "dynaq.deep.run",
 }
 _TORCH_FREE = {"dynaq.deep.config"}
