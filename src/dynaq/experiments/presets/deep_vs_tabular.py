@@ -54,7 +54,7 @@ DQN's very numbers.)"""
 BY = ["env", "agent", "planning_steps", "updates_per_step", "world_model"]
 """The columns that tell this preset's configs apart."""
 LABELS = {("q-learning", "-"): "Q-learning (1 backup/step)",
-          ("dyna-q", "-"): "Dyna-Q", ("replay", "-"): "tabular replay",
+          ("dyna-q", "-"): "Dyna-Q (deterministic model)", ("replay", "-"): "tabular replay",
           ("dqn", "-"): "DQN (replay)",
           ("dyna-dqn", "categorical"): "Dyna-DQN, categorical model",
           ("dyna-dqn", "neural"): "Dyna-DQN, regression model"}
@@ -157,7 +157,8 @@ def conclusions(seeds: pd.DataFrame) -> list[str]:
                      f"the highest {worst}'s ({means[worst]:.3g}).")
         for a, b in (("Dyna-DQN, categorical model", "DQN (replay)"),
                      ("Dyna-DQN, categorical model", "Dyna-DQN, regression model"),
-                     ("Dyna-Q", "tabular replay"), ("DQN (replay)", "tabular replay")):
+                     ("Dyna-Q (deterministic model)", "tabular replay"),
+                     ("DQN (replay)", "tabular replay")):
             mean, lo, hi, n = ev.paired(part, [], "final_value_error", {"config": a},
                                         {"config": b})
             if n:
