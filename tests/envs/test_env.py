@@ -8,6 +8,7 @@ from collections import defaultdict
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.envs.toy_text.frozen_lake import FrozenLakeEnv
 from gymnasium.utils.env_checker import check_env
 
 import dynaq
@@ -47,12 +48,23 @@ def with_agent(layout, row, col) -> str:
 
 
 # -- registration ----------------------------------------------------------------------------
+def test_frozen_lake_not_slippery_is_deterministic_with_the_lakes_limit():
+    from dynaq.envs import env_model
+
+    mdp, limit = env_model("dynaq/FrozenLakeNotSlippery-v0")
+    assert limit == 100 and mdp.n_states == 16
+    assert max(len(outcomes) for row in gym.make("dynaq/FrozenLakeNotSlippery-v0").unwrapped.P
+               .values() for outcomes in row.values()) == 1
+
+
 def test_import_registers_ids():
     assert list(dynaq.envs.ENV_IDS) == ["dynaq/DynaMaze-v0", *SCALED, "dynaq/SinglePath9x9-v0",
-                                        *CHANGING, "dynaq/SlipperyCliff-v0"]
+                                        *CHANGING, "dynaq/SlipperyCliff-v0",
+                                        "dynaq/FrozenLakeNotSlippery-v0"]
     expected = {**IDS, **{i: (DynaMazeEnv, None, n) for i, n in SCALED.items()},
                 **{i: (cls, None, 47) for i, cls in CHANGING.items()},
-                "dynaq/SlipperyCliff-v0": (SlipperyCliffEnv, None, 48)}
+                "dynaq/SlipperyCliff-v0": (SlipperyCliffEnv, None, 48),
+                "dynaq/FrozenLakeNotSlippery-v0": (FrozenLakeEnv, None, 16)}
     for env_id, (cls, _, n_states) in expected.items():
         assert env_id in gym.registry
         env = gym.make(env_id)
