@@ -87,8 +87,13 @@ class OneHot(gym.ObservationWrapper):
         return self._eye[int(observation)]
 
 
-def make_deep_env(env_id: str) -> tuple[gym.Env, TabularMDP | None]:
+def make_deep_env(env_id: str, exact: bool = True) -> tuple[gym.Env, TabularMDP | None]:
     """The env a deep agent sees, and its exact model when it has one.
+
+    Args:
+        env_id: A Gymnasium id.
+        exact: Whether to build the exact model (False: None; the lockstep runner builds it
+            once for all its envs).
 
     Raises:
         ConfigError: For an unknown id, a non-Discrete action space or an observation space
@@ -99,7 +104,7 @@ def make_deep_env(env_id: str) -> tuple[gym.Env, TabularMDP | None]:
     if not isinstance(act, gym.spaces.Discrete):
         raise ConfigError(f"env {env_id!r}: deep agents need a Discrete action space, got {act}")
     if isinstance(obs, gym.spaces.Discrete):
-        mdp = TabularMDP.from_gymnasium(env) if hasattr(env.unwrapped, "P") else None
+        mdp = TabularMDP.from_gymnasium(env) if exact and hasattr(env.unwrapped, "P") else None
         return OneHot(env), mdp
     if isinstance(obs, gym.spaces.Box):
         return (env if len(obs.shape) == 1 else gym.wrappers.FlattenObservation(env)), None
@@ -164,8 +169,8 @@ def run_deep_seeds(env_id: str, config: DeepConfig, agent: str, seeds: Sequence[
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ConfigError("seeds must name at least one seed")
-    made = [make_deep_env(env_id) for _ in range(2 * len(seeds) if config.eval_period else
-                                                 len(seeds))]
+    made = [make_deep_env(env_id, exact=i == 0)
+            for i in range(2 * len(seeds) if config.eval_period else len(seeds))]
     envs = [env for env, _ in made]
     mdp = made[0][1]
     truth = GroundTruth.of(mdp, config.gamma) if mdp is not None else None
