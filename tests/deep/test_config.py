@@ -103,3 +103,9 @@ def test_updates_due_add_up_to_the_replay_ratio(p, q, steps):
 def test_updates_per_step_is_a_ratio_of_small_integers(value, message):
     with pytest.raises(ConfigError, match=message):
         DeepConfig(updates_per_step=value)
+
+
+def test_disagreement_is_the_regression_models_alone():
+    with pytest.raises(ConfigError, match="disagreement must be inf for world_model categorical"):
+        DeepConfig(world_model="categorical", disagreement=1.0)
+    assert DeepConfig(world_model="neural", disagreement=1.0).disagreement == 1.0

@@ -18,6 +18,7 @@ member fitted 25 steps every 250) reach a one-step RMSE of about 0.002 on CartPo
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -186,6 +187,10 @@ class DeepConfig:
                                                                                   MAX_COUNT))
         check_choice("termination", self.termination, TERMINATIONS)
         check_choice("world_model", self.world_model, WORLD_MODELS)
+        if self.world_model != "neural" and not math.isinf(self.disagreement):
+            raise ConfigError(f"disagreement must be inf for world_model {self.world_model} "
+                              "(it compares the regression model's members), got "
+                              f"{self.disagreement!r}")
         if self.elites > self.ensemble:
             raise ConfigError(f"elites must be at most ensemble ({self.ensemble}), got "
                               f"{self.elites}")

@@ -286,23 +286,31 @@ class DynaDQN(DQN):
             pick = torch.stack([torch.randint(elites.shape[1], (n,), generator=g)
                                 for g in self.imagine_rngs]).to(self.device)
             member = elites.gather(1, pick)
-            next_obs, reward, terminated = self.model.sample(obs, action, member,
-                                                             self.imagine_rngs)
-            agree = self._agree(obs, action)
+            predicted = None
+            if isinstance(self.model, model_mod.OneStepModel):  # one forward for both uses
+                with torch.no_grad():
+                    predicted = self.model.predict(obs, action)
+                next_obs, reward, terminated = self.model.sample(
+                    obs, action, member, self.imagine_rngs, predicted)
+            else:
+                next_obs, reward, terminated = self.model.sample(obs, action, member,
+                                                                 self.imagine_rngs)
+            agree = self._agree(obs, predicted)
         if self.termination_rule is not None:  # the draws above happen either way
             terminated = self.termination_rule(next_obs).to(obs.dtype)
         return Batch(obs, action, reward, next_obs, terminated), agree
 
-    def _agree(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """``bool [S, m]``: where the elites' predicted Δs spread within ``disagreement``."""
+    def _agree(self, obs: torch.Tensor, predicted: tuple[torch.Tensor, ...] | None
+               ) -> torch.Tensor:
+        """``bool [S, m]``: where the elites' predicted Δs (of the regression model's
+        ``predicted``) spread within ``disagreement``."""
         limit = self.config.disagreement
         elites = self.model.elites
-        if math.isinf(limit) or elites.shape[1] < 2:
+        if math.isinf(limit) or elites.shape[1] < 2 or predicted is None:
             return torch.ones(obs.shape[:2], dtype=torch.bool, device=obs.device)
-        with torch.no_grad():
-            next_obs = self.model.predict(obs, action)[0]
-            mine = next_obs.gather(1, elites[..., None, None].expand(-1, -1, *next_obs.shape[2:]))
-            spread = (mine.std(dim=1, correction=0) / self.model.delta_std[:, 0]).mean(dim=-1)
+        next_obs = predicted[0]
+        mine = next_obs.gather(1, elites[..., None, None].expand(-1, -1, *next_obs.shape[2:]))
+        spread = (mine.std(dim=1, correction=0) / self.model.delta_std[:, 0]).mean(dim=-1)
         return spread <= limit
 
     def planning_batches(self, imagined: Sequence[int], k: int) -> list[Batch]:

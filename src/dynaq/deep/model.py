@@ -129,7 +129,8 @@ class OneStepModel(nn.Module):
         return next_obs, reward, torch.sigmoid(out[..., d + 1])
 
     def sample(self, obs: torch.Tensor, action: torch.Tensor, member: torch.Tensor,
-               generators: Sequence[torch.Generator]
+               generators: Sequence[torch.Generator],
+               predicted: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Imagined ``(next_obs, reward, terminated)`` for ``[S, n]`` pairs, each from the
         given member; terminated (0/1) drawn as Bernoulli(P(terminated)) of that member.
@@ -141,9 +142,12 @@ class OneStepModel(nn.Module):
             generators: One CPU generator per seed; seed s draws ``n`` uniforms ``u``
                 (terminated where ``u < P``) on the CPU, so one seed imagines the same
                 transitions on every device.
+            predicted: :meth:`predict` of these pairs, where the caller has it already.
         """
-        with torch.no_grad():
-            next_obs, reward, p_term = self.predict(obs, action)
+        if predicted is None:
+            with torch.no_grad():
+                predicted = self.predict(obs, action)
+        next_obs, reward, p_term = predicted
         pick = member[:, None, :]
         u = torch.stack([torch.rand(obs.shape[1], generator=g) for g in generators])
         return (next_obs.gather(1, pick[..., None].expand(-1, -1, -1, self.obs_dim))[:, 0],
