@@ -133,11 +133,19 @@ def _episodes(agent: StepAgent, env: gym.Env, episodes: int | None, total_steps:
               max_episode_steps: int | None, seed: int | None) -> Iterator[Episode]:
     done, total = 0, 0
     while (episodes is None or done < episodes) and (total_steps is None or total < total_steps):
-        limit = max_episode_steps if total_steps is None else min(
-            max_episode_steps or total_steps, total_steps - total)
+        limit = episode_limit(max_episode_steps, total_steps, total)
         episode = run_episode(agent, env, seed=seed if done == 0 else None, max_steps=limit)
         done, total = done + 1, total + episode.steps
         yield episode
+
+
+def episode_limit(max_episode_steps: int | None, total_steps: int | None, total: int
+                  ) -> int | None:
+    """The step limit of the next episode of a run that has taken ``total`` real steps: the
+    episode limit, cut where the run's ``total_steps`` end (None: no limit)."""
+    if total_steps is None:
+        return max_episode_steps
+    return min(max_episode_steps or total_steps, total_steps - total)
 
 
 def _check_limit(name: str, value: int | None) -> None:

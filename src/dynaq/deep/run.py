@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from dynaq import rng
+from dynaq.agents.loop import episode_limit
 from dynaq.checks import check_count
 from dynaq.deep.config import DeepConfig, check_agent
 from dynaq.deep.dqn import DQN
@@ -224,8 +225,7 @@ def _train(envs: list[gym.Env], eval_envs: list[gym.Env], agent: DQN, episodes: 
         obs = next_obs
         for s, (st, step) in enumerate(zip(state, steps, strict=True)):
             st.steps, st.ret, st.total = st.steps + 1, st.ret + float(step[1]), st.total + 1
-            cut = limit if total_steps is None else min(limit or total_steps,
-                                                         total_steps - (st.total - st.steps))
+            cut = episode_limit(limit, total_steps, st.total - st.steps)
             if not (step[2] or step[3] or st.steps == cut):
                 continue
             if not st.finished:
@@ -263,8 +263,9 @@ def _evaluate(agent: DQN, envs: list[gym.Env], seeded: list[bool], limit: int | 
     for _ in range(n):
         obs = []
         for s, env in enumerate(envs):
-            word = seed_sequence(agent.seeds[s], EVAL).generate_state(1, np.uint32)[0]
-            obs.append(env.reset(seed=None if seeded[s] else int(word))[0])
+            seed = None if seeded[s] else int(
+                seed_sequence(agent.seeds[s], EVAL).generate_state(1, np.uint32)[0])
+            obs.append(env.reset(seed=seed)[0])
             seeded[s] = True
         obs = np.stack(obs)
         running = [True] * len(envs)
