@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -103,6 +105,12 @@ DYNA_MAZE_SCALES: dict[int, tuple[int, int]] = {
 column factor) of :func:`scale_map`, columns and rows doubled in turn; ``47 · factor``
 states (47, 94, 188, 376, 752, 1504, 3008, 6016)."""
 
+COMMENT = ";"
+"""A map file's comment lines start with this (after any spaces)."""
+MAX_MAP_BYTES = 16 * 2**20
+"""Largest map file :func:`load_map` reads: 16 MiB, some 16 million cells, whose world
+already takes minutes to build and gigabytes to hold."""
+
 MAX_MAZE_ROOMS = 10**8
 """Most rooms of a :func:`generate_maze` maze: carving takes about 14 bytes a room, and the
 world of a maze this size (2·10^8 states) already needs tens of gigabytes."""
@@ -128,12 +136,112 @@ def as_rows(layout: Sequence[str] | str, field: str = "map") -> tuple[str, ...]:
                       f"using {' '.join(ALLOWED)}; got {reprlib.repr(layout)}")
 
 
-def parse_map(rows: Sequence[str] | str, field: str = "map") -> np.ndarray:
+def desc_rows(desc: Any, field: str = "desc") -> tuple[str, ...]:
+    """The rows of a map given in Gymnasium's FrozenLake convention: one string per row, a
+    list of rows that are each a list of one-character strings, or an array of characters
+    (``np.asarray(rows, dtype="c")``); bytes are read as ASCII. One string with a row per
+    line is taken too (see :func:`as_rows`). The characters are checked by
+    :func:`parse_map`.
+
+    Raises:
+        ConfigError: Naming ``field`` and the first row (and column) that is not a string,
+            bytes, or a sequence of single characters.
+    """
+    if isinstance(desc, np.ndarray):
+        desc = desc.tolist()
+    if isinstance(desc, bytes):
+        desc = _text(desc, field)
+    if isinstance(desc, str):
+        return as_rows(desc, field)
+    if not isinstance(desc, Sequence):
+        raise ConfigError(f"{field} must be a list of rows (strings, or lists of one-character "
+                          f"strings) using {' '.join(ALLOWED)}; got {reprlib.repr(desc)}")
+    return tuple(_desc_row(row, f"{field}: row {i}") for i, row in enumerate(desc))
+
+
+def _desc_row(row: Any, where: str) -> str:
+    if isinstance(row, str | bytes):
+        return _text(row, where)
+    if not isinstance(row, Sequence):
+        raise ConfigError(f"{where} must be a string or a list of one-character strings, got "
+                          f"{reprlib.repr(row)}")
+    cells = [_text(cell, f"{where}, column {j}") for j, cell in enumerate(row)]
+    for j, cell in enumerate(cells):
+        if len(cell) != 1:
+            raise ConfigError(f"{where}, column {j} must be one character, got {cell!r}")
+    return "".join(cells)
+
+
+def _text(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        try:
+            return value.decode("ascii")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where}: bytes must be ASCII, got {value!r}") from None
+    raise ConfigError(f"{where} must be a string, got {reprlib.repr(value)}")
+
+
+def load_map(path: str | Path) -> list[str]:
+    """Read an ASCII map file: the ``desc`` of ``dynaq/GridWorld-v0`` (see ``docs/maps.md``).
+
+    The file is UTF-8 text (a byte-order mark is allowed), at most :data:`MAX_MAP_BYTES`,
+    one map row per line, in the characters of this module. Trailing whitespace (a
+    Windows line end too) is dropped. Lines starting with ``;`` are comments (``#`` is a
+    wall, so a row of walls cannot be one). Blank lines before and after the map are
+    ignored; one between its rows is an error.
+
+    Raises:
+        ConfigError: One line naming the file and, for a problem in the map, its line and
+            column (both from 1): unreadable, too large, not UTF-8, no rows, a blank line
+            inside the map, or an invalid map (:func:`parse_map`).
+    """
+    name = str(path) if str(path).isprintable() else repr(str(path))
+    rows, lines, blank = [], [], 0
+    for number, line in enumerate(_read_text(Path(path), name).split("\n"), start=1):
+        line = line.rstrip()
+        if line.lstrip().startswith(COMMENT):
+            continue
+        if not line:
+            blank = blank or (number if rows else 0)
+            continue
+        if blank:
+            raise ConfigError(f"{name}: line {blank} is blank inside the map (blank lines "
+                              "may only come before or after it)")
+        rows.append(line)
+        lines.append(number)
+    if not rows:
+        raise ConfigError(f"{name}: no map rows (only blank or comment lines)")
+    parse_map(rows, name, lines)
+    return rows
+
+
+def _read_text(path: Path, name: str) -> str:
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_MAP_BYTES + 1)
+    except OSError as err:
+        raise ConfigError(f"map file {name}: cannot read it ({err.strerror or err})") from None
+    if len(data) > MAX_MAP_BYTES:
+        raise ConfigError(f"{name}: larger than {MAX_MAP_BYTES:_} bytes, the most a map file "
+                          "may have")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise ConfigError(f"{name}: line {line} is not UTF-8 text (byte {err.start})") from None
+
+
+def parse_map(rows: Sequence[str] | str, field: str = "map",
+              lines: Sequence[int] | None = None) -> np.ndarray:
     """Validate an ASCII map and return it as a 2-D array of characters.
 
     Args:
         rows: One string per row, or one string with a row per line.
         field: What the messages call the map (``layout`` for a :class:`GridWorld`).
+        lines: The line of a file each row comes from: messages then say "line L, column
+            C", both counted from 1 as editors do, instead of "row i, column j" from 0.
 
     Returns:
         A ``(height, width)`` array of single characters.
@@ -146,6 +254,10 @@ def parse_map(rows: Sequence[str] | str, field: str = "map") -> np.ndarray:
     rows = as_rows(rows, field)
     if not rows or not rows[0]:
         raise ConfigError(f"{field}: empty; give one string per row using # . S G C")
+
+    def at(i: int, j: int) -> str:
+        return f"row {i}, column {j}" if lines is None else f"line {lines[i]}, column {j + 1}"
+
     width = len(rows[0])
     ragged = next((i for i, row in enumerate(rows) if len(row) != width), len(rows))
     # Code points (0 for a NUL: numpy pads strings with NULs) of the rows before any ragged
@@ -155,14 +267,15 @@ def parse_map(rows: Sequence[str] | str, field: str = "map") -> np.ndarray:
     bad = np.argwhere(kind < 0)
     if len(bad):
         i, j = bad[0]
-        raise ConfigError(f"{field}: unknown character {chr(codes[i, j])!r} at row {i}, column "
-                          f"{j}; allowed: {' '.join(ALLOWED)}")
+        raise ConfigError(f"{field}: unknown character {chr(codes[i, j])!r} at {at(i, j)}; "
+                          f"allowed: {' '.join(ALLOWED)}")
     if ragged < len(rows):
-        raise ConfigError(f"{field}: row {ragged} has {len(rows[ragged])} columns, expected "
+        row = f"row {ragged}" if lines is None else f"line {lines[ragged]}"
+        raise ConfigError(f"{field}: {row} has {len(rows[ragged])} columns, expected "
                           f"{width} (rows must all have the same length)")
     starts = np.argwhere(kind == ALLOWED.index(START))
     if len(starts) != 1:
-        where = ", ".join(f"row {r}, column {c}" for r, c in starts)
+        where = ", ".join(at(r, c) for r, c in starts)
         raise ConfigError(f"{field}: needs exactly one start 'S', found {len(starts)}"
                           + (f" ({where})" if where else ""))
     goals = np.argwhere(kind == ALLOWED.index(GOAL))
@@ -170,8 +283,8 @@ def parse_map(rows: Sequence[str] | str, field: str = "map") -> np.ndarray:
         raise ConfigError(f"{field}: no goal 'G' in any row")
     dist = _distances(kind, *starts[0])
     for r, c in goals[dist[tuple(goals.T)] < 0][:1]:
-        raise ConfigError(f"{field}: goal 'G' at row {r}, column {c} is unreachable from the "
-                          f"start at row {starts[0][0]}, column {starts[0][1]}")
+        raise ConfigError(f"{field}: goal 'G' at {at(r, c)} is unreachable from the start "
+                          f"at {at(*starts[0])}")
     return codes.view("<U1")
 
 
