@@ -13,7 +13,7 @@ BASE = ["run", "--env", "dynaq/DynaMaze-v0", "--episodes", "3", "--seeds", "2", 
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--env", "Nope-v0"], "env must be a registered Gymnasium id (dynaq/DynaMaze-v0"),
+    (["--env", "Nope-v0"], "env must be a registered Gymnasium id; got 'Nope-v0'"),
     (["--agent", "sarsa"], "agent must be one of q-learning, dyna-q"),
     (["--planning-steps", "-1"], "planning_steps must be an integer in [0, "),
     (["--alpha", "0"], "alpha must be in (0, 1]"),
@@ -120,3 +120,107 @@ def test_command_line_entry_point_exit_status(tmp_path):
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_compiling_a_dynaq_kernel_is_announced_once(capsys):
+    import numba
+    from numba.core import event
+
+    from dynaq.cli import CompileNotice
+
+    def kernel(x):
+        return x + 1
+
+    def other(x):
+        return x - 1
+
+    kernel.__module__ = other.__module__ = "dynaq.kernels.notice_test"
+    notice = CompileNotice()
+    with event.install_listener("numba:compile", notice):
+        assert numba.njit(kernel)(1) == 2 and numba.njit(other)(1) == 0
+    assert capsys.readouterr().err.count("compiling kernels (first run only") == 1
+
+
+def test_compiling_other_code_is_not_announced(capsys):
+    import numba
+    from numba.core import event
+
+    from dynaq.cli import CompileNotice
+
+    def user_code(x):
+        return 2 * x
+
+    with event.install_listener("numba:compile", CompileNotice()):
+        assert numba.njit(user_code)(2) == 4
+    assert capsys.readouterr().err == ""
+
+
+def test_version(capsys):
+    from importlib import metadata
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"dynaq {metadata.version('dynaq')}\n"
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "evaluate"])
+def test_help_ends_with_the_commands_examples(capsys, command):
+    from dynaq.cli import EXAMPLES
+
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    printed = capsys.readouterr().out
+    assert printed.rstrip().endswith(EXAMPLES[command][-1])
+
+
+def test_a_planning_agent_without_k_plans(tmp_path):
+    # the course's common mistake, "k=0 and expecting Dyna gains", is not the default
+    from dynaq.agents.registry import default_planning_steps
+
+    assert main([*BASE, "--out", str(tmp_path / "o")]) == 0
+    assert set(load_results(tmp_path / "o")["planning_steps"]) == {
+        default_planning_steps("dyna-q")}
+
+
+def test_run_without_out_writes_under_results(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*BASE, "--agent", "q-learning"]) == 0
+    assert (tmp_path / "results" / "DynaMaze-v0-q-learning" / "summary.md").exists()
+
+
+def test_help_lists_the_choices_of_string_settings(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    printed = capsys.readouterr().out
+    for flag in ("--model {deterministic,counts}", "--sampling {uniform,latest,trajectory}",
+                 "--bonus {planning,action}", "--backup {sample,expected}"):
+        assert flag in printed
+    assert "(default: None)" not in printed
+
+
+def test_env_kwargs_values_are_read_as_toml():
+    from dynaq.cli import _env_kwargs
+
+    assert _env_kwargs(("is_slippery=false", "slip=0.2", "map_name=8x8", "rows=[1, 2]")) == {
+        "is_slippery": False, "slip": 0.2, "map_name": "8x8", "rows": [1, 2]}
+
+
+@pytest.mark.parametrize("pair", ["is_slippery", "=1", "a b=1"])
+def test_bad_env_kwargs_exit_2(tmp_path, capsys, pair):
+    assert main([*BASE, "--out", str(tmp_path / "o"), "--env-kwargs", pair]) == 2
+    assert "env_kwargs must be KEY=VALUE" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_config_refuses_flags_that_change_the_experiment(tmp_path, capsys):
+    assert main([*BASE, "--out", str(tmp_path / "o")]) == 0
+    assert main(["run", "--config", str(tmp_path / "o"), "--episodes", "9"]) == 2
+    assert "give no --episodes" in capsys.readouterr().err
+
+
+def test_config_reruns_what_a_directory_holds(tmp_path):
+    out = tmp_path / "o"
+    assert main([*BASE, "--out", str(out)]) == 0
+    before = load_results(out).drop(columns="wall_s")
+    assert main(["run", "--config", str(out / "config.toml"), "--quiet"]) == 0
+    assert load_results(out).drop(columns="wall_s").equals(before)

@@ -6,21 +6,32 @@ config dataclasses (:func:`dynaq.experiments.config.known_settings`).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import tyro
+from numba.core import event as numba_event
 
+from dynaq.agents.dyna_q import BACKUPS
+from dynaq.agents.dyna_q_plus import BONUSES
 from dynaq.checks import check_count
+from dynaq.deep.config import DEVICES, TERMINATIONS, WORLD_MODELS
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import known_settings
+from dynaq.kernels.dyna_q import SAMPLINGS
 from dynaq.limits import MAX_EPISODES, MAX_SEEDS
+from dynaq.models import MODELS
 
 if TYPE_CHECKING:
+    from dynaq.experiments.config import Experiment
     from dynaq.experiments.driver import Options
+
+GRID_WORLD = "dynaq/GridWorld-v0"
+"""The env ``--map FILE`` runs: its map as ``desc``."""
 
 Positional = tyro.conf.Positional
 
@@ -31,9 +42,12 @@ class _Execution:
 
     backend: Literal["serial", "process", "ray"] = "serial"
     """Where cells run: serial (this process, all cores), process (a pool), ray."""
-    workers: int | None = None
-    """Processes or Ray CPUs (default: all cores)."""
-    ray_address: str | None = None
+    workers: Annotated[int | None, tyro.conf.arg(metavar="INT",
+                                                 help_behavior_hint="(default: all cores)")
+                       ] = None
+    """Processes or Ray CPUs."""
+    ray_address: Annotated[str | None, tyro.conf.arg(metavar="ADDRESS",
+                                                     help_behavior_hint="")] = None
     """Join a running Ray cluster (e.g. auto, or HOST:6379) instead of a local Ray."""
     chunk: int = 64
     """Seeds per unit of work."""
@@ -51,58 +65,131 @@ class _Execution:
                        self.force_new, self.retry_failed, self.quiet)
 
 
-@dataclass(frozen=True, kw_only=True)
-class _RunOptions(_Execution):
-    """Run an agent on a Discrete Gymnasium env for N seeds and each k; write the results
-    database, summary.csv, summary.md, curves.png and config.toml to --out."""
+_HOW = Annotated[_Execution, tyro.conf.OmitArgPrefixes,
+                 tyro.conf.arg(name="execution", help="How to run (never changes the numbers).")]
+"""The execution options, a group of their own after a command's own."""
 
-    env: str
-    """Gymnasium id, e.g. dynaq/DynaMaze-v0, dynaq/SinglePath9x9-v0, FrozenLake-v1."""
-    out: Path
-    """Output directory (new, empty, or holding this same run to resume it)."""
-    agent: str = "dyna-q"
-    """Agent name (see dynaq.AGENTS): q-learning, dyna-q, dyna-q+, prioritized-sweeping,
-    replay, dqn, dyna-dqn; or package.module:Class, a dynaq.agents.base.TabularAgent
-    subclass to import."""
-    planning_steps: tuple[int, ...] = (0,)
-    """Planning steps k per real step; several values run side by side."""
-    seeds: int = 10
-    """Number of seeds (0 .. N-1)."""
-    episodes: int | None = None
-    """Episodes per seed (give this or --steps)."""
-    steps: int | None = None
-    """Real environment steps per seed (give this or --episodes)."""
-    save_agent: bool = False
-    """Also save the trained agent of seed 0 of each config under OUT/agents/ (see
-    dynaq evaluate)."""
-    max_episode_steps: int | None = None
-    """Truncate episodes after this many steps (default: the env's own limit, if any)."""
+_CHOICES = {"model": tuple(MODELS), "backup": BACKUPS, "sampling": SAMPLINGS, "bonus": BONUSES,
+            "world_model": WORLD_MODELS, "termination": TERMINATIONS, "device": DEVICES}
+"""The allowed values of the string settings, shown in --help (each config checks them)."""
+
+EXAMPLES = {
+    "run": ["dynaq run --env dynaq/DynaMaze-v0 --agent dyna-q --planning-steps 0 5 50 "
+            "--seeds 30 --episodes 50",
+            "dynaq run --env FrozenLake-v1 --env-kwargs is_slippery=false --episodes 200",
+            "dynaq run --map examples/maps/room.txt --agent prioritized-sweeping --steps 3000",
+            "dynaq run --config results/DynaMaze-v0-dyna-q --seeds 100   # grow by seeds"],
+    "sweep": ["dynaq sweep sweep.toml --out results/sweep --backend process"],
+    "reproduce": ["dynaq reproduce --list", "dynaq reproduce fig8.2 --seeds 100"],
+    "ls": ["dynaq ls results/sweep"],
+    "export": ["dynaq export results/sweep --output rows.parquet"],
+    "compare": ["dynaq compare results/sweep --by k --baseline 0"],
+    "evaluate": ["dynaq run --env dynaq/DynaMaze-v0 --episodes 50 --save-agent --out maze",
+                 "dynaq evaluate maze/agents/dyna-q-k=50 --render"],
+    "report": ["dynaq report results/sweep   # then open results/sweep/report.html"],
+}
+"""Usage examples, printed after a command's --help (all of them after dynaq --help)."""
+
+
+def _print_examples(args: list[str]) -> None:
+    """After tyro's help: the examples of the command asked about, or of every command."""
+    command = args[0] if args and args[0] in EXAMPLES else None
+    lines = EXAMPLES[command] if command else [e for ex in EXAMPLES.values() for e in ex]
+    print("examples:\n" + "\n".join(f"  {line}" for line in lines))
+
+
+def _arg(help: str, metavar: str | None = None, hint: str | None = "") -> Any:
+    """A flag's help (one paragraph, however it is wrapped here) and metavar; ``hint``
+    replaces tyro's "(default: ...)", which is noise where the help says it."""
+    return tyro.conf.arg(help=" ".join(help.split()), metavar=metavar,
+                         help_behavior_hint=hint)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _RunOptions:
+    env: Annotated[str | None, _arg(
+        "Gymnasium id of a Discrete env, e.g. dynaq/DynaMaze-v0, dynaq/SinglePath9x9-v0, "
+        "FrozenLake-v1 (or give --map, or --config).", "ID")] = None
+    map: Annotated[Path | None, _arg(
+        "An ASCII map file, run as dynaq/GridWorld-v0 (the format: docs/maps.md).",
+        "FILE")] = None
+    env_kwargs: Annotated[tuple[str, ...], _arg(
+        "Keyword arguments of the env, values in TOML (e.g. is_slippery=false slip=0.2).",
+        "KEY=VALUE")] = ()
+    episodes: Annotated[int | None, _arg("Episodes per seed (give this or --steps).",
+                                         "E")] = None
+    steps: Annotated[int | None, _arg(
+        "Real environment steps per seed (give this or --episodes).", "T")] = None
+    agent: Annotated[str, _arg(
+        "q-learning, dyna-q, dyna-q+, prioritized-sweeping, replay, dqn, dyna-dqn, or "
+        "package.module:Class (a dynaq.agents.base.TabularAgent subclass to import).",
+        "NAME", None)] = "dyna-q"
+    planning_steps: Annotated[tuple[int, ...] | None, _arg(
+        "Planning steps k per real step; several values run side by side (default: 50 for "
+        "dyna-q, dyna-q+, prioritized-sweeping and replay, 1 for dyna-dqn, 0 for q-learning "
+        "and dqn).", "K [K ...]")] = None
+    seeds: Annotated[int | None, _arg(
+        "Number of seeds, 0 .. N-1 (default: 10, or what --config holds).", "N")] = None
+    out: Annotated[Path | None, _arg(
+        "Output directory: new, empty, or holding this run to resume or grow it (default: "
+        "results/ENV-AGENT, or the directory of --config).", "DIR")] = None
+    config: Annotated[Path | None, _arg(
+        "Rerun exactly what a results directory holds (its config.toml, or the directory); "
+        "with --seeds, grow it.", "DIR/config.toml")] = None
+    save_agent: Annotated[bool, _arg(
+        "Also save the trained agent of seed 0 of each config under OUT/agents/ (see dynaq "
+        "evaluate).", hint=None)] = False
+    max_episode_steps: Annotated[int | None, _arg(
+        "Truncate episodes after this many steps (default: the env's own limit, if any).",
+        "INT")] = None
 
 
 _SETTINGS = tuple(name for name in known_settings()
                   if name not in {f.name for f in fields(_RunOptions)})
 """The agent settings ``dynaq run`` has a flag for: every known one but those above."""
 
-Run = make_dataclass(
-    "Run", [(name, Annotated[known_settings()[name].type | None,
-                             tyro.conf.arg(help=known_settings()[name].help())],
-             field(default=None)) for name in _SETTINGS],
+
+def _setting_flag(name: str) -> tuple[str, object, object]:
+    setting = known_settings()[name]
+    choices = _CHOICES.get(name)
+    metavar = ("{" + ",".join(choices) + "}" if choices else "INT [INT ...]"
+               if setting.type == tuple[int, ...] else setting.type.__name__.upper())
+    # the help names each agent's default: no second "(default: None)"
+    return (name, Annotated[setting.type | None, _arg(setting.help(), metavar)],
+            field(default=None))
+
+
+AgentSettings = make_dataclass("AgentSettings", [_setting_flag(name) for name in _SETTINGS],
+                               frozen=True, kw_only=True)
+AgentSettings.__doc__ = "The agent's settings (only those given are set)."
+AgentSettings.__module__ = __name__
+
+Run = make_dataclass("Run", [
+    ("settings", Annotated[AgentSettings, tyro.conf.OmitArgPrefixes,
+                           tyro.conf.arg(name="agent settings")],
+     field(default_factory=AgentSettings)),
+    ("how", _HOW, field(default_factory=_Execution))],
     bases=(_RunOptions,), frozen=True, kw_only=True)
-Run.__doc__, Run.__module__ = _RunOptions.__doc__, __name__
+Run.__doc__ = ("Run an agent on a Discrete Gymnasium env for N seeds and each k; write the "
+               "results database, summary.csv, summary.md, curves.png and config.toml to "
+               "--out.")
+Run.__module__ = __name__
 
 
 @dataclass(frozen=True, kw_only=True)
-class Sweep(_Execution):
-    """Run the cross product of a TOML sweep file (see dynaq.experiments.sweep)."""
+class Sweep:
+    """Run the cross product of a TOML sweep file (see dynaq.experiments.sweep); run it
+    again after adding seeds or values to run only what is new."""
 
     file: Annotated[Path, Positional, tyro.conf.arg(metavar="FILE.toml")]
     """The sweep file."""
-    out: Path
+    out: Annotated[Path, tyro.conf.arg(metavar="DIR")]
     """Output directory."""
+    how: _HOW = field(default_factory=_Execution)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Reproduce(_Execution):
+class Reproduce:
     """Reproduce an experiment of the course or of Sutton & Barto ch. 8 (see --list)."""
 
     name: Annotated[str | None, Positional, tyro.conf.arg(metavar="NAME")] = None
@@ -113,6 +200,7 @@ class Reproduce(_Execution):
     """Number of seeds (default: the reproduction's own)."""
     list: bool = False
     """List the reproductions and exit."""
+    how: _HOW = field(default_factory=_Execution)
 
 
 @dataclass(frozen=True)
@@ -168,28 +256,96 @@ class Report:
 
 
 def _run(cmd: Run) -> Path:
-    from dynaq.experiments.config import Experiment, RunConfig
     from dynaq.experiments.driver import execute
 
+    experiment, out = _experiment(cmd) if cmd.config is None else _rerun(cmd)
+    execute(experiment, out, options=cmd.how.options())
+    if cmd.save_agent:
+        _save_agents(experiment.runs, out)
+    return out
+
+
+def _experiment(cmd: Run) -> tuple[Experiment, Path]:
+    """The experiment that ``dynaq run``'s flags describe, and its output directory."""
+    from dynaq.agents.registry import default_planning_steps
+    from dynaq.experiments.config import Experiment, RunConfig
+
+    if (cmd.env is None) == (cmd.map is None):
+        raise ConfigError("give exactly one of --env ID, --map FILE or --config "
+                          "DIR/config.toml")
     if (cmd.episodes is None) == (cmd.steps is None):
         raise ConfigError("give exactly one of --episodes E or --steps T")
-    if not cmd.planning_steps:
+    ks = cmd.planning_steps if cmd.planning_steps is not None else (
+        default_planning_steps(cmd.agent),)
+    if not ks:
         raise ConfigError("--planning-steps needs at least one value, e.g. --planning-steps "
                           "0 5 50")
-    repeated = sorted({k for k in cmd.planning_steps if cmd.planning_steps.count(k) > 1})
+    repeated = sorted({k for k in ks if ks.count(k) > 1})
     if repeated:
         raise ConfigError(f"planning_steps lists {repeated[0]} more than once")
+    env, kwargs = cmd.env, _env_kwargs(cmd.env_kwargs)
+    if cmd.map is not None:
+        from dynaq.envs.maps import load_map
+
+        env, kwargs = GRID_WORLD, {"desc": load_map(cmd.map), **kwargs}
     # Only what was given on the command line: the rest stays at the agent's defaults,
     # and a setting the agent does not have is refused by name.
-    extra = {name: getattr(cmd, name) for name in _SETTINGS if getattr(cmd, name) is not None}
-    runs = tuple(RunConfig(env=cmd.env, agent=cmd.agent, planning_steps=k,
+    extra = {name: getattr(cmd.settings, name) for name in _SETTINGS
+             if getattr(cmd.settings, name) is not None}
+    if kwargs:  # an empty one is not a setting: runs without keep their keys
+        extra["env_kwargs"] = kwargs
+    runs = tuple(RunConfig(env=env, agent=cmd.agent, planning_steps=k,
                            episodes=cmd.episodes, total_steps=cmd.steps,
-                           max_episode_steps=cmd.max_episode_steps, **extra)
-                 for k in cmd.planning_steps)
-    execute(Experiment("run", runs, cmd.seeds), cmd.out, options=cmd.options())
-    if cmd.save_agent:
-        _save_agents(runs, cmd.out)
-    return cmd.out
+                           max_episode_steps=cmd.max_episode_steps, **extra) for k in ks)
+    seeds = cmd.seeds if cmd.seeds is not None else 10
+    check_count("seeds", seeds, 1, MAX_SEEDS)
+    name = cmd.map.stem if cmd.map is not None else env.rsplit("/", 1)[-1]
+    out = cmd.out if cmd.out is not None else Path("results") / f"{name}-{cmd.agent}"
+    return Experiment("run", runs, seeds), out
+
+
+def _rerun(cmd: Run) -> tuple[Experiment, Path]:
+    """``--config``: the experiment a results directory holds (grown to ``--seeds``)."""
+    from dataclasses import replace
+
+    from dynaq.experiments.config import Experiment
+
+    given = [flag for flag, value in (
+        ("--env", cmd.env), ("--map", cmd.map), ("--env-kwargs", cmd.env_kwargs or None),
+        ("--episodes", cmd.episodes), ("--steps", cmd.steps),
+        ("--planning-steps", cmd.planning_steps),
+        ("--max-episode-steps", cmd.max_episode_steps),
+        *((f"--{name.replace('_', '-')}", getattr(cmd.settings, name)) for name in _SETTINGS),
+        ) if value is not None]
+    if given:
+        raise ConfigError(f"--config reruns exactly what its directory holds: give no "
+                          f"{given[0]} (only --seeds, to grow it, and --out)")
+    path = cmd.config / "config.toml" if cmd.config.is_dir() else cmd.config
+    experiment = Experiment.from_toml(path)
+    if cmd.seeds is not None:
+        check_count("seeds", cmd.seeds, 1, MAX_SEEDS)
+        experiment = replace(experiment, seeds=cmd.seeds)
+    return experiment, cmd.out if cmd.out is not None else path.parent
+
+
+def _env_kwargs(pairs: tuple[str, ...]) -> dict[str, object]:
+    """``--env-kwargs KEY=VALUE ...``: each value read as a TOML value (``false``, ``0.2``,
+    ``[1, 2]``), or as the string itself when it is not one (``map_name=8x8``)."""
+    import tomllib
+
+    kwargs: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ConfigError(f"env_kwargs must be KEY=VALUE with KEY a Python name, got "
+                              f"{pair!r}")
+        if key.strip() in kwargs:
+            raise ConfigError(f"env_kwargs gives {key.strip()} more than once")
+        try:
+            kwargs[key.strip()] = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            kwargs[key.strip()] = text
+    return kwargs
 
 
 def _save_agents(runs: tuple, out: Path) -> None:
@@ -206,7 +362,7 @@ def _sweep(cmd: Sweep) -> Path:
     from dynaq.experiments.driver import execute
     from dynaq.experiments.sweep import load_sweep
 
-    execute(load_sweep(cmd.file), cmd.out, options=cmd.options())
+    execute(load_sweep(cmd.file), cmd.out, options=cmd.how.options())
     return cmd.out
 
 
@@ -223,7 +379,7 @@ def _reproduce(cmd: Reproduce) -> Path | None:
     seeds = cmd.seeds if cmd.seeds is not None else preset.default_seeds
     check_count("seeds", seeds, 1, MAX_SEEDS)
     out = cmd.out if cmd.out is not None else Path("results") / preset.name
-    preset.reproduce(seeds, out, cmd.options())
+    preset.reproduce(seeds, out, cmd.how.options())
     return out
 
 
@@ -269,17 +425,52 @@ COMMANDS = {"run": (Run, _run), "sweep": (Sweep, _sweep), "reproduce": (Reproduc
             "evaluate": (Evaluate, _evaluate), "report": (Report, _report)}
 
 
+class CompileNotice(numba_event.Listener):
+    """A numba event listener that says once, on stderr, that dynaq's kernels are being
+    compiled: the first run after an install or an edit waits a minute with nothing else
+    to show (later runs load them from numba's cache, which fires no compile event)."""
+
+    def __init__(self) -> None:
+        self.said = False
+
+    def on_start(self, event: Any) -> None:
+        """Called by numba as it starts compiling a function."""
+        if not self.said and event.data["dispatcher"].py_func.__module__.startswith("dynaq."):
+            self.said = True
+            print("dynaq: compiling kernels (first run only; about a minute) ...",
+                  file=sys.stderr, flush=True)
+
+    def on_end(self, event: Any) -> None:
+        """Called by numba as it finishes compiling a function."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dynaq`` command; returns the exit status."""
     from dynaq.experiments.driver import FailedCells
 
-    cmd = tyro.extras.subcommand_cli_from_dict(
-        {name: cls for name, (cls, _) in COMMANDS.items()}, prog="dynaq",
-        description="dynaq: model-based RL in the Dyna family (Sutton & Barto ch. 8).",
-        args=list(argv) if argv is not None else None)
-    handler = next(fn for cls, fn in COMMANDS.values() if isinstance(cmd, cls))
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["--version"], ["-V"]):
+        from importlib import metadata
+
+        print(f"dynaq {metadata.version('dynaq')}")
+        return 0
     try:
-        out = handler(cmd)
+        cmd = tyro.extras.subcommand_cli_from_dict(
+            {name: cls for name, (cls, _) in COMMANDS.items()}, prog="dynaq",
+            description="dynaq: model-based RL in the Dyna family (Sutton & Barto ch. 8). "
+            "dynaq --version prints the version; dynaq COMMAND --help, a command's options.",
+            args=args)
+    except SystemExit as exit_:
+        if exit_.code == 0 and {"-h", "--help"} & set(args):
+            _print_examples(args)
+        raise
+    handler = next(fn for cls, fn in COMMANDS.values() if isinstance(cmd, cls))
+    quiet = getattr(getattr(cmd, "how", None), "quiet", False)
+    notice = contextlib.nullcontext() if quiet else numba_event.install_listener(
+        "numba:compile", CompileNotice())
+    try:
+        with notice:
+            out = handler(cmd)
     except ConfigError as err:
         # one line, whatever the message quotes (an env id with a newline in it)
         print(f"dynaq: error: {err}".replace("\n", "\\n"), file=sys.stderr)
