@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dynaq import ConfigError
+from dynaq.envs import grid_world_env, maps
 from dynaq.envs.gridworld import GridWorld
 from dynaq.envs.maps import (
     ALLOWED,
@@ -18,7 +19,9 @@ from dynaq.envs.maps import (
     MAPS,
     SINGLE_PATH_9X9,
     SLIPPERY_CLIFF,
+    desc_rows,
     generate_maze,
+    load_map,
     parse_map,
     scale_map,
     shortest_path,
@@ -339,3 +342,107 @@ def test_a_large_generated_maze_builds_its_mdp():
     mdp = world.to_mdp()
     assert mdp.n_states == 199_999 and mdp.is_deterministic
     assert mdp.shortest_episode() == shortest_path(world.layout)
+
+
+# -- map files (load_map) and desc (desc_rows) ----------------------------------------------
+def write(tmp_path, text: str | bytes, name: str = "map.txt"):
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def test_load_map_skips_comments_and_blank_lines_around_the_map(tmp_path):
+    text = "\ufeff; a comment\n\n  ; indented comment\nS..  \r\n; inside\n..G\t\r\n\n\n"
+    assert load_map(write(tmp_path, text)) == ["S..", "..G"]
+    assert load_map(str(write(tmp_path, "S.G"))) == ["S.G"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("; only a comment\n\n", r"map\.txt: no map rows \(only blank or comment lines\)$"),
+    ("S..\n\n..G\n", r"map\.txt: line 2 is blank inside the map"),
+    ("; header\nS..\n.x.\n..G\n", r"map\.txt: unknown character 'x' at line 3, column 2;"),
+    ("S..\n..\n..G\n", r"map\.txt: line 2 has 2 columns, expected 3"),
+    ("; two\nS.S\n..G\n", r"map\.txt: needs exactly one start 'S', found 2 \(line 2, column "
+                          r"1, line 2, column 3\)$"),
+    ("S#G\n", r"map\.txt: goal 'G' at line 1, column 3 is unreachable from the start at line "
+              r"1, column 1$"),
+    (" S.G\n", r"map\.txt: unknown character ' ' at line 1, column 1;"),
+    (b"S..\n..G\n\xff\n", r"map\.txt: line 3 is not UTF-8 text \(byte 8\)$"),
+])
+def test_load_map_errors_name_the_file_and_line(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_map(write(tmp_path, text))
+    assert "\n" not in str(info.value)
+
+
+def test_load_map_refuses_a_missing_file_a_directory_and_a_large_file(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match=r"^map file .*nope\.txt: cannot read it"):
+        load_map(tmp_path / "nope.txt")
+    with pytest.raises(ConfigError, match=r"^map file .*: cannot read it"):
+        load_map(tmp_path)
+    monkeypatch.setattr(maps, "MAX_MAP_BYTES", 7)
+    assert load_map(write(tmp_path, "S.\n.G\n")) == ["S.", ".G"]
+    with pytest.raises(ConfigError, match=r"map\.txt: larger than 7 bytes, the most a map"):
+        load_map(write(tmp_path, "S..\n..G\n"))
+
+
+@st.composite
+def map_files(draw) -> tuple[list[str], str]:
+    """A valid map and a file of it: comments anywhere, blank lines around, any line end."""
+    rows = draw(valid_maps())
+    comment = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"),
+                      max_size=8).map(lambda t: f"{draw(st.sampled_from(['', ' ']))};{t}")
+    lines = [line for row in rows
+             for line in [*draw(st.lists(comment, max_size=2)), row + draw(
+                 st.sampled_from(["", " ", "\t", "  "]))]]
+    blank = st.lists(st.sampled_from(["", " ", "\t"]), max_size=2)
+    lines = draw(blank) + lines + draw(blank) + draw(st.lists(comment, max_size=2))
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    bom = draw(st.sampled_from(["", "\ufeff"]))
+    return rows, bom + end.join(lines) + draw(st.sampled_from(["", end]))
+
+
+@PROPERTY
+@given(map_files())
+def test_load_map_round_trips_any_valid_map(tmp_path_factory, case):
+    rows, text = case
+    assert load_map(write(tmp_path_factory.mktemp("m"), text)) == rows
+
+
+@PROPERTY
+@given(st.one_of(st.binary(max_size=60), st.text(CELL | st.sampled_from("\n\r ;x\t"),
+                                                 max_size=60)))
+def test_load_map_of_any_file_is_a_map_or_a_config_error(tmp_path_factory, text):
+    try:
+        rows = load_map(write(tmp_path_factory.mktemp("m"), text))
+    except ConfigError as err:
+        assert "\n" not in str(err)
+    else:
+        assert reference_is_valid(rows)
+
+
+@PROPERTY
+@given(valid_maps())
+def test_every_form_of_desc_round_trips(rows):
+    for desc in (rows, tuple(rows), [list(r) for r in rows], np.asarray(rows, dtype="c"),
+                 np.asarray(rows), [r.encode() for r in rows], "\n".join(rows)):
+        assert desc_rows(desc) == tuple(rows)
+
+
+ANYTHING = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4)
+    | st.binary(max_size=4) | CELL,
+    lambda inner: st.lists(inner, max_size=5) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=2), inner, max_size=2), max_leaves=20)
+
+
+@PROPERTY
+@given(ANYTHING | st.lists(st.text(CELL, max_size=5), max_size=5))
+def test_a_bad_desc_is_a_config_error_never_another_exception(desc):
+    try:
+        env = grid_world_env(desc)
+    except ConfigError as err:
+        assert "\n" not in str(err)
+    else:
+        assert reference_is_valid(list(desc_rows(desc)))
+        env.close()
