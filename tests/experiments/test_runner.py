@@ -31,8 +31,9 @@ class ChainNoModel(gym.Env):
 gym.register("dynaq_tests/ChainNoModel-v0", entry_point=ChainNoModel, max_episode_steps=100)
 
 
-def test_unknown_env_lists_dynaq_ids():
-    with pytest.raises(ConfigError, match="dynaq/DynaMaze-v0.*got 'NoSuchEnv-v9'"):
+def test_unknown_env_gives_gymnasiums_hint_then_the_dynaq_ids():
+    with pytest.raises(ConfigError, match="got 'NoSuchEnv-v9': Environment `NoSuchEnv` "
+                                          "doesn't exist.*dynaq ids: dynaq/DynaMaze-v0"):
         validate(RunConfig(env="NoSuchEnv-v9"))
 
 

@@ -132,10 +132,11 @@ def _check_keywords(spec: gym.envs.registration.EnvSpec, kwargs: Mapping[str, An
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
     takes = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    named = [n for n in takes if n not in _MAKE_KEYWORDS]
     for key in kwargs:
         if key not in takes and key not in _MAKE_KEYWORDS:
-            raise ConfigError(f"env_kwargs: {spec.id} takes no keyword {key!r} (it takes: "
-                              f"{', '.join(n for n in takes if n != 'render_mode')})")
+            raise ConfigError(f"env_kwargs: {spec.id} takes no keyword {key!r} ("
+                              + (f"it takes: {', '.join(named)})" if named else "it takes none)"))
 
 
 def _rejected(env_id: str, kwargs: Mapping[str, Any], err: Exception) -> str:

@@ -4,6 +4,11 @@ Characters: ``#`` wall, ``.`` free cell, ``S`` start (exactly one), ``G`` goal (
 more; entering it gives the goal reward and ends the episode), ``C`` cliff (entering it
 gives the cliff reward and ends the episode).
 
+:func:`desc_rows` reads a map in Gymnasium's FrozenLake convention (the ``desc`` of
+``dynaq/GridWorld-v0``: rows as strings, as lists of characters, or an array of them) and
+:func:`load_map` reads a map file (one row per line, ``;`` comment lines; see
+``docs/maps.md``).
+
 Two generators make larger worlds: :func:`scale_map` blows every cell of a map up into a
 block (the scaled Dyna mazes of Sutton & Barto Example 8.4, :data:`DYNA_MAZE_SCALES`) and
 :func:`generate_maze` carves a random perfect maze of any size (10^6 states in about a
