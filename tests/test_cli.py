@@ -60,7 +60,7 @@ def test_foreign_output_directory_exits_2_untouched(tmp_path, capsys):
     out = tmp_path / "out"
     assert main([*BASE, "--out", str(out)]) == 0
     before = sorted(p.name for p in out.iterdir())
-    assert main([*BASE, "--out", str(out), "--seeds", "3"]) == 2
+    assert main([*BASE, "--out", str(out), "--episodes", "4"]) == 2
     assert "holds another experiment's results" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == before
 
@@ -224,3 +224,49 @@ def test_config_reruns_what_a_directory_holds(tmp_path):
     before = load_results(out).drop(columns="wall_s")
     assert main(["run", "--config", str(out / "config.toml"), "--quiet"]) == 0
     assert load_results(out).drop(columns="wall_s").equals(before)
+
+
+def test_config_grows_a_directory_by_seeds_bitwise(tmp_path):
+    out, fresh = tmp_path / "o", tmp_path / "fresh"
+    assert main([*BASE, "--out", str(out)]) == 0
+    assert main(["run", "--config", str(out), "--seeds", "4", "--quiet"]) == 0
+    assert main([*BASE[:-3], "--seeds", "4", "--quiet", "--out", str(fresh)]) == 0
+    grown = load_results(out)
+    assert grown["seed"].nunique() == 4
+    assert grown.drop(columns="wall_s").equals(load_results(fresh).drop(columns="wall_s"))
+
+
+def test_adding_a_k_to_a_run_runs_only_the_new_configs(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main([*BASE, "--planning-steps", "0", "5", "--out", str(out)]) == 0
+    before = load_results(out)
+    assert main([*BASE, "--planning-steps", "0", "5", "50", "--out", str(out)]) == 0
+    after = load_results(out)
+    assert sorted(after["planning_steps"].unique()) == [0, 5, 50]
+    old = after[after["planning_steps"] < 50].reset_index(drop=True)
+    assert old.equals(before)  # wall times included: the stored cells did not run again
+
+
+def test_map_file_runs_from_the_cli(tmp_path, capsys):
+    room = Path(__file__).parents[1] / "examples" / "maps" / "room.txt"
+    out = tmp_path / "o"
+    assert main(["run", "--map", str(room), "--episodes", "3", "--seeds", "2", "--quiet",
+                 "--out", str(out)]) == 0
+    assert "| dynaq/GridWorld-v0 | dyna-q | 50 | 2 |" in capsys.readouterr().out
+    toml = (out / "config.toml").read_text()
+    assert 'env = "dynaq/GridWorld-v0"' in toml and "env_kwargs = {\"desc\" = [" in toml
+    df = load_results(out)
+    assert df["env_kwargs"].str.startswith('{"desc": ["#####').all()
+    assert df["value_error"].notna().all()  # the map's exact model gives the ground truth
+
+
+def test_env_kwargs_reach_the_env(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", "--env", "FrozenLake-v1", "--env-kwargs", "is_slippery=false",
+                 "--agent", "q-learning", "--episodes", "3", "--seeds", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    assert main(["run", "--env", "FrozenLake-v1", "--env-kwargs", "slip=0.1", "--episodes",
+                 "3", "--quiet", "--out", str(tmp_path / "bad")]) == 2
+    assert "FrozenLake-v1 takes no keyword 'slip'" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+    assert load_results(out)["env_kwargs"].eq('{"is_slippery": false}').all()

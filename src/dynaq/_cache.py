@@ -63,7 +63,8 @@ _LOCAL_API = ("numba.njit", "numba.jit", "numba.prange", "numba.types", "numba.c
 """The parts of numba whose effect stays in the code that names them, so in its importers'
 stamps: compiling, types, intrinsics (called by name), structrefs (their field types
 are in the signature of every kernel they reach; boxing and field access are numba's
-own code) and compile-event listeners (they watch compiling and change no code). A module using any other part of numba is in every stamp."""
+own code) and compile-event listeners (they watch compiling and change no code). A
+module using any other part of numba is in every stamp."""
 _OVERLOAD = {"numba.extending.overload", "numba.core.extending.overload"}
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 

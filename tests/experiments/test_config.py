@@ -177,3 +177,38 @@ def test_bad_import_paths_name_what_is_wrong(user_agents, agent, message):
         RunConfig(agent=agent)
     with pytest.raises(ConfigError, match=re.escape(message)):
         resolve_agent(agent)
+
+
+def test_env_kwargs_keep_the_keys_of_runs_without_them():
+    plain = RunConfig(planning_steps=5)
+    assert RunConfig(planning_steps=5, env_kwargs={}).key() == plain.key()
+    assert RunConfig(planning_steps=5, env_kwargs=None).to_dict() == plain.to_dict()
+    assert plain.row()["env_kwargs"] == ""
+    given = RunConfig(env="FrozenLake-v1", env_kwargs={"is_slippery": False})
+    assert given.key() != RunConfig(env="FrozenLake-v1").key()
+    assert given.to_dict()["env_kwargs"] == {"is_slippery": False}
+    assert given.row()["env_kwargs"] == '{"is_slippery": false}'
+    # one run, in whatever form its kwargs come: tuples and lists, any key order
+    a = RunConfig(env="dynaq/GridWorld-v0", env_kwargs={"desc": ("S.G",), "slip": 0.1})
+    b = RunConfig(env="dynaq/GridWorld-v0", env_kwargs={"slip": 0.1, "desc": ["S.G"]})
+    assert a == b and hash(a) == hash(b) and a.key() == b.key()
+
+
+def test_env_kwargs_round_trip_through_toml(tmp_path):
+    desc = ["#####", "#S.G#", "#.C.#", "#####"]
+    exp = Experiment("mine", (
+        RunConfig(env="dynaq/GridWorld-v0", env_kwargs={"desc": desc, "slip": 0.25,
+                                                         "goal_reward": 2.0}),
+        RunConfig(env="FrozenLake-v1", env_kwargs={"is_slippery": False, "map_name": "8x8"}),
+        RunConfig()), 3)
+    path = tmp_path / "config.toml"
+    path.write_text(exp.to_toml())
+    back = Experiment.from_toml(path)
+    assert back == exp and back.fingerprint() == exp.fingerprint()
+
+
+@pytest.mark.parametrize("bad", [["is_slippery", False], {1: 2}, {"f": object()},
+                                 {"x": float("nan")}])
+def test_bad_env_kwargs_are_one_line_errors(bad):
+    with pytest.raises(ConfigError, match="env_kwargs must"):
+        RunConfig(env="FrozenLake-v1", env_kwargs=bad)

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 
 from dynaq import ConfigError, RunConfig, run_cells
+from dynaq.envs.maps import SINGLE_PATH_9X9
 from dynaq.experiments.runner import validate
 from dynaq.kernels import run as K
 from dynaq.metrics import q_is_near_optimal
-from dynaq.records import N_FIELDS
+from dynaq.records import N_FIELDS, WALL_S
 
 
 class ChainNoModel(gym.Env):
@@ -90,3 +91,25 @@ def test_total_steps_on_a_world_with_short_episodes_in_small_calls(monkeypatch):
     for a, b in zip(whole, split, strict=True):
         assert a.records[-1, K.ENV_STEPS] == 3000
         assert np.array_equal(a.records[:, K.STEPS], b.records[:, K.STEPS])
+
+
+@pytest.mark.parametrize(("given", "registered"), [
+    (("FrozenLake-v1", {"is_slippery": False}), "dynaq/FrozenLakeNotSlippery-v0"),
+    (("dynaq/GridWorld-v0", {"desc": list(SINGLE_PATH_9X9)}), "dynaq/SinglePath9x9-v0"),
+])
+def test_env_kwargs_make_the_env_they_describe(given, registered):
+    env, kwargs = given
+    run = RunConfig(env=env, env_kwargs=kwargs, planning_steps=5, episodes=8)
+    mine = run_cells(run, [0, 1])
+    theirs = run_cells(RunConfig(env=registered, planning_steps=5, episodes=8), [0, 1])
+    for a, b in zip(mine, theirs, strict=True):
+        keep = [i for i in range(a.records.shape[1]) if i != WALL_S]
+        np.testing.assert_array_equal(a.records[:, keep], b.records[:, keep])
+        np.testing.assert_array_equal(a.Q, b.Q)
+    default = run_cells(RunConfig(env=env, planning_steps=5, episodes=8), [0])[0]
+    assert not np.array_equal(default.records[:, 0], mine[0].records[:, 0])  # the steps
+
+
+def test_env_kwargs_an_env_does_not_take_are_refused_by_validate():
+    with pytest.raises(ConfigError, match="env_kwargs: FrozenLake-v1 takes no keyword 'slip'"):
+        validate(RunConfig(env="FrozenLake-v1", env_kwargs={"slip": 0.1}))

@@ -8,7 +8,7 @@ import pytest
 from dynaq import ConfigError, Experiment, RunConfig, execute, load_results
 from dynaq.experiments.driver import Options
 from dynaq.experiments.runner import run_cells
-from dynaq.experiments.store import DB_NAME, Store
+from dynaq.experiments.store import DB_NAME, Store, describe, stored_experiment
 
 CONTRACT_COLUMNS = ["env", "agent", "model", "planning_steps", "seed", "episode", "steps",
                     "return", "env_steps", "backups", "value_error", "policy_value",
@@ -62,7 +62,7 @@ def test_another_experiment_is_refused_and_nothing_changes(tmp_path):
     execute(small(), out, quiet=True)
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     with pytest.raises(ConfigError, match="holds another experiment's results"):
-        execute(small(seeds=4), out, quiet=True)
+        execute(small(seeds=2), out, quiet=True)
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
 
 
@@ -99,3 +99,58 @@ def test_a_database_of_an_older_layout_is_refused_unless_force_new(tmp_path):
         assert "\n" not in str(err.value)
     execute(exp, tmp_path, quiet=True, options=Options(force_new=True))
     assert len(load_results(tmp_path)) == 2 * 3 * 5
+
+
+def _without_wall(df):
+    return df.drop(columns="wall_s").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("grown", ["seeds", "configs", "both"])
+def test_a_directory_grows_by_seeds_and_configs_bitwise(tmp_path, grown):
+    """Growing runs only the new cells, and the directory then holds exactly what running
+    the grown experiment from scratch gives (bit for bit, wall time aside)."""
+    runs = (RunConfig(planning_steps=0, episodes=5), RunConfig(planning_steps=5, episodes=5))
+    extra = (RunConfig(planning_steps=50, episodes=5),)
+    seeds = 5 if grown != "configs" else 3
+    bigger = Experiment("small", runs + (extra if grown != "seeds" else ()), seeds)
+    out = tmp_path / "grown"
+    execute(Experiment("small", runs, 3), out, quiet=True)
+    before = load_results(out)
+    execute(bigger, out, quiet=True)
+    grown_df = load_results(out)
+    execute(bigger, tmp_path / "fresh", quiet=True)
+    assert _without_wall(grown_df).equals(_without_wall(load_results(tmp_path / "fresh")))
+    old = grown_df.merge(before[["planning_steps", "seed", "episode", "wall_s"]],
+                         on=["planning_steps", "seed", "episode"], suffixes=("", "_before"))
+    assert len(old) == len(before)
+    assert (old["wall_s"] == old["wall_s_before"]).all()  # the old cells were not rerun
+    assert stored_experiment(out) == bigger.to_dict()
+
+
+def test_a_directory_does_not_shrink_nor_change_its_name(tmp_path):
+    out = tmp_path / "out"
+    execute(small(seeds=3), out, quiet=True)
+    before = (out / DB_NAME).read_bytes()
+    for other in (small(seeds=2), small(seeds=5, name="other"),
+                  Experiment("small", small().runs[:1], 3)):
+        with pytest.raises(ConfigError, match="holds another experiment's results.*grows by "
+                                              "seeds and run configs"):
+            execute(other, out, quiet=True)
+    assert (out / DB_NAME).read_bytes() == before
+
+
+@pytest.mark.parametrize("runs", [
+    (RunConfig(planning_steps=5, episodes=3),),
+    (RunConfig(planning_steps=5, episodes=3), RunConfig(planning_steps=0, episodes=3)),
+    (RunConfig(episodes=3), RunConfig(env="dynaq/SinglePath9x9-v0", episodes=3)),
+])
+def test_describe_prints_a_table_with_one_cell_per_column(tmp_path, runs):
+    execute(Experiment("t", runs, 1), tmp_path, quiet=True)
+    text = describe(tmp_path)
+    assert "1 seed\n" in text and ("1 run config ×" in text) == (len(runs) == 1)
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert len(table) == 2 + len(runs)
+    widths = {line.count("|") for line in table}
+    assert len(widths) == 1, table
+    header = [c.strip() for c in table[0].strip("|").split("|")]
+    assert header.count("env") == 1 and "" not in header

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -88,19 +89,21 @@ class OneHot(gym.ObservationWrapper):
         return self._eye[int(observation)]
 
 
-def make_deep_env(env_id: str, exact: bool = True) -> tuple[gym.Env, TabularMDP | None]:
+def make_deep_env(env_id: str, exact: bool = True, env_kwargs: dict[str, Any] | None = None
+                  ) -> tuple[gym.Env, TabularMDP | None]:
     """The env a deep agent sees, and its exact model when it has one.
 
     Args:
         env_id: A Gymnasium id.
         exact: Whether to build the exact model (False: None; the lockstep runner builds it
             once for all its envs).
+        env_kwargs: Keyword arguments for the env's constructor.
 
     Raises:
         ConfigError: For an unknown id, a non-Discrete action space or an observation space
             that is neither Discrete nor Box.
     """
-    env = make_env(env_id)
+    env = make_env(env_id, env_kwargs)
     obs, act = env.observation_space, env.action_space
     if not isinstance(act, gym.spaces.Discrete):
         raise ConfigError(f"env {env_id!r}: deep agents need a Discrete action space, got {act}")
@@ -131,7 +134,8 @@ def torch_settings(device: str) -> Iterator[None]:
 
 def run_deep(env_id: str, config: DeepConfig, agent: str = "dqn", seed: int = 0,
              episodes: int | None = None, total_steps: int | None = None,
-             max_episode_steps: int | None = None) -> DeepRun:
+             max_episode_steps: int | None = None, env_kwargs: dict[str, Any] | None = None
+             ) -> DeepRun:
     """Train a deep agent for ``episodes`` episodes or ``total_steps`` real steps.
 
     Args:
@@ -143,17 +147,19 @@ def run_deep(env_id: str, config: DeepConfig, agent: str = "dqn", seed: int = 0,
         episodes: Episodes to run (exclusive with ``total_steps``).
         total_steps: Real steps to run; the last episode is cut there.
         max_episode_steps: Truncate episodes after this many steps (None: the env's limit).
+        env_kwargs: Keyword arguments for the env's constructor.
 
     Raises:
         ConfigError: On a bad agent name, budget or env.
     """
     return run_deep_seeds(env_id, config, agent, [seed], episodes, total_steps,
-                          max_episode_steps)[0]
+                          max_episode_steps, env_kwargs)[0]
 
 
 def run_deep_seeds(env_id: str, config: DeepConfig, agent: str, seeds: Sequence[int],
                    episodes: int | None = None, total_steps: int | None = None,
-                   max_episode_steps: int | None = None) -> list[DeepRun]:
+                   max_episode_steps: int | None = None,
+                   env_kwargs: dict[str, Any] | None = None) -> list[DeepRun]:
     """:func:`run_deep` for each of ``seeds``, run in lockstep (see the module's docstring);
     the :class:`DeepRun` of each, each with the one agent of all the seeds.
 
@@ -170,7 +176,7 @@ def run_deep_seeds(env_id: str, config: DeepConfig, agent: str, seeds: Sequence[
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ConfigError("seeds must name at least one seed")
-    made = [make_deep_env(env_id, exact=i == 0)
+    made = [make_deep_env(env_id, exact=i == 0, env_kwargs=env_kwargs)
             for i in range(2 * len(seeds) if config.eval_period else len(seeds))]
     envs = [env for env, _ in made]
     mdp = made[0][1]

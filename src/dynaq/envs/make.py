@@ -79,7 +79,7 @@ def env_model(env_id: str, env_kwargs: Mapping[str, Any] | None = None
         ConfigError: As :func:`make_env`, for kwargs that are not JSON-like values, or for
             an env whose spaces are not Discrete.
     """
-    return _env_model(env_id, _canonical(env_kwargs))
+    return _env_model(env_id, canonical_kwargs(env_kwargs))
 
 
 @functools.lru_cache(maxsize=32)
@@ -101,8 +101,13 @@ def _check_kwargs(env_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(env_kwargs)
 
 
-def _canonical(env_kwargs: Mapping[str, Any] | None) -> str:
-    """``env_kwargs`` as JSON with sorted keys: the cache key of :func:`env_model`."""
+def canonical_kwargs(env_kwargs: Mapping[str, Any] | None) -> str:
+    """``env_kwargs`` as JSON with sorted keys (tuples and numpy arrays as lists, bytes as
+    text): the cache key of :func:`env_model`, and what a run config keeps.
+
+    Raises:
+        ConfigError: For kwargs that are not a mapping of names to JSON-like values.
+    """
     def plain(value: Any) -> Any:
         if isinstance(value, np.ndarray | np.generic):
             return plain(value.tolist())

@@ -46,6 +46,7 @@ from dynaq.deep.config import (
     DeepConfig,
     check_agent,
 )
+from dynaq.envs.make import canonical_kwargs
 from dynaq.errors import ConfigError
 from dynaq.limits import MAX_EPISODES, MAX_RUNS, MAX_SEEDS, MAX_STEPS, MAX_TOML_BYTES
 
@@ -223,6 +224,11 @@ class RunConfig:
     ends it)."""
     until_near_optimal: bool = False
     """Treat ``episodes`` as a first budget, doubled (up to 64×) until Q is near-optimal."""
+    env_kwargs: dict[str, Any] | None = None
+    """Keyword arguments for the env's constructor (``gym.make(env, **env_kwargs)``), e.g.
+    ``{"is_slippery": False}`` for FrozenLake-v1 or ``{"desc": [...]}`` for
+    ``dynaq/GridWorld-v0``; JSON-like values, kept as their JSON reads back (an empty one
+    is None, so runs without keep their keys)."""
 
     def __init__(self, **values: Any) -> None:
         for f in fields(self):
@@ -230,6 +236,9 @@ class RunConfig:
         spec = AgentSpec.of(self.agent)
         if not isinstance(self.env, str) or not self.env:
             raise ConfigError(f"env must be a Gymnasium id, got {self.env!r}")
+        if self.env_kwargs is not None:
+            object.__setattr__(self, "env_kwargs",
+                               json.loads(canonical_kwargs(self.env_kwargs)) or None)
         known = known_settings()
         for name, value in values.items():
             if name in spec.names:
@@ -253,6 +262,10 @@ class RunConfig:
                               f"{self.until_near_optimal!r}")
         if self.until_near_optimal and self.episodes is None:
             raise ConfigError("until_near_optimal needs episodes (a first budget), not total_steps")
+
+    def __hash__(self) -> int:
+        # env_kwargs is a dict; the key is what identifies a run
+        return hash(self.key())
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: settings by name. Unpickling and copying
@@ -307,6 +320,9 @@ class RunConfig:
             row.update({name: _plain(_shown(spec, self.config, name)) for name in known_settings()})
             row.update({f.name: getattr(self, f.name) for f in fields(self)
                         if f.name not in row and f.name != "config"})
+            # one value per table cell: the kwargs as their canonical JSON ("" for none)
+            row["env_kwargs"] = (canonical_kwargs(self.env_kwargs) if self.env_kwargs
+                                 else "")
             object.__setattr__(self, "_row", row)
         return self.__dict__["_row"]
 
@@ -502,6 +518,8 @@ def _digest(obj: Any) -> str:
 
 
 def _toml(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

@@ -19,6 +19,7 @@ from dynaq import rng
 from dynaq.agents.loop import run_episodes
 from dynaq.agents.registry import resolve_agent
 from dynaq.envs.make import env_model, make_env
+from dynaq.errors import ConfigError
 from dynaq.experiments.config import RunConfig, cell_key
 from dynaq.kernels import run as kernels
 from dynaq.mdp import TabularMDP
@@ -57,15 +58,21 @@ def validate(run: RunConfig) -> None:
         from dynaq.deep import require_torch
 
         require_torch(f"the {run.agent} agent")
-        env = make_env(run.env)
+        env = make_env(run.env, run.env_kwargs)
         discrete = isinstance(env.observation_space, gym.spaces.Discrete)
         env.close()
         if run.config.planning_steps:
             from dynaq.deep.dyna_dqn import check_world_model
 
             check_world_model(run.config, run.env, discrete)
+            if run.env_kwargs and (run.config.termination == "known"
+                                   or run.config.world_model == "simulator"):
+                # dynaq's known rules and simulators are those of the env's defaults
+                raise ConfigError(f"env_kwargs: termination known and world_model simulator "
+                                  f"take {run.env} as registered; give no env_kwargs, or "
+                                  "learn the termination and the model")
         return
-    mdp, _ = env_model(run.env)
+    mdp, _ = env_model(run.env, run.env_kwargs)
     if mdp is not None:
         _truths(mdp, run.gamma)
 
@@ -91,7 +98,7 @@ def memory_estimate(run: RunConfig, cells: int) -> MemoryNeed:
         ConfigError: For an env that cannot be made.
     """
     if run.is_deep:
-        env = make_env(run.env)
+        env = make_env(run.env, run.env_kwargs)
         space = env.observation_space
         obs_dim = int(space.n) if hasattr(space, "n") else int(np.prod(space.shape))
         n_actions = int(env.action_space.n)
@@ -100,10 +107,10 @@ def memory_estimate(run: RunConfig, cells: int) -> MemoryNeed:
         # one seed at a time; its episodes kept as rows of Python floats
         return MemoryNeed(run.agent_config().memory_bytes(obs_dim, n_actions)
                           + cells * episodes * STEPWISE_EPISODE_BYTES, episodes)
-    mdp, limit = env_model(run.env)
+    mdp, limit = env_model(run.env, run.env_kwargs)
     agent = resolve_agent(run.agent)
     if mdp is None:
-        env = make_env(run.env)
+        env = make_env(run.env, run.env_kwargs)
         n_states, n_actions = int(env.observation_space.n), int(env.action_space.n)
         env.close()
         episodes = run.episodes or 0
@@ -129,7 +136,7 @@ def run_cells(run: RunConfig, seeds: Sequence[int]) -> list[CellResult]:
     """Run ``run`` once per seed; independent of how seeds are grouped into calls."""
     if run.is_deep:
         return _run_deep(run, seeds)[0]
-    mdp, limit = env_model(run.env)
+    mdp, limit = env_model(run.env, run.env_kwargs)
     max_episode_steps = run.max_episode_steps or limit
     if mdp is None:
         return [_run_stepwise(run, seed, max_episode_steps) for seed in seeds]
@@ -205,7 +212,7 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
                   keep_agent: bool = False) -> Any:
     """The same algorithm through the agent API, for envs with no exact model: the cell,
     or the trained agent itself with ``keep_agent``."""
-    env = make_env(run.env)
+    env = make_env(run.env, run.env_kwargs)
     agent = resolve_agent(run.agent).for_env(env, run.agent_config(), seed=seed)
     rows, total, t0 = [], 0, time.perf_counter()
     for episode in run_episodes(agent, env, episodes=run.episodes, total_steps=run.total_steps,
@@ -227,7 +234,7 @@ def _run_deep(run: RunConfig, seeds: Sequence[int]) -> tuple[list[CellResult], o
     from dynaq.deep.run import run_deep_seeds
 
     outs = run_deep_seeds(run.env, run.agent_config(), run.agent, seeds, run.episodes,
-                          run.total_steps, run.max_episode_steps)
+                          run.total_steps, run.max_episode_steps, run.env_kwargs)
     cells = [CellResult(run, seed, out.records, out.q_table,
                         np.full(len(out.records), out.v_star_start))
              for seed, out in zip(seeds, outs, strict=True)]
@@ -239,5 +246,5 @@ def train_agent(run: RunConfig, seed: int = 0) -> object:
     saving it: for one seed that API gives the compiled runner's very episodes)."""
     if run.is_deep:
         return _run_deep(run, [seed])[1]
-    _, limit = env_model(run.env)
+    _, limit = env_model(run.env, run.env_kwargs)
     return _run_stepwise(run, seed, run.max_episode_steps or limit, keep_agent=True)

@@ -100,7 +100,8 @@ class Store:
                 if name not in _columns(self.conn, "episodes"):
                     sql = next(c.sql for c in STORED if c.name == name)
                     self.conn.execute(f"ALTER TABLE episodes ADD COLUMN {name} {sql}")
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('experiment', ?)",
+            # check_compatible let in only this experiment or one it grows into
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('experiment', ?)",
                               (json.dumps(experiment.to_dict()),))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('keys', ?)", (KEY_SCHEME,))
 
@@ -486,6 +487,9 @@ def check_compatible(out: str | Path, experiment: Experiment, force_new: bool = 
     ``force_new``, which discards them), a damaged results database (see :func:`describe`;
     to be resumed, its episodes too), or anything that is not dynaq's.
 
+    An experiment that :func:`grows` the stored one (more seeds, more run configs) is let
+    in: its cells already stored are kept, and only the new ones run.
+
     Raises:
         ConfigError: Naming the directory, what differs and what to do.
     """
@@ -502,14 +506,27 @@ def check_compatible(out: str | Path, experiment: Experiment, force_new: bool = 
         if force_new:
             return
         stored = _experiment(conn, db)
-        if stored == experiment.to_dict():
+        if stored is not None and grows(stored, experiment.to_dict()):
             # the run adds to these rows: refuse them damaged now, not once its cells have run
             _cells(conn, db)
             _check_stored_numbers(conn, "episodes", db)
             return
     raise ConfigError(f"out: {path} holds another experiment's results "
-                      f"({_difference(stored, experiment.to_dict())}); rerun with --force-new "
+                      f"({_difference(stored, experiment.to_dict())}; a directory grows by "
+                      "seeds and run configs but keeps all it holds); rerun with --force-new "
                       "to discard them, or choose another directory")
+
+
+def grows(stored: dict, new: dict) -> bool:
+    """Whether experiment ``new`` holds all of ``stored`` (both as
+    :meth:`~dynaq.experiments.config.Experiment.to_dict`): the same name, at least as many
+    seeds, and every stored run config. A cell's key and numbers depend on its run config
+    and seed alone, so the stored cells are those ``new`` would compute."""
+    def runs(exp: dict) -> set[str]:
+        return {json.dumps(r, sort_keys=True) for r in exp.get("runs", [])}
+
+    return (stored.get("name") == new["name"] and isinstance(stored.get("seeds"), int)
+            and stored["seeds"] <= new["seeds"] and runs(stored) <= runs(new))
 
 
 def stored_experiment(out: str | Path) -> dict | None:
@@ -620,11 +637,12 @@ def describe(out: str | Path) -> str:
         return f"{out}: {len(done)} cells, no experiment recorded"
     runs = [_stored_run(r, db) for r in exp["runs"]]
     rows = [run.row() for run in runs]
-    varying = [k for k in rows[0] if len({json.dumps(row[k]) for row in rows}) > 1]
-    lines = [f"{out}: experiment {exp['name']!r}, {len(runs)} run config(s) × "
-             f"{exp['seeds']} seeds", "",
-             "| run | env | " + " | ".join(varying) + " | done | failed | missing |",
-             "|---|---|" + "---|" * (len(varying) + 3)]
+    varying = [k for k in rows[0] if k != "env"
+               and len({json.dumps(row[k]) for row in rows}) > 1]
+    header = ["run", "env", *varying, "done", "failed", "missing"]
+    lines = [f"{out}: experiment {exp['name']!r}, {_count(len(runs), 'run config')} × "
+             f"{_count(exp['seeds'], 'seed')}", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for i, (run, row) in enumerate(zip(runs, rows, strict=True)):
         keys = {cell_key(run, s) for s in range(exp["seeds"])}
         n_done, n_failed = len(keys & done), len(keys & failed)
@@ -632,6 +650,10 @@ def describe(out: str | Path) -> str:
                  str(n_failed), str(exp["seeds"] - n_done - n_failed)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def make_output_dir(out: Path, field: str = "out") -> None:
