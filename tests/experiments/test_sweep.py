@@ -67,3 +67,15 @@ def test_every_combination_runs_once(tmp_path_factory, ks, alphas, seeds):
     assert {(r.planning_steps, r.alpha) for r in exp.runs} == {(k, a) for k in ks
                                                                for a in alphas}
     assert len(exp.runs) == len(ks) * len(alphas)
+
+
+def test_planning_agents_given_no_k_plan_as_on_the_command_line(tmp_path):
+    exp = load_sweep(write(tmp_path, '[fixed]\nenv = "dynaq/DynaMaze-v0"\n[sweep]\nagent = '
+                                     '["q-learning", "dyna-q", "dyna-q+", '
+                                     '"prioritized-sweeping", "replay"]\n'))
+    ks = {r.agent: r.planning_steps for r in exp.runs}
+    assert ks == {"q-learning": 0, "dyna-q": 50, "dyna-q+": 50, "prioritized-sweeping": 50,
+                  "replay": 50}
+    given = load_sweep(write(tmp_path, '[fixed]\nenv = "dynaq/DynaMaze-v0"\nagent = "dyna-q"\n'
+                                       'planning_steps = 0\n'))
+    assert given.runs[0].planning_steps == 0  # a k given is kept, 0 included

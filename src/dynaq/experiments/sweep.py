@@ -24,7 +24,9 @@ command line (a value listed twice in a sweep is refused, as ``--planning-steps 
 Every combination of the ``[sweep]`` lists, over the ``[fixed]`` settings, is one run
 config (derived, never mutated). A swept setting that some agent of the
 sweep does not have (``kappa`` for ``dyna-q``, say) is left at its default for that agent,
-and the combinations that thereby coincide run once; a fixed one is refused for it.
+and the combinations that thereby coincide run once; a fixed one is refused for it. A
+planning agent whose file gives no ``planning_steps`` plans
+:func:`~dynaq.agents.registry.default_planning_steps` (50 for Dyna-Q), as ``dynaq run`` does.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from dynaq.agents.registry import default_planning_steps
 from dynaq.checks import check_count
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import (
@@ -118,6 +121,11 @@ def expand(fixed: dict[str, Any], sweep: dict[str, list[Any]],
         except ConfigError:
             used = values  # RunConfig names what is wrong with the agent
         values = {k: v for k, v in values.items() if k in SHARED or k in used or k in fixed}
+        if "planning_steps" in used and "planning_steps" not in values:
+            # as on the command line: a planning agent given no k plans (k = 0 would be
+            # the course's common mistake, "k=0 and expecting Dyna gains")
+            values["planning_steps"] = default_planning_steps(values.get("agent",
+                                                                         RunConfig.agent))
         if "total_steps" in values and "episodes" not in values:
             values["episodes"] = None  # TOML has no null: total_steps replaces episodes
         try:
