@@ -1,5 +1,7 @@
 """The compare table: groups, aggregates, and the significance test against a baseline."""
 
+import warnings
+
 import pandas as pd
 import pytest
 
@@ -71,3 +73,13 @@ def test_compare_by_env_tests_envs_against_each_other(sweep):
     t = compare(pd.concat([slow, fast]), "env", metrics=(METRIC,), baseline="e")
     assert list(t["env"]) == ["e", "f"] and t["significant"].iloc[1]
     assert t["p_better"].iloc[1] == 1.0
+
+
+def test_compare_of_a_group_that_never_got_there_warns_of_nothing(sweep):
+    # every seed of k = 0 never optimal: its ranked scores are all +inf (a constant sample)
+    sweep.loc[sweep["planning_steps"] == 0, "policy_optimal"] = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = compare(sweep, "planning_steps", metrics=(METRIC,))
+    assert list(t["reached"]) == [0, 8, 8] and list(t["p_better"][1:]) == [1.0, 1.0]
+    assert (t["p_lo"][1:] == 1.0).all()  # a constant resample, not a NaN bound

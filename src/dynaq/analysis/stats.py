@@ -73,8 +73,10 @@ def bootstrap_interval(samples: Sequence[np.ndarray], statistic: Callable[..., n
     replicas = np.asarray(statistic(*resampled, axis=-1), dtype=float)
     low, high = np.percentile(replicas, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)],
                               axis=-1)
-    # The statistic of resamples of constant data is that constant up to rounding.
-    constant = np.all([np.ptp(s, axis=axis) == 0 for s in samples], axis=0)
+    # The statistic of resamples of constant data is that constant up to rounding. Constant
+    # is max == min, not ptp == 0: a sample may be all ±inf (seeds that never reached a
+    # "to" metric, ranked worst), where max − min is inf − inf.
+    constant = np.all([np.max(s, axis=axis) == np.min(s, axis=axis) for s in samples], axis=0)
     if np.ndim(constant) < np.ndim(value):
         constant = np.broadcast_to(constant, value.shape)
     return value, np.where(constant, value, low), np.where(constant, value, high)
