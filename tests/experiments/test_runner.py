@@ -6,7 +6,7 @@ import pytest
 
 from dynaq import ConfigError, RunConfig, run_cells
 from dynaq.envs.maps import SINGLE_PATH_9X9
-from dynaq.experiments.runner import validate
+from dynaq.experiments.runner import RunnerEnv, train_agent, validate
 from dynaq.kernels import run as K
 from dynaq.metrics import q_is_near_optimal
 from dynaq.records import N_FIELDS, WALL_S
@@ -113,3 +113,36 @@ def test_env_kwargs_make_the_env_they_describe(given, registered):
 def test_env_kwargs_an_env_does_not_take_are_refused_by_validate():
     with pytest.raises(ConfigError, match="env_kwargs: FrozenLake-v1 takes no keyword 'slip'"):
         validate(RunConfig(env="FrozenLake-v1", env_kwargs={"slip": 0.1}))
+
+
+@pytest.mark.parametrize("env", ["dynaq/SlipperyCliff-v0", "FrozenLake-v1",
+                                 "dynaq/ShortcutMaze-v0"])
+@pytest.mark.parametrize("settings", [{"agent": "dyna-q"}, {"agent": "dyna-q", "model": "counts"},
+                                      {"agent": "dyna-q+"}, {"agent": "prioritized-sweeping"},
+                                      {"agent": "replay"}])
+def test_the_saved_agent_is_the_stored_run_in_stochastic_and_changing_worlds(env, settings):
+    """--save-agent trains through the step API on the runner's own world (RunnerEnv): the
+    agent it saves has the stored cell's very Q, where the env's own draws would differ."""
+    budget = {"total_steps": 1500, "episodes": None} if "Shortcut" in env else {"episodes": 25}
+    run = RunConfig(env=env, planning_steps=5, **settings, **budget)
+    for seed in (0, 3):
+        cell = run_cells(run, [seed])[0]
+        np.testing.assert_array_equal(train_agent(run, seed).Q, cell.Q)
+
+
+def test_runner_env_draws_the_stored_episodes_where_the_gymnasium_env_does_not():
+    from dynaq.agents import DynaQ, DynaQConfig
+    from dynaq.agents.loop import run_episodes
+    from dynaq.envs.make import env_model, make_env
+    from dynaq.rng import gym_seed
+
+    run = RunConfig(env="dynaq/SlipperyCliff-v0", planning_steps=5, episodes=12)
+    stored = run_cells(run, [0])[0].records[:, 0]
+    mdp, _ = env_model(run.env)
+    lengths = {}
+    for name, env in (("runner", RunnerEnv(mdp, 0)), ("gymnasium", make_env(run.env))):
+        agent = DynaQ.for_env(env, DynaQConfig(planning_steps=5), seed=0)
+        lengths[name] = [e.steps for e in run_episodes(agent, env, episodes=12,
+                                                       seed=gym_seed(0))]
+    np.testing.assert_array_equal(lengths["runner"], stored)
+    assert lengths["gymnasium"] != lengths["runner"]  # its own np_random: other outcomes

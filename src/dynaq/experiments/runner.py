@@ -18,6 +18,7 @@ import numpy as np
 from dynaq import rng
 from dynaq.agents.loop import run_episodes
 from dynaq.agents.registry import resolve_agent
+from dynaq.envs.env import TabularEnv
 from dynaq.envs.make import env_model, make_env
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import RunConfig, cell_key
@@ -208,11 +209,53 @@ def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[G
     return cells
 
 
+class RunnerEnv(TabularEnv):
+    """A world exactly as the compiled runner simulates it for one cell seed: start states
+    and outcomes drawn by the runner's own kernels from the seed's ``ENV`` stream
+    (:mod:`dynaq.rng`), not by the env's ``np_random``.
+
+    The step API on this env gives the compiled runner's very episodes, in stochastic
+    worlds too (for a deterministic world any env of the id does, as both draw only the
+    start state from a one-state distribution). ``reset(seed=...)`` seeds ``np_random``
+    alone, which this env never draws from: the seed that matters is the cell seed given
+    here.
+
+    Args:
+        mdp: The exact dynamics (a layout schedule included, as :class:`TabularEnv`).
+        seed: The cell seed whose ``ENV`` stream the world draws from.
+    """
+
+    def __init__(self, mdp: TabularMDP, seed: int, render_mode: str | None = None) -> None:
+        super().__init__(mdp, render_mode)
+        self._world, _ = mdp.stacked()
+        self._initial_cdf = np.cumsum(mdp.initial)
+        self._env_rng = rng.make_state(seed, rng.ENV)
+
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        gym.Env.reset(self, seed=seed)
+        self.s = int(kernels.sample_start(self._initial_cdf, self._env_rng))
+        self.lastaction = None
+        return self.s, {"prob": float(self.mdp.initial[self.s])}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
+        if not self.action_space.contains(action):
+            raise ConfigError(f"action must be in [0, {self.mdp.n_actions}), got {action!r}")
+        offsets, next_state, prob, reward, terminated, _ = self._world
+        S, A = self.mdp.n_states, self.mdp.n_actions
+        i = kernels.sample_outcome(offsets, prob, (self._phase() * S + self.s) * A
+                                   + int(action), self._env_rng)
+        self.s, self.lastaction = int(next_state[i]), int(action)
+        self.real_steps += 1
+        return self.s, float(reward[i]), bool(terminated[i]), False, {"prob": float(prob[i])}
+
+
 def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
-                  keep_agent: bool = False) -> Any:
-    """The same algorithm through the agent API, for envs with no exact model: the cell,
-    or the trained agent itself with ``keep_agent``."""
-    env = make_env(run.env, run.env_kwargs)
+                  keep_agent: bool = False, mdp: TabularMDP | None = None) -> Any:
+    """The same algorithm through the agent API: the cell, or the trained agent itself with
+    ``keep_agent``. Without ``mdp`` (envs with no exact model) on the env itself, with it
+    on the :class:`RunnerEnv` of the seed, episode for episode the compiled run's."""
+    env = make_env(run.env, run.env_kwargs) if mdp is None else RunnerEnv(mdp, seed)
     agent = resolve_agent(run.agent).for_env(env, run.agent_config(), seed=seed)
     rows, total, t0 = [], 0, time.perf_counter()
     for episode in run_episodes(agent, env, episodes=run.episodes, total_steps=run.total_steps,
@@ -243,8 +286,9 @@ def _run_deep(run: RunConfig, seeds: Sequence[int]) -> tuple[list[CellResult], o
 
 def train_agent(run: RunConfig, seed: int = 0) -> object:
     """The agent that ``run`` trains with ``seed``, through the step-by-step API (for
-    saving it: for one seed that API gives the compiled runner's very episodes)."""
+    saving it): on the :class:`RunnerEnv` of the seed where the env has an exact model, so
+    that it is the very agent of the stored cell, in stochastic worlds too."""
     if run.is_deep:
         return _run_deep(run, [seed])[1]
-    _, limit = env_model(run.env, run.env_kwargs)
-    return _run_stepwise(run, seed, run.max_episode_steps or limit, keep_agent=True)
+    mdp, limit = env_model(run.env, run.env_kwargs)
+    return _run_stepwise(run, seed, run.max_episode_steps or limit, keep_agent=True, mdp=mdp)
