@@ -212,3 +212,15 @@ def test_env_kwargs_round_trip_through_toml(tmp_path):
 def test_bad_env_kwargs_are_one_line_errors(bad):
     with pytest.raises(ConfigError, match="env_kwargs must"):
         RunConfig(env="FrozenLake-v1", env_kwargs=bad)
+
+
+def test_config_toml_records_the_commit_and_the_deep_and_ray_versions():
+    import subprocess
+    from importlib import metadata
+
+    text = Experiment("v", (RunConfig(),), 1).to_toml()
+    head = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert re.search(rf'^dynaq_git = "{head}(-dirty)?"$', text, re.MULTILINE)
+    assert f'torch = "{metadata.version("torch")}"' in text
+    assert f'ray = "{metadata.version("ray")}"' in text

@@ -498,14 +498,42 @@ def cell_key(run: RunConfig, seed: int) -> str:
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python and of the packages that shape the numbers."""
+    """Versions of Python and of the packages that shape the numbers (torch for the deep
+    agents, ray for its backend), and ``dynaq_git``, the commit dynaq runs from when its
+    source is a git checkout (an editable install)."""
     out = {"python": platform.python_version()}
-    for pkg in ("dynaq", "numpy", "numba", "gymnasium", "scipy", "pandas"):
+    for pkg in ("dynaq", "numpy", "numba", "gymnasium", "scipy", "pandas", "torch", "ray"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = "not installed"
+    commit = source_commit()
+    if commit is not None:
+        out["dynaq_git"] = commit
     return out
+
+
+@functools.cache
+def source_commit() -> str | None:
+    """The git commit of the checkout dynaq's source lies in, with ``-dirty`` when it has
+    uncommitted changes; None when it is not in one (an installed wheel) or git is
+    missing."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        def git(*args: str) -> str:
+            return subprocess.run(["git", "-C", str(here), *args], capture_output=True,
+                                  text=True, timeout=10, check=True).stdout.strip()
+
+        top = Path(git("rev-parse", "--show-toplevel"))
+        if not (top / "src" / "dynaq" / "__init__.py").is_file():
+            return None  # dynaq installed inside someone else's repository
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "src")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
 
 
 def _plain(value: Any) -> Any:
