@@ -56,3 +56,71 @@ def test_summary_table_shows_every_config_column_that_varies(sweep):
     text = markdown_table(summarize(both))
     assert text.startswith("| env | agent | k | alpha | seeds |")
     assert "| e | dyna-q | 2 | 0.5 | 8 |" in text
+
+
+NOTES = """## Beside the book
+
+| | Sutton & Barto | dynaq |
+|---|---|---|
+| first episode | **about 1700** | `869` |
+
+## Where and why we differ
+
+The book's maze *differs*: see [the notes](notes.md).
+
+- one
+- two
+  continued
+1. first
+
+![steps per episode](curves.png)
+"""
+
+
+def test_report_carries_the_narrative_of_summary_md(out, sweep):
+    write_summary(summarize(sweep), out, "test", NOTES)
+    page = report_html.write_report(out).read_text(encoding="utf-8")
+    assert "<h2>Beside the book</h2>" in page and "<h2>Where and why we differ</h2>" in page
+    assert "<th>Sutton &amp; Barto</th>" in page
+    assert "<td><strong>about 1700</strong></td><td><code>869</code></td>" in page
+    assert "The book&#x27;s maze <em>differs</em>" in page
+    assert '<a href="notes.md">the notes</a>' in page
+    assert "<ul><li>one</li><li>two continued</li></ul>\n<ol><li>first</li></ol>" in page
+    # the image the notes show is embedded where they show it, and not again under Plots
+    png = base64.b64encode((out / "curves.png").read_bytes()).decode()
+    assert page.count(png) == 1 and page.index("Where and why") < page.index(png)
+    assert page.count("Mean [95% bootstrap CI] over seeds.") == 1  # the table once
+
+
+def test_report_plots_the_value_error_it_records(out):
+    page = report_html.write_report(out).read_text(encoding="utf-8")
+    assert "value error: max over reachable states" in page
+    assert page.count("data:image/png;base64,") == 2  # curves.png and the value error
+
+
+def test_report_without_value_error_has_no_such_plot(out, sweep, monkeypatch):
+    monkeypatch.setattr(report_html, "load_results",
+                        lambda _: sweep.assign(value_error=float("nan")))
+    page = report_html.write_report(out).read_text(encoding="utf-8")
+    assert "value error: max over" not in page
+
+
+def test_markdown_html_escapes_and_names_a_missing_image():
+    text = report_html.markdown_html("a <b> & c\n\n![gone](nothere.png)", {})
+    assert text == "<p>a &lt;b&gt; &amp; c</p>\n<p>[gone: nothere.png]</p>"
+
+
+def test_tables_show_only_the_settings_each_agent_has(sweep):
+    both = pd.concat([sweep, sweep.assign(agent="dyna-q+", kappa=0.01)], ignore_index=True)
+    both["kappa"] = both["kappa"].fillna(0.001)  # what load_results shows for dyna-q rows
+    text = markdown_table(summarize(both))
+    assert "| e | dyna-q | 2 |  | 8 |" in text and "| e | dyna-q+ | 2 | 0.01 | 8 |" in text
+
+
+def test_summary_shows_return_and_success_only_without_a_model(sweep):
+    assert "success rate" not in markdown_table(summarize(sweep))
+    unmodelled = sweep.assign(v_star_start=float("nan"), value_error=float("nan"),
+                              policy_optimal=pd.NA, policy_value=float("nan"))
+    text = markdown_table(summarize(unmodelled))
+    assert "| mean return | success rate |" in text and "optimal policy" not in text
+    assert "cumulative reward" in markdown_table(summarize(sweep.assign(total_steps=120)))

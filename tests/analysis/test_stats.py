@@ -199,3 +199,14 @@ def test_step_curve_puts_seeds_on_a_common_grid(episodes):
 def test_summarize_refuses_what_is_not_a_results_frame_in_one_line(df, message):
     with pytest.raises(ConfigError, match=message):
         summarize(df)
+
+
+def test_success_rate_and_cumulative_reward_by_hand(frame):
+    df = frame([[True] * 4, [True] * 4], [[0.0] * 4, [0.0] * 4])
+    df["return"] = [1.0, 0.0, 1.0, 1.0, -1.0, 0.0, 0.0, 2.0]  # seed 0: 3 of 4 positive
+    seeds = per_seed(df).set_index("seed")
+    assert seeds.loc[0, "success_rate"] == 0.75 and seeds.loc[1, "success_rate"] == 0.25
+    assert seeds.loc[0, "total_return"] == 3.0 and seeds.loc[1, "total_return"] == 1.0
+    row = summarize(df).iloc[0]
+    assert row["success_rate"] == 0.5 and row["total_return"] == 2.0
+    assert row["mean_return"] == pytest.approx(0.5)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import base64
 import html
+import re
+import tempfile
 import tomllib
 from pathlib import Path
 
 import pandas as pd
 
 from dynaq.analysis.compare import TEST, compare, compare_cells
-from dynaq.analysis.report import summary_cells, write_text
+from dynaq.analysis.plots import plot_curves, step_axis
+from dynaq.analysis.report import SUMMARY_NOTE, summary_cells, table_rows, write_text
 from dynaq.analysis.stats import summarize
 from dynaq.errors import ConfigError
 from dynaq.experiments.store import DB_NAME, load_results
@@ -35,16 +38,148 @@ def _table(cells: pd.DataFrame) -> str:
     return cells.to_html(index=False, border=0, escape=True)
 
 
-def _figures(out: Path) -> list[str]:
-    """Every PNG and GIF of ``out`` (not the hidden ones being written), embedded."""
-    parts = []
-    for path in sorted(p for p in out.iterdir()
-                       if p.suffix.lower() in _MIME and not p.name.startswith(".")):
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        name = html.escape(path.name)
-        parts.append(f'<figure><img src="data:{_MIME[path.suffix.lower()]};base64,{data}" '
-                     f'alt="{name}"><figcaption>{name}</figcaption></figure>')
-    return parts
+def _data_uri(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"data:{_MIME[path.suffix.lower()]};base64,{data}"
+
+
+def _images(out: Path) -> dict[str, str]:
+    """Every PNG and GIF of ``out`` (not the hidden ones being written) as a data URI, by
+    file name."""
+    return {p.name: _data_uri(p) for p in sorted(out.iterdir())
+            if p.suffix.lower() in _MIME and not p.name.startswith(".")}
+
+
+def _figure(uri: str, caption: str) -> str:
+    caption = html.escape(caption)
+    return f'<figure><img src="{uri}" alt="{caption}"><figcaption>{caption}</figcaption></figure>'
+
+
+_INLINE = [(re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
+           (re.compile(r"\*\*(.+?)\*\*"), r"<strong>\1</strong>"),
+           (re.compile(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])"), r"<em>\1</em>")]
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
+_BLOCK = re.compile(r"(?P<heading>#{1,6})\s+|(?P<bullet>[-*+])\s+|(?P<number>\d+)[.)]\s+")
+
+
+def _inline(text: str, images: dict[str, str]) -> str:
+    """One line of Markdown as HTML: code, bold, emphasis, links, and images (embedded from
+    ``images``; one that is not there shows its alt text and file name)."""
+    def image(m: re.Match) -> str:
+        alt = m[1] or m[2]
+        uri = images.get(html.unescape(m[2]))
+        return f'<img src="{uri}" alt="{alt}">' if uri else f"[{alt}: {m[2]}]"
+
+    text = _IMAGE.sub(image, html.escape(text, quote=True))
+    text = _LINK.sub(r'<a href="\2">\1</a>', text)
+    for pattern, repl in _INLINE:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _html_table(lines: list[str], images: dict[str, str]) -> str:
+    head, *rows = table_rows(lines)
+    cells = ["<tr>" + "".join(f"<th>{_inline(c, images)}</th>" for c in head) + "</tr>"]
+    cells += ["<tr>" + "".join(f"<td>{_inline(c, images)}</td>" for c in row) + "</tr>"
+              for row in rows]
+    return "<table>\n" + "\n".join(cells) + "\n</table>"
+
+
+def markdown_html(text: str, images: dict[str, str]) -> str:
+    """Markdown as the reproductions write it, as HTML: headings (one level below the
+    page's title at least), paragraphs, bulleted and numbered lists, tables, an image alone
+    on its line as a figure, and inline code, bold, emphasis, links and images.
+
+    Args:
+        text: The Markdown.
+        images: Data URIs by file name, for the images it shows.
+
+    Returns:
+        The HTML, every text escaped.
+    """
+    blocks: list[str] = []
+    para: list[str] = []
+    table: list[str] = []
+    items: tuple[str, list[str]] | None = None
+
+    def flush() -> None:
+        nonlocal items
+        if para:
+            blocks.append("<p>" + " ".join(para) + "</p>")
+            para.clear()
+        if table:
+            blocks.append(_html_table(table, images))
+            table.clear()
+        if items:
+            tag, entries = items
+            blocks.append(f"<{tag}>" + "".join(f"<li>{e}</li>" for e in entries) + f"</{tag}>")
+            items = None
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        block = _BLOCK.match(stripped)
+        if stripped.startswith("|"):
+            if not table:
+                flush()
+            table.append(stripped)
+        elif not stripped:
+            flush()
+        elif _IMAGE.fullmatch(stripped) and images.get(_IMAGE.fullmatch(stripped)[2]):
+            flush()
+            m = _IMAGE.fullmatch(stripped)
+            blocks.append(_figure(images[m[2]], m[1] or m[2]))
+        elif block and block["heading"]:
+            flush()
+            level = max(2, len(block["heading"]))
+            blocks.append(f"<h{level}>{_inline(stripped[block.end():], images)}</h{level}>")
+        elif block:
+            tag = "ul" if block["bullet"] else "ol"
+            if items is None or items[0] != tag or table or para:
+                flush()
+                items = (tag, [])
+            items[1].append(_inline(stripped[block.end():], images))
+        elif items and line[:1].isspace():  # a list item's continuation line
+            items[1][-1] += " " + _inline(stripped, images)
+        else:
+            if table or items:
+                flush()
+            para.append(_inline(stripped, images))
+    flush()
+    return "\n".join(blocks)
+
+
+def _narrative(out: Path) -> str:
+    """What ``summary.md`` says besides its title and the summary table the page shows
+    already: a reproduction's own sections ("Beside the book", "Where and why we
+    differ", ...) and plots."""
+    path = out / "summary.md"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    lines = text.splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    if lines and lines[0].strip() == SUMMARY_NOTE:  # write_summary's table follows
+        lines = lines[1:]
+        while lines and (not lines[0].strip() or lines[0].lstrip().startswith("|")):
+            lines = lines[1:]
+    return "\n".join(lines)
+
+
+def _value_error_figure(df: pd.DataFrame | None, out: Path) -> list[str]:
+    """The value error the results record, as a figure, unless none is recorded or the
+    directory has its own plot of it."""
+    if df is None or not df["value_error"].notna().any() or (out / "value_error.png").exists():
+        return []
+    values = df["value_error"].dropna()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = plot_curves(df, Path(tmp) / "value_error.png", y="value_error",
+                           x=step_axis(df), logy=bool((values > 0).all()),
+                           ylabel="value error max_s |max_a Q(s, a) − V*(s)|")
+        uri = _data_uri(path)
+    return [_figure(uri, "value error: max over reachable states of |max_a Q(s, a) − V*(s)|, "
+                         "mean over seeds with 95% bootstrap CI")]
 
 
 def _title(config: str, out: Path) -> str:
@@ -69,12 +204,16 @@ def _sections(out: Path, by: str) -> tuple[str, list[str]]:
     config = config_path.read_text(encoding="utf-8") if config_path.is_file() else ""
     title = html.escape(_title(config, out))
     body = [f"<h1>{title}</h1>", "<h2>Summary</h2>",
-            '<p class="note">Mean [95% bootstrap CI] over seeds.</p>',
-            _table(summary_cells(summary))]
+            f'<p class="note">{html.escape(SUMMARY_NOTE)}</p>', _table(summary_cells(summary))]
+    images, narrative = _images(out), _narrative(out)
+    if narrative.strip():
+        body.append(markdown_html(narrative, images))
     if df is not None:
         body += [f"<h2>Comparison by {html.escape(by)}</h2>",
                  _table(compare_cells(compare(df, by))), f'<p class="note">{html.escape(TEST)}</p>']
-    figures = _figures(out)
+    shown = {m[2] for m in _IMAGE.finditer(narrative)}
+    figures = _value_error_figure(df, out) + [_figure(uri, name) for name, uri in images.items()
+                                              if name not in shown]
     if figures:
         body += ["<h2>Plots</h2>", *figures]
     if config:
@@ -86,10 +225,13 @@ def write_report(out: str | Path, by: str = "planning_steps") -> Path:
     """Write ``report.html`` in an output directory, atomically.
 
     The page holds a title, the summary table (``summary.csv``, or recomputed from the
-    results database), the comparison of the groups of ``by`` (see
-    :func:`~dynaq.analysis.compare.compare`) when the database is there, every PNG and
-    GIF of the directory, and ``config.toml`` as it is. It needs nothing else: images are
-    embedded as base64, the style is inline, and there is no script.
+    results database), the rest of ``summary.md`` (a reproduction's own sections, with
+    the images they show; see :func:`markdown_html`), the comparison of the groups of
+    ``by`` (see :func:`~dynaq.analysis.compare.compare`) when the database is there, the
+    value error the database records (unless the directory has ``value_error.png``),
+    every other PNG and GIF of the directory, and ``config.toml`` as it is. It needs
+    nothing else: images are embedded as base64, the style is inline, and there is no
+    script.
 
     Args:
         out: An output directory of ``dynaq run`` or ``dynaq reproduce``.

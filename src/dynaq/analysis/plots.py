@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dynaq.analysis.compare import HIGHER_IS_BETTER, compare, group_columns, task_scores
-from dynaq.analysis.report import metric_label
+from dynaq.analysis.report import metric_label, uses
 from dynaq.analysis.stats import (
     config_columns,
     curve,
@@ -27,6 +27,7 @@ from dynaq.analysis.stats import (
     varying_columns,
 )
 from dynaq.errors import ConfigError
+from dynaq.records import STORED_NAMES
 
 
 class figures:  # noqa: N801 (used as a module would be: ``figures.subplots(...)``)
@@ -68,11 +69,14 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
 
 
 def config_label(config: dict, varying: Sequence[str]) -> str:
-    """A legend label for a config: agent, k, and the other config columns that vary."""
-    parts = [str(config.get("agent", ""))]
-    if config.get("agent") != "q-learning" and "planning_steps" in config:
+    """A legend label for a config: agent, k, and the other config columns that vary and
+    that its agent uses (no kappa beside a Dyna-Q line)."""
+    agent = config.get("agent", "")
+    parts = [str(agent)]
+    if agent != "q-learning" and "planning_steps" in config:
         parts.append(f"k = {config['planning_steps']}")
-    parts += [f"{c} = {config[c]}" for c in varying if c not in ("agent", "planning_steps")]
+    parts += [f"{c} = {config[c]}" for c in varying
+              if c not in ("agent", "planning_steps") and uses(agent, c)]
     return ", ".join(p for p in parts if p)
 
 
@@ -136,6 +140,48 @@ def plot_curves(df: pd.DataFrame, path: str | Path, y: str = "steps", x: str = "
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def step_axis(df: pd.DataFrame) -> str:
+    """The horizontal axis of a results frame's curves: ``env_steps`` when every run had a
+    budget of real steps (``--steps``: episodes then differ in number across seeds), else
+    ``episode``."""
+    steps = df["total_steps"] if "total_steps" in df else pd.Series(dtype=float)
+    return "env_steps" if len(steps) and steps.notna().all() else "episode"
+
+
+def plottable_metrics(df: pd.DataFrame) -> list[str]:
+    """The per-episode columns of a results frame that :func:`plot_metric` can draw: the
+    stored numeric ones (booleans as fractions of seeds) with at least one value."""
+    return [c for c in STORED_NAMES if c != "episode" and c in df
+            and df[c].astype(float).notna().any()]
+
+
+def plot_metric(df: pd.DataFrame, metric: str, path: str | Path) -> Path:
+    """A per-episode column's mean over seeds with 95% bootstrap CI bands, one line per
+    config, against the episode, or against real steps for runs of a number of real steps
+    (see :func:`step_axis`); logarithmic where the values span more than two decades.
+
+    Args:
+        df: Results as from :func:`dynaq.load_results`.
+        metric: One of :func:`plottable_metrics` (``steps``, ``return``, ``value_error``, …).
+        path: Where to write the PNG.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ConfigError: If ``metric`` is not one of them.
+    """
+    allowed = plottable_metrics(df)
+    if metric not in allowed:
+        raise ConfigError(f"metric must be one of {', '.join(allowed)} (the columns of these "
+                          f"results with values); got {metric!r}")
+    data = df.assign(**{metric: df[metric].astype(float)})
+    values = data[metric].dropna()
+    logy = bool((values > 0).all() and values.max() > 100 * values.min())
+    return plot_curves(data, path, y=metric, x=step_axis(df), logy=logy,
+                       ylabel=metric_label(metric))
 
 
 def plot_cumulative_reward(df: pd.DataFrame, path: str | Path, title: str | None = None,

@@ -3,15 +3,19 @@ and ``summary.md``."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 
-from dynaq.analysis.stats import SUMMARY_METRICS, varying_columns
+from dynaq.analysis.stats import OUTCOME_METRICS, SUMMARY_METRICS, varying_columns
+from dynaq.errors import ConfigError
 
 _HEADERS = {
+    "steps": "steps per episode",
     "episodes_to_near_optimal_q": "episodes to near-optimal Q",
     "env_steps_to_near_optimal_q": "env steps to near-optimal Q",
     "episodes_to_optimal_policy": "episodes to optimal policy",
@@ -20,7 +24,13 @@ _HEADERS = {
     "wall_s": "wall s / seed",
     "final_value_error": "final value error",
     "mean_return": "mean return",
+    "success_rate": "success rate",
+    "total_return": "cumulative reward",
 }
+
+
+SUMMARY_NOTE = "Mean [95% bootstrap CI] over seeds."
+"""The line above the table of every ``summary.md``."""
 
 
 def metric_label(metric: str) -> str:
@@ -43,22 +53,66 @@ def fmt_ci(mean: float, lo: float, hi: float) -> str:
     return f"{f(mean)} [{f(lo)}, {f(hi)}]"
 
 
+def uses(agent: object, column: str) -> bool:
+    """Whether ``agent`` has the setting ``column``: False only for a registered agent
+    without it (kappa is Dyna-Q+'s alone); True for config columns that are no setting and
+    for agents outside the registry, whose settings dynaq does not know."""
+    from dynaq.experiments.config import known_settings, registered_agents
+
+    setting = known_settings().get(column)
+    return setting is None or agent not in registered_agents() or agent in setting.users
+
+
+def _stochastic(env: object, env_kwargs: object) -> bool:
+    """Whether an env is known to be stochastic (an exact model with more than one outcome
+    for some (s, a)); an env that cannot be made here is not known to be."""
+    from dynaq.envs.make import env_model
+
+    kwargs = json.loads(env_kwargs) if isinstance(env_kwargs, str) and env_kwargs else None
+    try:
+        mdp, _ = env_model(str(env), kwargs)
+    except ConfigError:
+        return False
+    return mdp is not None and not mdp.is_deterministic
+
+
+def outcome_metrics(summary: pd.DataFrame) -> tuple[str, ...]:
+    """The :data:`~dynaq.analysis.stats.OUTCOME_METRICS` a summary table shows: mean return
+    and success rate where some config has no exact model to measure Q against or its world
+    is stochastic (in a deterministic maze every episode ends at the goal with the same
+    return), the cumulative reward where some config ran for a number of real steps."""
+    shown = []
+    reached = summary.get("episodes_to_near_optimal_q_reached")
+    unmeasured = reached is None or reached.isna().any()
+    if unmeasured or any(_stochastic(env, kwargs) for env, kwargs in summary.reindex(
+            columns=["env", "env_kwargs"]).drop_duplicates().itertuples(index=False)):
+        shown += ["mean_return", "success_rate"]
+    if "total_steps" in summary and summary["total_steps"].notna().any():
+        shown.append("total_return")
+    return tuple(m for m in OUTCOME_METRICS if m in shown and m in summary)
+
+
 def summary_cells(summary: pd.DataFrame,
-                  metrics: tuple[str, ...] = SUMMARY_METRICS) -> pd.DataFrame:
+                  metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The summary as display strings: one row per config (env, agent, k, the other config
-    columns that vary, seeds), ``mean [95% CI]`` cells, and the number of seeds that reached
-    each "to" metric where not all did. A metric no config has (an env with no exact model
-    has no "to optimal" metrics) gets no column."""
+    columns that vary, blank where the row's agent has no such setting, seeds),
+    ``mean [95% CI]`` cells, and the number of seeds that reached each "to" metric where
+    not all did. A metric no config has (an env with no exact model has no "to optimal"
+    metrics) gets no column; by default the metrics are :data:`SUMMARY_METRICS` and the
+    :func:`outcome_metrics` that fit the runs."""
+    if metrics is None:
+        metrics = SUMMARY_METRICS + outcome_metrics(summary)
     other = [c for c in varying_columns(summary)
              if c not in ("env", "agent", "planning_steps")]
     cells = pd.DataFrame({"env": summary["env"].map(str),
                           "agent": summary["agent"].map(str),
                           "k": summary["planning_steps"].map(str),
-                          **{c: summary[c].map(str) for c in other},
+                          **{c: [str(v) if uses(a, c) else "" for a, v in zip(
+                              summary["agent"], summary[c], strict=True)] for c in other},
                           "seeds": summary["seeds"].map(str)})
     for m in metrics:
-        if summary[m].isna().all() and (f"{m}_reached" not in summary
-                                        or summary[f"{m}_reached"].isna().all()):
+        if m not in summary or summary[m].isna().all() and (
+                f"{m}_reached" not in summary or summary[f"{m}_reached"].isna().all()):
             continue
         column = []
         for _, row in summary.iterrows():
@@ -78,7 +132,7 @@ def markdown_rows(cells: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown_table(summary: pd.DataFrame, metrics: tuple[str, ...] = SUMMARY_METRICS) -> str:
+def markdown_table(summary: pd.DataFrame, metrics: tuple[str, ...] | None = None) -> str:
     """The summary as a Markdown table (see :func:`summary_cells`)."""
     return markdown_rows(summary_cells(summary, metrics))
 
@@ -97,5 +151,68 @@ def write_summary(summary: pd.DataFrame, out: str | Path, title: str,
     """Write ``summary.csv`` and ``summary.md`` (the table, then ``notes``)."""
     out = Path(out)
     write_text(out / "summary.csv", summary.to_csv(index=False))
-    md = f"# {title}\n\nMean [95% bootstrap CI] over seeds.\n\n{markdown_table(summary)}"
+    md = f"# {title}\n\n{SUMMARY_NOTE}\n\n{markdown_table(summary)}"
     write_text(out / "summary.md", md + (f"\n{notes.strip()}\n" if notes else ""))
+
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
+_EMPHASIS = re.compile(r"\*\*(.+?)\*\*|`([^`]+)`")
+
+
+def table_rows(lines: list[str]) -> list[list[str]]:
+    """The cells of a Markdown table's lines (``| a | b |``), its ``|---|`` line left out."""
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
+    return [row for row in rows if not all(re.fullmatch(r":?-+:?", c) for c in row)]
+
+
+def _plain_table(lines: list[str]) -> list[str]:
+    """A Markdown table as columns padded to their widest cell, the header underlined."""
+    rows = [[_unmarked(cell) for cell in row] for row in table_rows(lines)]
+    widths = [max(len(row[i]) if i < len(row) else 0 for row in rows)
+              for i in range(max(map(len, rows)))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip()
+
+    return [line(rows[0]), "  ".join("-" * w for w in widths), *map(line, rows[1:])]
+
+
+def _unmarked(text: str) -> str:
+    """Markdown's bold and code marks taken off, links as their text and target."""
+    return _EMPHASIS.sub(lambda m: m[1] or m[2], _LINK.sub(lambda m: f"{m[1]} ({m[2]})", text))
+
+
+def _plain_line(line: str, base: Path) -> str:
+    """One line of Markdown prose as text: images as where they are, headings without
+    their marks (see also :func:`_unmarked`)."""
+    line = _unmarked(_IMAGE.sub(
+        lambda m: f"plot: {base / m[2]}" + (f" ({m[1]})" if m[1] else ""), line))
+    heading = re.match(r"(#+)\s+(.*)", line)
+    if heading:
+        mark = {1: "=", 2: "-"}.get(len(heading[1]))
+        return heading[2] + (f"\n{mark * len(heading[2])}" if mark else "")
+    return line
+
+
+def plain_text(markdown: str, base: str | Path = ".") -> str:
+    """A ``summary.md`` as plain text for a terminal: tables aligned in columns, images as
+    ``plot: BASE/FILE``, no Markdown marks.
+
+    Args:
+        markdown: The Markdown text (as :func:`write_summary` and the reproductions write).
+        base: The directory the images' paths are relative to.
+
+    Returns:
+        The text.
+    """
+    lines, out, table = markdown.splitlines(), [], []
+    for line in [*lines, ""]:
+        if line.lstrip().startswith("|"):
+            table.append(line)
+            continue
+        if table:
+            out += _plain_table(table)
+            table = []
+        out.append(_plain_line(line, Path(base)))
+    return "\n".join(out).rstrip() + "\n"

@@ -23,6 +23,10 @@ N_RESAMPLES = 2000
 SUMMARY_METRICS = ("episodes_to_optimal_policy", "env_steps_to_optimal_policy",
                    "episodes_to_near_optimal_q", "env_steps_to_near_optimal_q", "backups",
                    "wall_s")
+OUTCOME_METRICS = ("mean_return", "success_rate", "total_return")
+"""What a run earned, summarized beside :data:`SUMMARY_METRICS`: the measure of worlds with
+no exact model (no value error to reach) and of stochastic ones; ``total_return`` is the
+cumulative reward of a total-steps run (Sutton & Barto Figures 8.4 and 8.5)."""
 
 Samples = np.ndarray | Sequence[np.ndarray]
 """Scores: a 1-D array (one task), or one 1-D array per task (stratum)."""
@@ -232,8 +236,11 @@ def is_to_metric(metric: str) -> bool:
 def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     """One row per (config, seed): when the greedy policy became and stayed optimal, when Q
     became and stayed near-optimal (value_error ≤ 0.05·|V*(start)|), total backups, wall
-    time, episodes run, mean return, and the last recorded value of each diagnostic of
-    :data:`dynaq.records.DIAGNOSTICS` in the frame (``final_value_error``, …). Not reached: NaN.
+    time, episodes run, mean return, success rate (the fraction of its episodes with a
+    positive return: those that reached a rewarding end, the goal of a gridworld or of
+    FrozenLake, before any step limit), total return (the cumulative reward), and the last
+    recorded value of each diagnostic of :data:`dynaq.records.DIAGNOSTICS` in the frame
+    (``final_value_error``, …). Not reached: NaN.
 
     Raises:
         ConfigError: If ``df`` is empty or lacks a column of :func:`dynaq.load_results`.
@@ -246,7 +253,8 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     out = g[[*keys, "v_star_start"]].first().join(
         g.agg(episodes_run=("episode", "max"), env_steps=("env_steps", "max"),
               backups=("backups", "max"), wall_s=("wall_s", "max"),
-              mean_return=("return", "mean"), **finals))
+              mean_return=("return", "mean"), total_return=("return", "sum"), **finals))
+    out["success_rate"] = (df["return"] > 0).groupby(cell).mean()
     near = q_is_near_optimal(df["value_error"].to_numpy(float), df["v_star_start"].to_numpy())
     for name, flag in (("optimal_policy", df["policy_optimal"].fillna(False)),
                        ("near_optimal_q", pd.Series(near, index=df.index))):
@@ -275,7 +283,7 @@ def _check_results_frame(df: pd.DataFrame) -> None:
 
 
 def summarize(df: pd.DataFrame, stats: Sequence[str] = ("mean",),
-              metrics: Sequence[str] = SUMMARY_METRICS) -> pd.DataFrame:
+              metrics: Sequence[str] = SUMMARY_METRICS + OUTCOME_METRICS) -> pd.DataFrame:
     """One row per config: seeds, and for each metric the aggregate over seeds with its 95%
     bootstrap CI and, for the "to" metrics, how many seeds ``_reached`` it (the aggregate
     and CI are over those seeds; NaN for an env with no exact model, where they cannot be

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from dynaq.analysis.plots import figures, save_figure
 from dynaq.envs import maps
 from dynaq.envs.gridworld import GridWorld
 from dynaq.errors import ConfigError
+from dynaq.records import RECORD_NAMES
 
 _ARROW = 0.38
 """Arrow length in cells, from the cell centre."""
@@ -102,3 +104,116 @@ def plot_value_heatmap(Q: np.ndarray, world: GridWorld | Sequence[str] | str,
     ax.set_title(title or "max_a Q(s, a) and greedy actions")
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+_DETERMINISTIC = ("steps", "return", "env_steps", "backups", "value_error", "policy_value",
+                  "truncated", "model_error", "reward_error", "model_coverage")
+"""The stored columns a rerun of a cell must reproduce exactly (all but the wall time)."""
+
+
+def stored_run(out: str | Path, config: int = 0) -> Any:
+    """Run config number ``config`` (from 0, as ``dynaq ls`` lists them) of a results
+    directory, as a :class:`~dynaq.experiments.config.RunConfig`.
+
+    Raises:
+        ConfigError: If the directory holds no results or no such config.
+    """
+    from dynaq.experiments.config import RunConfig
+    from dynaq.experiments.store import stored_experiment
+
+    experiment = stored_experiment(out)
+    if experiment is None:
+        raise ConfigError(f"dir: {out} records no experiment to rerun a cell of")
+    runs = experiment["runs"]
+    if not 0 <= config < len(runs):
+        raise ConfigError(f"config must be in [0, {len(runs) - 1}] (the run configs dynaq ls "
+                          f"lists), got {config}")
+    return RunConfig(**runs[config])
+
+
+def stored_run_q(out: str | Path, config: int = 0, seed: int = 0) -> tuple[Any, np.ndarray]:
+    """The final Q of one stored cell of a results directory, and its run config.
+
+    The store keeps records, not Q tables, so the cell is run again: a cell is a
+    deterministic function of its config and seed, and the rerun's records are checked
+    against the stored ones, so the Q returned is the stored run's.
+
+    Args:
+        out: A results directory.
+        config: The run config's number, as ``dynaq ls`` lists them (from 0).
+        seed: The seed.
+
+    Returns:
+        ``(run, Q)``.
+
+    Raises:
+        ConfigError: If the directory holds no such config or stored seed, or the rerun
+            does not reproduce the stored records.
+    """
+    from dynaq.experiments.runner import run_cells
+    from dynaq.experiments.store import load_results
+
+    run = stored_run(out, config)
+    stored = _stored_records(load_results(out), run, seed)
+    if stored.empty:
+        raise ConfigError(f"seed: {out} holds no episodes of seed {seed} for config {config} "
+                          f"({run.label()})")
+    (cell,) = run_cells(run, [seed])
+    again = pd.DataFrame(cell.records, columns=RECORD_NAMES)[list(_DETERMINISTIC)]
+    if not again.astype(float).equals(stored[list(_DETERMINISTIC)].astype(float)
+                                      .reset_index(drop=True)):
+        raise ConfigError(f"config {config} seed {seed}: running it again does not reproduce "
+                          "the stored episodes (were they stored by another dynaq version?)")
+    return run, cell.Q
+
+
+def _stored_records(df: pd.DataFrame, run: Any, seed: int) -> pd.DataFrame:
+    """The stored episodes of ``run`` and ``seed``, in order (matched on the run's scalar
+    config values)."""
+    match = df["seed"] == seed
+    for column, value in run.row().items():
+        if column in df and not isinstance(value, list | tuple | dict):
+            match &= df[column].isna() if value is None else df[column] == value
+    return df[match].sort_values("episode")
+
+
+def world_of(env_id: str, env_kwargs: dict | None = None) -> GridWorld:
+    """The :class:`GridWorld` behind a dynaq gridworld env.
+
+    Raises:
+        ConfigError: If the env is not one.
+    """
+    from dynaq.envs.make import make_env
+
+    env = make_env(env_id, env_kwargs)
+    world = getattr(env.unwrapped, "world", None)
+    env.close()
+    if not isinstance(world, GridWorld):
+        raise ConfigError(f"env must be a dynaq gridworld (dynaq/DynaMaze-v0, "
+                          f"dynaq/GridWorld-v0, ...) to draw its values on a map; got {env_id!r}")
+    return world
+
+
+def plot_stored_run(out: str | Path, path: str | Path | None = None, config: int = 0,
+                    seed: int = 0) -> Path:
+    """:func:`plot_value_heatmap` of the final Q of a stored cell (see :func:`stored_run_q`).
+
+    Args:
+        out: A results directory of a gridworld run.
+        path: Where to write the PNG (default: ``OUT/values_config<N>_seed<S>.png``).
+        config: The run config's number, as ``dynaq ls`` lists them.
+        seed: The seed.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ConfigError: If the run's env is not a dynaq gridworld, or as
+            :func:`stored_run_q`.
+    """
+    run = stored_run(out, config)
+    world = world_of(run.env, run.env_kwargs or None)  # before the rerun, which may be long
+    _, Q = stored_run_q(out, config, seed)
+    path = Path(out) / f"values_config{config}_seed{seed}.png" if path is None else path
+    return plot_value_heatmap(Q, world, path,
+                              title=f"{run.env} {run.label()}, seed {seed}: max_a Q(s, a)")
