@@ -16,6 +16,8 @@ def test_fig82_with_few_seeds(tmp_path):
     execute(exp, tmp_path, quiet=True, reporter=preset.reporter)
     md = (tmp_path / "summary.md").read_text()
     assert "Beside the book" in md and "about 1700 steps" in md and "ε-greedy optimum" in md
+    assert "## Mean steps per episode over 4 seeds" in md and "average 4 seeds" in md
+    assert preset.default_seeds == 300  # the book's 30 leave the early episodes to chance
     assert (tmp_path / "curves.png").exists()
     df = load_results(tmp_path)
     for k in (0, 5, 50):  # the table's episode-2 cell is the mean over seeds of that episode
@@ -38,6 +40,11 @@ def test_seed_table_runs_every_seed_to_near_optimal(tmp_path):
     assert eps[0] > eps[5] > eps[50] > eps[200]
     md = (tmp_path / "summary.md").read_text()
     assert "~800" in md and "Beside the course" in md
+    # each row says the episodes its seeds ran, as the results have them
+    ran = df.groupby(["planning_steps", "seed"])["episode"].max().groupby(level=0).max()
+    assert f"| Q-learning, k=0 | {ran[0]} | ~800 |" in md and f"| Dyna-Q, k=5 | {ran[5]} |" in md
+    assert "dynaq: episodes until Q is near-optimal |" in md
+    assert "dynaq: episodes until the greedy policy is optimal |" in md
     assert (tmp_path / "value_error.png").exists()
     assert isinstance(pd.read_csv(tmp_path / "summary.csv"), pd.DataFrame)
 

@@ -22,6 +22,7 @@ def test_example_8_4_prioritized_sweeping_needs_fewer_updates_on_the_small_mazes
     assert (means["dyna-q"] > 2 * means["prioritized-sweeping"]).all()
     md = (tmp_path / "summary.md").read_text()
     assert "5 to 10 times fewer updates" in md and "Dyna-Q / PS" in md
+    assert example8_4.settings_text(load_results(tmp_path)) in md and "α = 0.5" in md
     assert (tmp_path / "example8_4.png").exists()
 
 

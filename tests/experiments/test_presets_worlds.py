@@ -53,6 +53,7 @@ def test_fig84_report_and_claims(fig84):
     md = (fig84 / "summary.md").read_text()
     assert (fig84 / "cumulative_reward.png").stat().st_size > 0
     assert "Beside the book (Figure 8.4)" in md and "found the short path within 1000" in md
+    assert "companion code" in md and "this run uses k = 50 for every agent" in md
     df = load_results(fig84)
     assert (df.groupby(["agent", "bonus", "seed"])["env_steps"].max() == 3000).all()
     scores = seed_scores(df, 1000, first_layout_value("dynaq/BlockingMaze-v0"))
@@ -96,4 +97,7 @@ def test_planning_hurts_shows_the_wrong_model_claims(tmp_path):
                                                               "policy_value"]
     md = (tmp_path / "summary.md").read_text()
     assert "What a learner should conclude" in md and "More planning made it worse" in md
+    goals = scores[scores["label"] == STALE].groupby(["env", "k"])["goals_before"].mean()
+    assert (", ".join(f"{goals['dynaq/ShortcutMaze-v0', k]:.1f} at k = {k}" for k in (0, 5, 50))
+            in md)
     assert (tmp_path / "metric_vs_k.png").stat().st_size > 0

@@ -11,6 +11,10 @@ import pandas as pd
 from dynaq.envs import BLOCKING_SWITCH
 from dynaq.experiments.presets.common import DQ, DQ_PLUS, ChangingMaze, ahead, ci, count
 
+COMPANION = ("the book's companion code (ShangtongZhang/reinforcement-learning-an-introduction, "
+             "chapter08/maze.py, figure_8_4)", 10, 1e-4)
+"""Where the companion code's settings for this figure come from, its k and its κ."""
+
 
 def _blocking_claims(scores: pd.DataFrame, maze: ChangingMaze) -> list[tuple[str, str]]:
     return [
@@ -38,7 +42,21 @@ def _blocking_claims(scores: pd.DataFrame, maze: ChangingMaze) -> list[tuple[str
         ("The plot's vertical axis runs to about 150 (the book gives no numbers)",
          f"cumulative reward at step {maze.total_steps}: Dyna-Q {ci(scores, DQ, 'at_end')}, "
          f"Dyna-Q+ {ci(scores, DQ_PLUS, 'at_end')}"),
+        _settings_row(maze),
     ]
+
+
+def _settings_row(maze: ChangingMaze) -> tuple[str, str]:
+    """The companion code's k and κ beside the ones this run used (read from its config)."""
+    source, k, kappa = COMPANION
+    runs = maze.experiment(1).runs
+    ours_k = ", ".join(f"{v}" for v in sorted({r.planning_steps for r in runs}))
+    ours_kappa = ", ".join(f"{v:g}" for v in sorted({r.kappa for r in runs
+                                                      if r.agent == "dyna-q+"}))
+    return (f"{source[0].upper()}{source[1:]}, not the book, runs this figure with k = {k} "
+            f"planning steps and κ = {kappa:g}",
+            f"this run uses k = {ours_k} for every agent and κ = {ours_kappa} for Dyna-Q+: the "
+            "settings differ, so the curves are not the companion code's either")
 
 
 BLOCKING = ChangingMaze("fig8.4", "dynaq/BlockingMaze-v0", "Figure 8.4", BLOCKING_SWITCH, 3000,
