@@ -28,7 +28,7 @@ from dynaq.agents import (
 )
 from dynaq.analysis.stats import summarize
 from dynaq.envs import DOWN, LEFT, RIGHT, UP, GridWorld, TabularEnv
-from dynaq.errors import ConfigError
+from dynaq.errors import ConfigError, StochasticWorldWarning
 from dynaq.experiments.config import Experiment, RunConfig
 from dynaq.experiments.driver import execute
 from dynaq.experiments.evaluate import evaluate_agent
@@ -48,6 +48,6 @@ __all__ = ["AGENTS", "DOWN", "LEFT", "MODELS", "RIGHT", "UP", "ConfigError", "Co
            "DeterministicModel", "DynaQ", "DynaQConfig", "DynaQPlus", "DynaQPlusConfig",
            "Experiment", "GridWorld", "GroundTruth", "PrioritizedSweeping",
            "PrioritizedSweepingConfig", "QLearning", "Replay", "ReplayConfig", "RunConfig",
-           "TabularEnv", "TabularMDP", "__version__", "envs", "evaluate_agent", "execute",
-           "greedy_policy", "load_agent", "load_results", "run_cells", "save_agent",
-           "summarize"]
+           "StochasticWorldWarning", "TabularEnv", "TabularMDP", "__version__", "envs",
+           "evaluate_agent", "execute", "greedy_policy", "load_agent", "load_results",
+           "run_cells", "save_agent", "summarize"]

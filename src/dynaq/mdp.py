@@ -295,6 +295,23 @@ class TabularMDP:
         return float(self.initial[support] @ np.asarray(V)[support])
 
 
+def has_random_outcomes(env: Any) -> bool:
+    """Whether ``env`` (a Gymnasium env or a :class:`TabularMDP`) is known to give some
+    (s, a) more than one outcome: its exact model (a dynaq world's :class:`TabularMDP`, in
+    any phase, or a toy-text ``P``) says so. False for an env without one, which cannot
+    tell."""
+    world = getattr(env, "unwrapped", env)
+    mdp = world if isinstance(world, TabularMDP) else getattr(world, "mdp", None)
+    if isinstance(mdp, TabularMDP):
+        return any(not phase.is_deterministic for _, phase in mdp.phases())
+    table = getattr(world, "P", None)
+    try:
+        return any(sum(1 for outcome in outcomes if outcome[0] > 0) > 1
+                   for row in table.values() for outcomes in row.values())
+    except (AttributeError, TypeError, IndexError, KeyError):
+        return False  # no P, or one of another shape: nothing is known
+
+
 def require_discrete(env: Any, user: str) -> None:
     """Check that ``env`` has Discrete observation and action spaces, as ``user`` needs.
 

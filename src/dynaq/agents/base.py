@@ -50,7 +50,8 @@ the model's type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -58,10 +59,25 @@ import numpy as np
 
 from dynaq import rng as rng_mod
 from dynaq.checks import check_count, check_index, check_number, check_real
-from dynaq.errors import ConfigError
+from dynaq.errors import ConfigError, StochasticWorldWarning
 from dynaq.kernels.agent import AgentKernels
 from dynaq.limits import MAX_PLANNING_STEPS
-from dynaq.mdp import require_discrete
+from dynaq.mdp import has_random_outcomes, require_discrete
+
+
+def warn_deterministic_model(agent: type[TabularAgent], config: Any, env: str,
+                             stacklevel: int = 2) -> None:
+    """Warn (:class:`~dynaq.errors.StochasticWorldWarning`) if ``agent`` with ``config``
+    plans with a deterministic model; call it for a world whose outcomes are random.
+    ``stacklevel`` as :func:`warnings.warn`'s, counted from the function calling this."""
+    if not agent.learns_deterministic_model(config):
+        return
+    fix = ('give model="counts" (P̂ from counts)' if "model" in {f.name for f in fields(config)}
+           else 'dyna-q with model="counts" learns the outcomes\' distribution')
+    warnings.warn(StochasticWorldWarning(
+        f"{agent.name} plans with a deterministic model in {env}, whose outcomes are random: "
+        f"it takes the last outcome of each (s, a) for certain, so its planning is biased; "
+        f"{fix}"), stacklevel=stacklevel + 1)
 
 
 @dataclass(frozen=True)
@@ -152,7 +168,11 @@ class TabularAgent:
             ConfigError: If either space is not Discrete.
         """
         require_discrete(env, f"agent {cls.name}")
-        return cls(int(env.observation_space.n), int(env.action_space.n), config, seed)
+        agent = cls(int(env.observation_space.n), int(env.action_space.n), config, seed)
+        if has_random_outcomes(env):
+            warn_deterministic_model(cls, agent.config, getattr(env.spec, "id", "this env"),
+                                     stacklevel=2)
+        return agent
 
     def act(self, state: int) -> int:
         """Choose an action with the agent's behaviour policy (ε-greedy, §2.2, greedy ties
@@ -169,6 +189,35 @@ class TabularAgent:
         """
         s = check_index("state", state, self.Q.shape[0])
         return int(self._fns.act(self.Q, self.state, s, self.t, self.hp, self.rng))
+
+    def greedy(self, state: int) -> int:
+        """The greedy action argmax_a Q(state, a), the first on ties; it draws no random
+        number, so it leaves the agent's stream (and so its learning) as it was.
+
+        Raises:
+            ConfigError: If ``state`` is not an integer in ``[0, n_states)``.
+        """
+        s = check_index("state", state, self.Q.shape[0])
+        return int(np.argmax(self.Q[s]))
+
+    def predict(self, state: int, deterministic: bool = True) -> tuple[int, None]:
+        """Stable-Baselines3's convention: ``(action, None)``, the action :meth:`greedy`
+        when ``deterministic``, else the behaviour policy's (:meth:`act`, which draws from
+        the agent's stream); the second item stands for a recurrent state, which tabular
+        agents have none of.
+
+        Raises:
+            ConfigError: If ``state`` is not an integer in ``[0, n_states)``.
+        """
+        return (self.greedy(state) if deterministic else self.act(state)), None
+
+    @classmethod
+    def learns_deterministic_model(cls, config: Any) -> bool:
+        """Whether the agent plans (k > 0) with a model that keeps one outcome per
+        (s, a), the last one seen (Sutton & Barto §8.2's table model): in a stochastic
+        world it plans as if that outcome were certain (§8.3)."""
+        return (getattr(config, "planning_steps", 0) > 0
+                and getattr(config, "model", None) == "deterministic")
 
     def observe(self, state: int, action: int, reward: float, next_state: int,
                 terminated: bool) -> float:

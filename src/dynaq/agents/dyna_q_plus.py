@@ -87,6 +87,11 @@ class DynaQPlus(TabularAgent):
                                        float(config.epsilon), int(config.planning_steps),
                                        float(config.kappa), config.bonus == "planning")
 
+    @classmethod
+    def learns_deterministic_model(cls, config: DynaQPlusConfig) -> bool:
+        """Dyna-Q+'s model is always the book's deterministic one (§8.3)."""
+        return config.planning_steps > 0
+
     def tau(self, state: int, action: int) -> int:
         """τ(state, action): real steps since the pair was last tried (all of them if
         never).

@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from dynaq import rng
+from dynaq.agents.base import warn_deterministic_model
 from dynaq.agents.loop import run_episodes
 from dynaq.agents.registry import resolve_agent
 from dynaq.envs.env import TabularEnv
@@ -23,7 +24,7 @@ from dynaq.envs.make import env_model, make_env
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import RunConfig, cell_key
 from dynaq.kernels import run as kernels
-from dynaq.mdp import TabularMDP
+from dynaq.mdp import TabularMDP, has_random_outcomes
 from dynaq.metrics import GroundTruth, q_is_near_optimal
 from dynaq.records import DEEP_ONLY, ENV_STEPS, N_FIELDS, VALUE_ERROR, WALL_S
 
@@ -76,6 +77,8 @@ def validate(run: RunConfig) -> None:
     mdp, _ = env_model(run.env, run.env_kwargs)
     if mdp is not None:
         _truths(mdp, run.gamma)
+        if has_random_outcomes(mdp):
+            warn_deterministic_model(resolve_agent(run.agent), run.agent_config(), run.env)
 
 
 class MemoryNeed(NamedTuple):
