@@ -215,22 +215,30 @@ class Export:
     """Export a results directory as one table, one row per (config, seed, episode)."""
 
     dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
-    format: Literal["csv", "parquet"] = "csv"
-    """csv, or parquet (needs pyarrow: pip install 'dynaq[parquet]')."""
-    output: Path | None = None
-    """Where to write (default: DIR/results.csv or DIR/results.parquet)."""
+    format: Annotated[Literal["csv", "parquet"] | None, _arg(
+        """csv, or parquet (needs pyarrow: pip install 'dynaq[parquet]'); one that
+        contradicts the extension of --output is refused.""", "{csv,parquet}",
+        "(default: the extension of --output, else csv)")] = None
+    output: Annotated[Path | None, _arg(
+        """Where to write, ending in .csv or .parquet unless --format is given (default:
+        DIR/results.csv, or DIR/results.parquet with --format parquet).""", "FILE")] = None
 
 
 @dataclass(frozen=True)
 class Compare:
     """Compare configs of a results directory: summary metrics with CIs, and which
-    differences from the baseline are significant."""
+    differences from the baseline are significant. The values of --by are compared within
+    each block of runs that share every other varying setting (env included: envs are never
+    pooled), each block with its own baseline; runs of different lengths over the horizon
+    they all reached; wall time by its means, with no test."""
 
     dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
-    by: str = "planning_steps"
-    """The column whose values are compared (any config column)."""
-    baseline: str | None = None
-    """The value of --by to compare against (default: the smallest)."""
+    by: Annotated[str, _arg(
+        """The config column whose values are compared: any column of the results, or k
+        for planning_steps.""", "COLUMN", "(default: planning_steps)")] = "planning_steps"
+    baseline: Annotated[str | None, _arg(
+        """The value of --by to compare against in every block (default: the smallest of
+        each block).""", "VALUE")] = None
 
 
 @dataclass(frozen=True)

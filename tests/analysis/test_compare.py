@@ -2,6 +2,7 @@
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,15 +33,28 @@ def test_compare_other_baseline_and_a_seed_that_never_got_there(sweep):
     assert never["reached"] == 7 and never["seeds"] == 8 and never["p_better"] == 0.0
 
 
-def test_compare_pools_envs_and_splits_on_other_varying_columns(sweep):
+def test_compare_never_pools_envs(sweep):
     other = sweep.assign(env="f", steps=sweep["steps"] * 2)
-    both = pd.concat([sweep, other], ignore_index=True)
-    t = compare(both, "planning_steps", metrics=(METRIC,))
-    assert list(t["seeds"]) == [16, 16, 16]  # 8 seeds in each of two envs
-    split = pd.concat([sweep, sweep.assign(alpha=0.5)], ignore_index=True)
-    t = compare(split, "planning_steps", metrics=(METRIC,))
-    assert list(zip(t["planning_steps"], t["alpha"], strict=True)) == [
-        (0, 0.1), (0, 0.5), (1, 0.1), (1, 0.5), (2, 0.1), (2, 0.5)]
+    t = compare(pd.concat([sweep, other], ignore_index=True), "planning_steps",
+                metrics=(METRIC,))
+    assert list(zip(t["env"], t["planning_steps"], t["seeds"], strict=True)) == [
+        ("e", 0, 8), ("e", 1, 8), ("e", 2, 8), ("f", 0, 8), ("f", 1, 8), ("f", 2, 8)]
+    assert list(t["baseline"]) == [True, False, False, True, False, False]  # one per env
+
+
+def test_compare_tests_by_within_each_block_of_the_other_varying_columns(sweep):
+    # α = 0.5 learns as fast at k = 0 as k = 2 does: one baseline for both α would call
+    # (k = 2, α = 0.5) no better than its baseline
+    fast = sweep[sweep["planning_steps"] == 2]
+    split = pd.concat([sweep, fast.assign(alpha=0.5), fast.assign(alpha=0.5, planning_steps=0)],
+                      ignore_index=True)
+    t = compare(split, "planning_steps", metrics=(METRIC,), baseline=0)
+    assert list(zip(t["alpha"], t["planning_steps"], t["baseline"], strict=True)) == [
+        (0.1, 0, True), (0.1, 1, False), (0.1, 2, False), (0.5, 0, True), (0.5, 2, False)]
+    alone = compare(split[split["alpha"] == 0.5], "planning_steps", metrics=(METRIC,))
+    pd.testing.assert_frame_equal(t.iloc[3:].drop(columns="alpha").reset_index(drop=True),
+                                  alone)
+    assert t["p_better"].iloc[4] == 0.5 and t["p_better"].iloc[2] == 1.0
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -83,3 +97,52 @@ def test_compare_of_a_group_that_never_got_there_warns_of_nothing(sweep):
         t = compare(sweep, "planning_steps", metrics=(METRIC,))
     assert list(t["reached"]) == [0, 8, 8] and list(t["p_better"][1:]) == [1.0, 1.0]
     assert (t["p_lo"][1:] == 1.0).all()  # a constant resample, not a NaN bound
+
+
+def test_compare_reads_by_as_the_tables_name_it(sweep):
+    t = compare(sweep, "planning_steps", metrics=(METRIC,))
+    for name in ("k", "planning-steps", "planning steps"):
+        pd.testing.assert_frame_equal(compare(sweep, name, metrics=(METRIC,)), t)
+
+
+def test_a_bad_baseline_lists_each_value_once(sweep):
+    split = pd.concat([sweep, sweep.assign(alpha=0.5)], ignore_index=True)
+    with pytest.raises(ConfigError, match=r"value of planning_steps \(0, 1, 2\); got 7$"):
+        compare(split, "planning_steps", baseline=7)
+
+
+def test_wall_time_gets_means_and_a_ratio_but_no_test(sweep):
+    sweep.loc[sweep["planning_steps"] == 2, "wall_s"] *= 3
+    t = compare(sweep, "planning_steps", metrics=("wall_s",))
+    assert not t["tested"].any() and not t["significant"].any()
+    assert t["p_better"].isna().all() and t["mean_lo"].isna().all()
+    assert pd.isna(t["ratio"].iloc[0]) and list(t["ratio"].iloc[1:]) == pytest.approx([1, 3])
+    text = compare_markdown(t)
+    assert "| mean ×3 the baseline's | not tested |" in text and "yes" not in text
+
+
+def test_runs_of_different_lengths_are_compared_over_their_common_horizon(sweep):
+    # k = 2 ran 6 episodes, k = 0 and 1 twelve (a grown directory): the "to" metrics, totals
+    # and final values of all three are measured over the first 6 episodes
+    short = sweep[(sweep["planning_steps"] < 2) | (sweep["episode"] <= 6)]
+    short = short.assign(episodes=np.where(short["planning_steps"] == 2, 6, 12))
+    t = compare(short, "planning_steps", metrics=(METRIC, "backups"))
+    assert set(t["horizon"]) == {"first 6 episodes"}
+    cut = compare(short[short["episode"] <= 6].drop(columns="episodes"), "planning_steps",
+                  metrics=(METRIC, "backups"))
+    cols = cut.columns.drop("horizon")
+    pd.testing.assert_frame_equal(t[cols], cut[cols].assign(episodes=t["episodes"])[cols])
+    assert t["reached"].iloc[0] == 0  # k = 0 is optimal from episode 8 on: not by 6
+    assert "| first 6 episodes |" in compare_markdown(t)
+    assert "Runs of different lengths" in compare_markdown(t)
+    whole = compare(sweep, "planning_steps", metrics=(METRIC,))
+    assert set(whole["horizon"]) == {""} and "measured over" not in compare_markdown(whole)
+
+
+def test_runs_of_different_step_budgets_are_cut_at_the_fewest_steps(sweep):
+    steps = sweep.assign(episodes=None, total_steps=np.where(sweep["planning_steps"] == 2,
+                                                             60, 120))
+    steps = steps[steps["env_steps"] <= steps["total_steps"]]
+    t = compare(steps, "planning_steps", metrics=("backups",))
+    assert set(t["horizon"]) == {"first 60 env steps"}
+    assert list(t["mean"]) == [60.0, 120.0, 180.0]  # 6 episodes of 10 steps × (k + 1)

@@ -1,16 +1,24 @@
-"""Compare groups of runs (e.g. by planning steps k): mean and IQM with 95% stratified
-bootstrap CIs per group, and whether each group differs significantly from a baseline.
+"""Compare groups of runs (e.g. by planning steps k): mean and IQM with 95% bootstrap CIs
+per group, and whether each group differs significantly from its baseline.
 
-Grouping: the groups are the values of ``by`` together with every other config column
-that varies, except the env, so configurations are never merged silently (a sweep over
-k and the model gives one group per (k, model)). When several envs are present (and
-``by`` is not ``env``) they are the tasks of Agarwal et al. (2021): each aggregate pools
-the runs of all envs (raw, not normalised: compare ``by="env"`` when their scales
-differ), and every bootstrap resamples seeds within each env (stratified).
+Groups and blocks: the groups are the values of ``by`` together with every other config
+column that varies, the env included, so configurations are never merged silently and
+runs on different envs are never pooled (their scales differ). Each group is tested
+against the baseline of its block: the groups that share the values of every other
+varying config column. A sweep over k × α compares the values of k within each α, each α
+with its own baseline k; ``by="env"`` compares envs with everything else held fixed.
+
+Common horizon: a "final" value, a total or a "reached and stayed" time depends on how
+long a run went on, so runs of different budgets (``episodes``, ``total_steps``: a
+directory grown by a longer config, say) are compared over the horizon all the runs of
+their block reached: the first E episodes, or the episodes that ended within the first T
+real steps when any run counts steps. The table says so in ``horizon``. Runs of one budget
+are compared whole, and so are runs until Q is near-optimal (their length is the outcome).
 
 The test: the probability of improvement P(a run of the group beats a run of the
-baseline), the Mann-Whitney U statistic over n·m averaged over envs; a difference is
-significant when its 95% stratified bootstrap CI excludes ½.
+baseline), the Mann-Whitney U statistic over n·m (Agarwal et al. 2021); a difference is
+significant when its 95% bootstrap CI excludes ½. Wall time gets no test (see
+:data:`UNTESTED`).
 """
 
 from __future__ import annotations
@@ -37,27 +45,58 @@ COMPARE_METRICS = ("episodes_to_optimal_policy", "env_steps_to_optimal_policy",
                    "final_value_error", "mean_return", "backups", "wall_s")
 """Compared by default, with the model diagnostics (``final_model_error``, …) where the
 results have them."""
-HIGHER_IS_BETTER = frozenset({"mean_return", "final_model_coverage"})
+HIGHER_IS_BETTER = frozenset({"mean_return", "total_return", "success_rate",
+                              "final_model_coverage"})
 """Metrics where a larger value is better; for every other one smaller is better."""
+UNTESTED = frozenset({"wall_s"})
+"""Metrics reported as means and their ratio to the baseline's, with no CI and no test.
+
+Wall time is not an outcome of (config, seed): the compiled runner times a batch of seeds
+together, and the time depends on the machine, its load, the backend, the worker count,
+the chunking and on whether numba had compiled yet. The spread over seeds is that noise,
+not the seed-to-seed variation of the algorithm the bootstrap resamples, so a CI or a
+verdict on it would claim a precision it does not have."""
+HORIZON_COLUMNS = ("episodes", "total_steps", "until_near_optimal")
+"""The config columns that set how long a run goes on (see the module docstring)."""
+ALIASES = {"k": "planning_steps"}
+"""Names the tables give config columns (the summary's ``k``), accepted for ``by``."""
 TASK = "env"
-"""The column whose values are the tasks (strata) of the stratified bootstrap."""
-TEST = ("significant: the 95% stratified bootstrap CI of P(better than the baseline) "
-        "excludes 0.5 (P = Mann-Whitney U / (n·m), ties ½, averaged over envs; a seed that "
-        "never reached a 'to' metric counts as worse than any that did). Mean and IQM "
-        "(interquartile mean) are over the seeds that reached the metric.")
+"""The column whose values are the tasks (strata) of a stratified bootstrap."""
+TEST = ("significant: the 95% bootstrap CI of P(better than the baseline) excludes 0.5 "
+        "(P = Mann-Whitney U / (n·m), ties ½; a seed that never reached a 'to' metric counts "
+        "as worse than any that did). Each group is tested against the baseline of its "
+        "block, the groups with the same values of every other varying config column (env "
+        "included: envs are never pooled). Mean and IQM (interquartile mean) are over the "
+        "seeds that reached the metric. Wall time gets no CI and no test (it measures the "
+        "machine as much as the algorithm): its means and their ratio to the baseline's.")
+HORIZON_NOTE = ("Runs of different lengths: every metric of a block is measured over the "
+                "horizon all its runs reached (column 'measured over').")
+
+
+def column_name(df: pd.DataFrame, by: str) -> str:
+    """The config column that ``by`` names: itself, a name of :data:`ALIASES`, or its
+    spelling as a flag or in words (``planning-steps``, ``planning steps``).
+
+    Raises:
+        ConfigError: If ``by`` names no config column of ``df``.
+    """
+    cfg = config_columns(df)
+    name = ALIASES.get(by, by.replace("-", "_").replace(" ", "_"))
+    if name not in cfg:
+        raise ConfigError(f"by must be a config column of the results ({', '.join(cfg)}; "
+                          f"k for planning_steps); got {by!r}")
+    return name
 
 
 def group_columns(df: pd.DataFrame, by: str) -> list[str]:
-    """``by`` and the other config columns that vary in ``df``, but the task column.
+    """``by`` (as :func:`column_name` reads it) and every other config column that varies in
+    ``df``, the env included.
 
     Raises:
-        ConfigError: If ``by`` is not a config column of ``df``.
+        ConfigError: If ``by`` names no config column of ``df``.
     """
-    cfg = config_columns(df)
-    if by not in cfg:
-        raise ConfigError(f"by must be a config column of the results ({', '.join(cfg)}); "
-                          f"got {by!r}")
-    return [by, *(c for c in varying_columns(df) if c not in (by, TASK))]
+    by = column_name(df, by)
+    return [by, *(c for c in varying_columns(df) if c != by)]
 
 
 def task_scores(group: pd.DataFrame, metric: str, ranked: bool = False,
@@ -80,6 +119,27 @@ def task_scores(group: pd.DataFrame, metric: str, ranked: bool = False,
     return parts
 
 
+def common_horizon(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The episodes of ``df`` within the horizon all its runs reached, and that horizon in
+    words; ``df`` itself and ``""`` when its runs all have one budget (see the module
+    docstring)."""
+    columns = [c for c in HORIZON_COLUMNS if c in df]
+    if not columns:
+        return df, ""
+    budgets = df[columns].drop_duplicates()
+    if "until_near_optimal" in budgets:  # the first budget of such a run is no horizon
+        until = budgets["until_near_optimal"].astype(bool)
+        budgets = budgets.astype(str).where(~until, "until near-optimal")
+    if len(budgets.drop_duplicates()) <= 1:
+        return df, ""
+    runs = df.groupby([*config_columns(df), "seed"], dropna=False, sort=False)
+    if "total_steps" in df and df["total_steps"].notna().any():
+        limit = runs["env_steps"].max().min()
+        return df[df["env_steps"] <= limit], f"first {limit:,.0f} env steps"
+    limit = runs["episode"].max().min()
+    return df[df["episode"] <= limit], f"first {limit} episodes"
+
+
 def _better(x: list[np.ndarray], y: list[np.ndarray], metric: str,
             seed: int) -> tuple[float, float, float]:
     """P(x better than y) with its CI."""
@@ -88,23 +148,23 @@ def _better(x: list[np.ndarray], y: list[np.ndarray], metric: str,
     return probability_of_improvement(x, y, seed=seed)
 
 
-def _row(group: pd.DataFrame, base: pd.DataFrame | None, metric: str, task: str | None,
-         seed: int) -> dict:
+def _row(group: pd.DataFrame, base: pd.DataFrame | None, metric: str, seed: int) -> dict:
     """Aggregates of one group and metric, and the test against the baseline (if any)."""
-    kept = task_scores(group, metric, task=task)
-    row: dict = {"metric": metric, "seeds": len(group), "reached": sum(map(len, kept))}
+    tested = metric not in UNTESTED
+    kept = task_scores(group, metric, task=None)
+    row: dict = {"metric": metric, "seeds": len(group), "reached": len(kept[0])}
     for stat in ("mean", "iqm"):
-        est = aggregate_ci(kept, stat, seed) if all(map(len, kept)) else (np.nan,) * 3
-        row.update(zip((stat, f"{stat}_lo", f"{stat}_hi"), est, strict=True))
-    row.update(baseline=base is None, p_better=np.nan, p_lo=np.nan, p_hi=np.nan,
-               significant=False)
+        est = aggregate_ci(kept, stat, seed) if len(kept[0]) else (np.nan,) * 3
+        row.update(zip((stat, f"{stat}_lo", f"{stat}_hi"),
+                       est if tested else (est[0], np.nan, np.nan), strict=True))
+    row.update(p_better=np.nan, p_lo=np.nan, p_hi=np.nan, significant=False, tested=tested,
+               ratio=np.nan)
     if base is not None:
-        if task:  # only the tasks both ran
-            both = set(group[task]) & set(base[task])
-            group, base = group[group[task].isin(both)], base[base[task].isin(both)]
-        x = task_scores(group, metric, ranked=True, task=task)
-        y = task_scores(base, metric, ranked=True, task=task)
-        if x and y and all(map(len, x + y)):
+        base_mean = base[metric].mean()
+        row["ratio"] = row["mean"] / base_mean if base_mean else np.nan
+        x = task_scores(group, metric, ranked=True, task=None)
+        y = task_scores(base, metric, ranked=True, task=None)
+        if tested and len(x[0]) and len(y[0]):
             p = _better(x, y, metric, seed)
             row.update(p_better=p[0], p_lo=p[1], p_hi=p[2], significant=p[1] > 0.5 or p[2] < 0.5)
     return row
@@ -119,82 +179,113 @@ def _default_metrics(seeds: pd.DataFrame) -> list[str]:
 
 def compare(df: pd.DataFrame, by: str, metrics: Sequence[str] | None = None,
             baseline: object = None, seed: int = 0) -> pd.DataFrame:
-    """Per metric and group: mean and IQM with 95% CIs, and the test against the baseline.
+    """Per metric and group: mean and IQM with 95% CIs, and the test against the baseline of
+    the group's block (see the module docstring for groups, blocks and the horizon).
 
     Args:
         df: Results as from :func:`dynaq.load_results`.
-        by: A config column, e.g. ``planning_steps``; groups also split on the other config
-            columns that vary (see the module docstring).
+        by: A config column, e.g. ``planning_steps`` (or ``k``, see :func:`column_name`).
         metrics: Columns of :func:`~dynaq.analysis.stats.per_seed` (default
             :data:`COMPARE_METRICS`).
-        baseline: The value of ``by`` to test against (default: the smallest); the first
-            group with it is the baseline.
+        baseline: The value of ``by`` to test against (default: the smallest of each
+            block); in each block the first group with it is the baseline, and a block
+            without it has none.
         seed: Seeds every bootstrap.
 
     Returns:
-        One row per (metric, group), metric by metric: the group columns, ``metric``,
-        ``seeds``, ``reached`` (seeds with a value), ``mean``, ``mean_lo``, ``mean_hi``,
-        ``iqm``, ``iqm_lo``, ``iqm_hi``, ``baseline`` (whether this is the baseline),
-        ``p_better``, ``p_lo``, ``p_hi`` (P(better than the baseline), NaN for the baseline
-        itself) and ``significant``.
+        One row per (metric, group), metric by metric, block by block: the group columns,
+        ``metric``, ``seeds``, ``reached`` (seeds with a value), ``mean``, ``mean_lo``,
+        ``mean_hi``, ``iqm``, ``iqm_lo``, ``iqm_hi`` (no CI for :data:`UNTESTED`),
+        ``baseline`` (whether this is its block's baseline), ``p_better``, ``p_lo``,
+        ``p_hi`` (P(better than the baseline), NaN for the baseline itself and for
+        :data:`UNTESTED`), ``significant``, ``tested``, ``ratio`` (the mean over the
+        baseline's) and ``horizon`` (what the block was measured over, ``""``: whole runs).
 
     Raises:
         ConfigError: On an unknown column, metric or baseline value.
     """
     keys = group_columns(df, by)
-    seeds = per_seed(df)
-    if metrics is None:
-        metrics = _default_metrics(seeds)
+    by, within = keys[0], [c for c in keys[1:] if c not in HORIZON_COLUMNS]
+    blocks = []
+    for _, part in df.groupby(within, dropna=False, sort=True) if within else [((), df)]:
+        part, horizon = common_horizon(part)
+        blocks.append((list(per_seed(part).groupby(keys, dropna=False, sort=True)), horizon))
+    seeds = pd.concat([g for groups, _ in blocks for _, g in groups])
+    metrics = _default_metrics(seeds) if metrics is None else metrics
     for metric in metrics:
         if metric not in seeds.columns:
             raise ConfigError(f"metric must be one of {', '.join(seeds.columns)}; "
                               f"got {metric!r}")
-    groups = list(seeds.groupby(keys, dropna=False, sort=True))
-    base = groups[_baseline_index([key[0] for key, _ in groups], baseline, by)][1]
-    task = None if by == TASK else TASK
-    return pd.DataFrame([{**dict(zip(keys, key, strict=True)),
-                          **_row(group, None if group is base else base, metric, task, seed)}
-                         for metric in metrics for key, group in groups])
+    value = _baseline_value(seeds[by], baseline, by)
+    rows = []
+    for metric in metrics:
+        for groups, horizon in blocks:
+            base = next((g for key, g in groups if value is None or key[0] == value), None)
+            rows += [{**dict(zip(keys, key, strict=True)), **_row(group, None if group is base
+                                                                  else base, metric, seed),
+                      "baseline": group is base, "horizon": horizon} for key, group in groups]
+    return pd.DataFrame(rows)
 
 
-def _baseline_index(values: list, baseline: object, by: str) -> int:
-    """The first group whose ``by`` value is ``baseline`` (or reads as it, as typed on a
-    command line); the first group when ``baseline`` is None."""
+def _baseline_value(values: pd.Series, baseline: object, by: str) -> object:
+    """The value of ``by`` that ``baseline`` is (or reads as, as typed on a command line);
+    None when ``baseline`` is None.
+
+    Raises:
+        ConfigError: If no group has it, listing each value of ``by`` once.
+    """
     if baseline is None:
-        return 0
-    for i, value in enumerate(values):
+        return None
+    known = values.drop_duplicates().sort_values().tolist()
+    for value in known:
         if value == baseline or str(value) == str(baseline):
-            return i
-    raise ConfigError(f"baseline must be a value of {by} ({', '.join(map(str, values))}); "
+            return value
+    raise ConfigError(f"baseline must be a value of {by} ({', '.join(map(str, known))}); "
                       f"got {baseline!r}")
 
 
 def compare_cells(table: pd.DataFrame) -> pd.DataFrame:
     """The comparison as display strings: one row per (metric, group), the metric named
-    once per block, CIs in brackets, and ``significant`` as baseline, no, "yes, better" or
-    "yes, worse"."""
+    once per block of rows, CIs in brackets, ``significant`` as baseline, no, "yes, better"
+    or "yes, worse", and, where runs were cut to a common horizon, what each row was
+    measured over. An :data:`UNTESTED` metric shows its means and, in place of P, the ratio
+    of its mean to the baseline's."""
     keys = list(table.columns[:table.columns.get_loc("metric")])
     metric = table["metric"].map(metric_label)
-    triples = {name: table[[name, f"{name}_lo", f"{name}_hi"]].to_numpy(float)
-               for name in ("mean", "iqm")}
-    return pd.DataFrame({
+    cells = pd.DataFrame({
         "metric": metric.where(metric.ne(metric.shift()), ""),
         **{k: table[k].astype(str) for k in keys},
         "seeds reached": [f"{r}/{s}" for r, s in zip(table["reached"], table["seeds"],
                                                       strict=True)],
-        "mean [95% CI]": [fmt_ci(*r) for r in triples["mean"]],
-        "IQM [95% CI]": [fmt_ci(*r) for r in triples["iqm"]],
-        "P(better than baseline) [95% CI]": [
-            "–" if np.isnan(p) else f"{p:.2f} [{lo:.2f}, {hi:.2f}]"
-            for p, lo, hi in table[["p_better", "p_lo", "p_hi"]].to_numpy(float)],
-        "significant": [_verdict(*r) for r in table[["baseline", "significant", "p_better"]]
-                        .itertuples(index=False)],
+        **{label: [fmt_ci(*r) if tested else _plain(r[0]) for r, tested in zip(
+            table[[name, f"{name}_lo", f"{name}_hi"]].to_numpy(float), table["tested"],
+            strict=True)] for name, label in (("mean", "mean [95% CI]"),
+                                              ("iqm", "IQM [95% CI]"))},
+        "P(better than baseline) [95% CI]": [_p_cell(*r) for r in table[
+            ["tested", "p_better", "p_lo", "p_hi", "ratio"]].itertuples(index=False)],
+        "significant": [_verdict(*r) for r in table[
+            ["baseline", "tested", "significant", "p_better"]].itertuples(index=False)],
     })
+    if table["horizon"].astype(bool).any():
+        cells["measured over"] = table["horizon"].replace("", "whole runs")
+    return cells
 
 
-def _verdict(baseline: bool, significant: bool, p_better: float) -> str:
+def _plain(value: float) -> str:
+    return "–" if np.isnan(value) else f"{value:.3g}"
+
+
+def _p_cell(tested: bool, p: float, lo: float, hi: float, ratio: float) -> str:
+    if not tested:
+        return "–" if np.isnan(ratio) else f"mean ×{ratio:.3g} the baseline's"
+    return "–" if np.isnan(p) else f"{p:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def _verdict(baseline: bool, tested: bool, significant: bool, p_better: float) -> str:
     if baseline:
         return "baseline"
+    if not tested:
+        return "not tested"
     if np.isnan(p_better):
         return "–"
     if not significant:
@@ -204,4 +295,5 @@ def _verdict(baseline: bool, significant: bool, p_better: float) -> str:
 
 def compare_markdown(table: pd.DataFrame) -> str:
     """The comparison as a Markdown table (readable as plain text), with the test named."""
-    return markdown_rows(compare_cells(table)) + "\n" + TEST + "\n"
+    notes = [TEST, *([HORIZON_NOTE] if table["horizon"].astype(bool).any() else [])]
+    return markdown_rows(compare_cells(table)) + "\n" + "\n".join(notes) + "\n"

@@ -674,20 +674,34 @@ def make_output_dir(out: Path, field: str = "out") -> None:
                           f"{err.strerror or err}") from None
 
 
-def export(out: str | Path, fmt: str = "csv", path: str | Path | None = None) -> Path:
+EXPORT_FORMATS = ("csv", "parquet")
+"""What :func:`export` writes, each named by the output's extension (``.csv``, ``.parquet``)."""
+
+
+def export(out: str | Path, fmt: str | None = None, path: str | Path | None = None) -> Path:
     """Write every stored episode (:func:`load_results`) as CSV or Parquet; returns the path.
 
+    Args:
+        out: The results directory.
+        fmt: ``"csv"`` or ``"parquet"``; None: the extension of ``path`` says which (CSV
+            when there is no ``path``). A format that contradicts the extension is refused,
+            so a ``.parquet`` file never holds CSV text.
+        path: Where to write (default: ``out/results.csv`` or ``out/results.parquet``).
+
     Raises:
-        ConfigError: For an unknown format, no results, Parquet without pyarrow, or an
-            output path that is a directory or in a directory that does not exist or cannot
-            be written (nothing is left behind).
+        ConfigError: For an unknown format, a path whose extension names neither format
+            when ``fmt`` is None, a format contradicting the extension, no results, Parquet
+            without pyarrow, or an output path that is a directory or in a directory that
+            does not exist or cannot be written (nothing is left behind).
     """
-    if fmt not in ("csv", "parquet"):
+    if fmt is not None and fmt not in EXPORT_FORMATS:
         raise ConfigError(f"format must be csv or parquet, got {fmt!r}")
-    df = load_results(out)
-    target = Path(path) if path is not None else Path(out) / f"results.{fmt}"
-    if target.is_dir():
+    target = None if path is None else Path(path)
+    if target is not None and target.is_dir():
         raise ConfigError(f"output: {target} is a directory; give a file path")
+    fmt = _export_format(fmt, target)
+    df = load_results(out)
+    target = target if target is not None else Path(out) / f"results.{fmt}"
     if not target.parent.is_dir():
         raise ConfigError(f"output: the directory {target.parent} does not exist")
     if fmt == "parquet":
@@ -707,3 +721,19 @@ def export(out: str | Path, fmt: str = "csv", path: str | Path | None = None) ->
         tmp.unlink(missing_ok=True)
         raise ConfigError(f"output: cannot write {target}: {err.strerror or err}") from None
     return target
+
+
+def _export_format(fmt: str | None, target: Path | None) -> str:
+    """The format to write: ``fmt``, or the one the output's extension names."""
+    suffix = target.suffix.lower().lstrip(".") if target is not None else ""
+    if suffix in EXPORT_FORMATS and fmt not in (None, suffix):
+        raise ConfigError(f"format {fmt} contradicts the output's extension .{suffix}: give "
+                          f"--format {suffix} or an output ending in .{fmt}")
+    if fmt is not None:
+        return fmt
+    if target is None:
+        return "csv"
+    if suffix not in EXPORT_FORMATS:
+        raise ConfigError(f"output must end in .csv or .parquet (or give --format csv or "
+                          f"parquet); got {target.name!r}")
+    return suffix
