@@ -87,6 +87,11 @@ EXAMPLES = {
     "evaluate": ["dynaq run --env dynaq/DynaMaze-v0 --episodes 50 --save-agent --out maze",
                  "dynaq evaluate maze/agents/dyna-q-k=50 --render"],
     "report": ["dynaq report results/sweep   # then open results/sweep/report.html"],
+    "plot": ["dynaq plot results/sweep --metric value_error",
+             "dynaq plot results/sweep --metric return --output return.png"],
+    "heatmap": ["dynaq heatmap results/DynaMaze-v0-dyna-q --config 1 --seed 0"],
+    "animate": ["dynaq animate dynaq/DynaMaze-v0 --k 0 50 --output flood.gif",
+                "dynaq animate results/DynaMaze-v0-dyna-q   # its env and its k's"],
 }
 """Usage examples, printed after a command's --help (all of them after dynaq --help)."""
 
@@ -263,6 +268,52 @@ class Report:
     dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
 
 
+@dataclass(frozen=True)
+class Plot:
+    """Plot a per-episode column of a results directory: its mean over seeds with 95%
+    bootstrap CI bands, one line per config, against the episode (against real steps for
+    runs of --steps); prints the file written."""
+
+    dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
+    metric: Annotated[str, _arg(
+        "steps, return, value_error, policy_value, model_error, ...: any numeric per-episode "
+        "column the results hold values of.", "COLUMN", None)] = "steps"
+    output: Annotated[Path | None, _arg("Where to write the PNG (default: DIR/METRIC.png).",
+                                        "FILE.png")] = None
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """Draw max_a Q(s, a) and the greedy actions of a stored gridworld run on its map. The
+    store keeps no Q tables: the cell is run again (a cell is a deterministic function of
+    its config and seed) and checked against its stored episodes."""
+
+    dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
+    config: Annotated[int, _arg("The run config's number, as dynaq ls lists them.", "N",
+                                None)] = 0
+    seed: Annotated[int, _arg("The seed.", "S", None)] = 0
+    output: Annotated[Path | None, _arg(
+        "Where to write the PNG (default: DIR/values_configN_seedS.png).", "FILE.png")] = None
+
+
+@dataclass(frozen=True)
+class Animate:
+    """An animated GIF of how value floods a gridworld as Dyna-Q (its default settings)
+    learns, one panel per k (Sutton & Barto §8.2, Figure 8.3)."""
+
+    source: Annotated[str, Positional, _arg(
+        "A dynaq gridworld id (e.g. dynaq/DynaMaze-v0), or a results directory of a "
+        "gridworld run: its env, env kwargs and k's.", "ENV|DIR")]
+    k: Annotated[tuple[int, ...] | None, _arg(
+        "Planning steps, one panel each (default: 0 50, or the directory's).",
+        "K [K ...]")] = None
+    episodes: Annotated[int, _arg("Episodes per panel.", "E", None)] = 3
+    seed: Annotated[int, _arg("Seeds the agents and the env.", "S", None)] = 0
+    frames: Annotated[int, _arg("Frames in all.", "INT", None)] = 60
+    output: Annotated[Path | None, _arg(
+        "Where to write the GIF (default: DIR/flood.gif, or flood.gif).", "FILE.gif")] = None
+
+
 def _run(cmd: Run) -> Path:
     from dynaq.experiments.driver import execute
 
@@ -428,9 +479,64 @@ def _report(cmd: Report) -> None:
     print(f"wrote {write_report(cmd.dir)}")
 
 
+def _writable(path: Path, field: str) -> Path:
+    """``path``, if its directory exists (a plot never creates one)."""
+    if not path.parent.is_dir():
+        raise ConfigError(f"{field}: {path.parent} is not a directory")
+    return path
+
+
+def _plot(cmd: Plot) -> None:
+    from dynaq.analysis.plots import plot_metric
+    from dynaq.experiments.store import load_results
+
+    df = load_results(cmd.dir)
+    path = _writable(cmd.output or cmd.dir / f"{cmd.metric}.png", "output")
+    print(f"wrote {plot_metric(df, cmd.metric, path)}")
+
+
+def _heatmap(cmd: Heatmap) -> None:
+    from dynaq.analysis.values import plot_stored_run
+
+    path = None if cmd.output is None else _writable(cmd.output, "output")
+    print(f"wrote {plot_stored_run(cmd.dir, path, cmd.config, cmd.seed)}")
+
+
+def _flood_of(out: Path) -> tuple[str, dict | None, tuple[int, ...]]:
+    """The env, env kwargs and k's of a results directory's first run config (the k's of
+    every config on that world)."""
+    from dynaq.analysis.values import stored_run
+    from dynaq.experiments.store import stored_experiment
+
+    first = stored_run(out, 0)
+    runs = [stored_run(out, i) for i in range(len(stored_experiment(out)["runs"]))]
+    return first.env, first.env_kwargs, tuple(sorted(
+        {r.planning_steps for r in runs if (r.env, r.env_kwargs) == (first.env,
+                                                                     first.env_kwargs)}))
+
+
+def _animate(cmd: Animate) -> None:
+    from dynaq.analysis.animate import animate_value_flood
+    from dynaq.limits import MAX_PLANNING_STEPS
+
+    out = Path(cmd.source) if Path(cmd.source).is_dir() else None
+    env, kwargs, ks = _flood_of(out) if out else (cmd.source, None, (0, 50))
+    ks = cmd.k or ks
+    for k in ks:
+        check_count("k", k, 0, MAX_PLANNING_STEPS)
+    check_count("episodes", cmd.episodes, 1, 1000)
+    check_count("frames", cmd.frames, 2, 10_000)
+    path = _writable(cmd.output or (out or Path(".")) / "flood.gif", "output")
+    written = animate_value_flood(path, ks, cmd.episodes, cmd.seed, env, cmd.frames,
+                                  env_kwargs=kwargs)
+    print(f"wrote {written}")
+
+
 COMMANDS = {"run": (Run, _run), "sweep": (Sweep, _sweep), "reproduce": (Reproduce, _reproduce),
             "ls": (Ls, _ls), "export": (Export, _export), "compare": (Compare, _compare),
-            "evaluate": (Evaluate, _evaluate), "report": (Report, _report)}
+            "evaluate": (Evaluate, _evaluate), "report": (Report, _report),
+            "plot": (Plot, _plot), "heatmap": (Heatmap, _heatmap),
+            "animate": (Animate, _animate)}
 
 
 class CompileNotice(numba_event.Listener):
@@ -494,8 +600,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     if isinstance(out, Path):
+        from dynaq.analysis.report import plain_text
+
         files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-        print((out / "summary.md").read_text())
+        print(plain_text((out / "summary.md").read_text(encoding="utf-8"), out))
         print(f"wrote {out}/: {', '.join(files)}")
     return 0
 

@@ -70,3 +70,25 @@ def test_animate_value_flood_writes_a_small_gif(tmp_path):
     assert path.stat().st_size < 2_000_000
     with Image.open(path) as gif:
         assert gif.n_frames >= 2 and gif.size[0] > 2 * gif.size[1]  # two panels side by side
+
+
+def test_plot_metric_draws_any_stored_column_and_names_the_allowed(sweep, tmp_path):
+    from dynaq.analysis.plots import plot_metric, plottable_metrics, step_axis
+
+    assert plottable_metrics(sweep)[:3] == ["steps", "return", "env_steps"]
+    assert "model_error" not in plottable_metrics(sweep)  # no values in these results
+    written(plot_metric(sweep, "policy_optimal", tmp_path / "optimal.png"))
+    with pytest.raises(ConfigError, match=r"metric must be one of steps, return, .*; got 'x'"):
+        plot_metric(sweep, "x", tmp_path / "x.png")
+    assert step_axis(sweep) == "episode" and step_axis(sweep.assign(total_steps=60)) == \
+        "env_steps"
+
+
+def test_legends_leave_out_settings_the_agent_does_not_have():
+    from dynaq.analysis.plots import config_label
+
+    varying = ["agent", "planning_steps", "kappa"]
+    assert config_label({"agent": "dyna-q", "planning_steps": 5, "kappa": 0.001},
+                        varying) == "dyna-q, k = 5"
+    assert config_label({"agent": "dyna-q+", "planning_steps": 5, "kappa": 0.01},
+                        varying) == "dyna-q+, k = 5, kappa = 0.01"

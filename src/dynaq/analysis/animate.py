@@ -3,21 +3,21 @@ planning budgets k side by side (Sutton & Barto §8.2, Figure 8.3, as a film).""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from dynaq.agents import DynaQ, DynaQConfig
 from dynaq.analysis.plots import atomic_path, figures
-from dynaq.analysis.values import ValueView
-from dynaq.envs.gridworld import GridWorld
-from dynaq.errors import ConfigError
+from dynaq.analysis.values import ValueView, world_of
+from dynaq.envs.make import make_env
 
 
 def value_trace(env_id: str, k: int, episodes: int = 3, seed: int = 0,
-                max_steps: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+                max_steps: int = 5000, env_kwargs: Mapping[str, Any] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Run Dyna-Q step by step and keep Q after every real step.
 
     Args:
@@ -26,12 +26,13 @@ def value_trace(env_id: str, k: int, episodes: int = 3, seed: int = 0,
         episodes: Episodes to run.
         seed: Seeds the agent and the env.
         max_steps: Stop after this many real steps even if the episodes are not done.
+        env_kwargs: Keyword arguments of the env.
 
     Returns:
         ``(Q, episode)``: ``Q[t]`` after ``t`` real steps (``Q[0]`` is all zeros), and the
         episode (from 1) that step ``t`` belongs to.
     """
-    env = gym.make(env_id)
+    env = make_env(env_id, env_kwargs)
     agent = DynaQ.for_env(env, DynaQConfig(planning_steps=k), seed=seed)
     qs, episode_of = [agent.Q.copy()], [1]
     for episode in range(1, episodes + 1):
@@ -49,13 +50,6 @@ def value_trace(env_id: str, k: int, episodes: int = 3, seed: int = 0,
     return np.array(qs), np.array(episode_of)
 
 
-def _world(env_id: str) -> GridWorld:
-    world = getattr(gym.make(env_id).unwrapped, "world", None)
-    if not isinstance(world, GridWorld):
-        raise ConfigError(f"env must be a dynaq gridworld to draw its values; got {env_id!r}")
-    return world
-
-
 def _step_at(episode: np.ndarray, number: int, fraction: float) -> int:
     """The real step a ``fraction`` of the way through episode ``number`` (the last step
     if the run stopped before it)."""
@@ -68,7 +62,7 @@ def _step_at(episode: np.ndarray, number: int, fraction: float) -> int:
 
 def animate_value_flood(path: str | Path, ks: Sequence[int] = (0, 50), episodes: int = 3,
                         seed: int = 0, env_id: str = "dynaq/DynaMaze-v0", frames: int = 60,
-                        fps: int = 8) -> Path:
+                        fps: int = 8, env_kwargs: Mapping[str, Any] | None = None) -> Path:
     """An animated GIF of max_a Q and the greedy actions, one panel per k.
 
     Each agent runs its first ``episodes`` episodes with the same seed. The panels move
@@ -85,14 +79,15 @@ def animate_value_flood(path: str | Path, ks: Sequence[int] = (0, 50), episodes:
         env_id: A dynaq gridworld id.
         frames: Frames in all, shared equally by the episodes.
         fps: Frames per second.
+        env_kwargs: Keyword arguments of the env (a ``desc`` map of ``dynaq/GridWorld-v0``).
 
     Returns:
         The path written.
     """
     from matplotlib.animation import FuncAnimation, PillowWriter
 
-    world = _world(env_id)
-    traces = [value_trace(env_id, k, episodes, seed) for k in ks]
+    world = world_of(env_id, env_kwargs)
+    traces = [value_trace(env_id, k, episodes, seed, env_kwargs=env_kwargs) for k in ks]
     per_episode = max(2, frames // episodes)
     vmax = max(float(q.max()) for q, _ in traces)
     height, width = world.grid.shape
