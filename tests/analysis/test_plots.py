@@ -92,3 +92,13 @@ def test_legends_leave_out_settings_the_agent_does_not_have():
                         varying) == "dyna-q, k = 5"
     assert config_label({"agent": "dyna-q+", "planning_steps": 5, "kappa": 0.01},
                         varying) == "dyna-q+, k = 5, kappa = 0.01"
+
+
+def test_value_heatmap_scales_colours_over_negative_values_too():
+    from dynaq.analysis.plots import figures
+    from dynaq.analysis.values import ValueView, as_world
+
+    Q = -np.arange(47 * 4, dtype=float).reshape(47, 4) / 100  # a world with a step cost
+    _, ax = figures.subplots()
+    view = ValueView.draw(ax, as_world(DYNA_MAZE), Q)
+    assert view.image.norm.vmin == Q.max(axis=1).min() < 0 and view.image.norm.vmax > -1e-6

@@ -90,10 +90,11 @@ def animate_value_flood(path: str | Path, ks: Sequence[int] = (0, 50), episodes:
     traces = [value_trace(env_id, k, episodes, seed, env_kwargs=env_kwargs) for k in ks]
     per_episode = max(2, frames // episodes)
     vmax = max(float(q.max()) for q, _ in traces)
+    vmin = min(0.0, *(float(q.max(axis=2).min()) for q, _ in traces))
     height, width = world.grid.shape
     fig, axes = figures.subplots(1, len(ks), squeeze=False,
                                  figsize=(0.4 * width * len(ks) + 0.4, 0.4 * height + 0.7))
-    views = [ValueView.draw(ax, world, q[0], vmax=vmax, power=0.3) for ax, (q, _) in zip(
+    views = [ValueView.draw(ax, world, q[0], vmax=vmax, power=0.3, vmin=vmin) for ax, (q, _) in zip(
         axes[0], traces, strict=True)]
 
     def show(frame: int) -> list:

@@ -45,18 +45,22 @@ class ValueView:
 
     @classmethod
     def draw(cls, ax: Any, world: GridWorld, Q: np.ndarray, vmax: float | None = None,
-             colorbar: bool = False, power: float = 1.0) -> ValueView:
+             colorbar: bool = False, power: float = 1.0,
+             vmin: float | None = None) -> ValueView:
         """Draw ``Q`` (``(n_states, 4)``) on ``ax`` over the map of ``world``; colours scale
-        as value ** ``power`` (below 1 makes small values visible)."""
+        as (value − ``vmin``) ** ``power`` (below 1 makes small values visible) from
+        ``vmin`` (default: 0, or the lowest value where values are negative, as in a
+        world with a step cost) to ``vmax`` (default: the highest)."""
         import matplotlib
 
         if Q.shape != (len(world.cells), len(maps.MOVES)):
             raise ConfigError(f"Q must have shape ({len(world.cells)}, {len(maps.MOVES)}) for "
                               f"this map, got {Q.shape}")
         cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.2")
-        top = vmax if vmax is not None else max(float(Q.max()), 1e-9)
+        low = vmin if vmin is not None else min(0.0, float(Q.max(axis=1).min()))
+        top = vmax if vmax is not None else max(float(Q.max()), low + 1e-9)
         image = ax.imshow(np.full(world.grid.shape, np.nan), cmap=cmap,
-                          norm=matplotlib.colors.PowerNorm(power, vmin=0.0, vmax=top))
+                          norm=matplotlib.colors.PowerNorm(power, vmin=low, vmax=top))
         rows, cols = np.repeat(world.cells, len(maps.MOVES), axis=0).T
         arrows = ax.quiver(cols, rows, np.zeros(rows.size), np.zeros(rows.size),
                            angles="xy", scale_units="xy", scale=1, pivot="tail", width=0.006,
