@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test docs bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/pytest -q
+
+# The API reference and the tutorial, run so that its page shows the plots (about 30 s);
+# `make test` builds them without running it (tests/test_docs.py) and runs it on its own.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 DYNAQ_DOCS_EXECUTE=true $(BIN)/mkdocs build --strict
+	@echo "Docs: build/site/index.html  (or: $(BIN)/mkdocs serve)"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_speed.py
