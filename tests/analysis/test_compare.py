@@ -146,3 +146,13 @@ def test_runs_of_different_step_budgets_are_cut_at_the_fewest_steps(sweep):
     t = compare(steps, "planning_steps", metrics=("backups",))
     assert set(t["horizon"]) == {"first 60 env steps"}
     assert list(t["mean"]) == [60.0, 120.0, 180.0]  # 6 episodes of 10 steps × (k + 1)
+
+
+def test_a_group_alone_in_its_block_is_no_baseline(sweep):
+    # k confounded with the agent (Q-learning is k = 0): each group is alone in its block
+    sweep["agent"] = sweep["planning_steps"].map({0: "q-learning", 1: "dyna-q", 2: "dyna-q"})
+    t = compare(sweep, "planning_steps", metrics=(METRIC,))
+    assert list(zip(t["agent"], t["planning_steps"], t["baseline"], strict=True)) == [
+        ("dyna-q", 1, True), ("dyna-q", 2, False), ("q-learning", 0, False)]
+    assert t["p_better"].iloc[1] == 1.0 and pd.isna(t["p_better"].iloc[2])
+    assert compare_markdown(t).splitlines()[4].endswith("| – | – |")

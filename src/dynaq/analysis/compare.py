@@ -6,7 +6,9 @@ column that varies, the env included, so configurations are never merged silentl
 runs on different envs are never pooled (their scales differ). Each group is tested
 against the baseline of its block: the groups that share the values of every other
 varying config column. A sweep over k × α compares the values of k within each α, each α
-with its own baseline k; ``by="env"`` compares envs with everything else held fixed.
+with its own baseline k; ``by="env"`` compares envs with everything else held fixed. A
+group alone in its block (``by`` confounded with another setting, as Q-learning is k = 0
+beside Dyna-Q's k > 0) is compared with nothing: compare by that other setting instead.
 
 Common horizon: a "final" value, a total or a "reached and stayed" time depends on how
 long a run went on, so runs of different budgets (``episodes``, ``total_steps``: a
@@ -189,7 +191,7 @@ def compare(df: pd.DataFrame, by: str, metrics: Sequence[str] | None = None,
             :data:`COMPARE_METRICS`).
         baseline: The value of ``by`` to test against (default: the smallest of each
             block); in each block the first group with it is the baseline, and a block
-            without it has none.
+            without it, or of one group, has none.
         seed: Seeds every bootstrap.
 
     Returns:
@@ -220,7 +222,10 @@ def compare(df: pd.DataFrame, by: str, metrics: Sequence[str] | None = None,
     rows = []
     for metric in metrics:
         for groups, horizon in blocks:
-            base = next((g for key, g in groups if value is None or key[0] == value), None)
+            # a group alone in its block (by confounded with another setting) has nothing
+            # to be compared with, and is no one's baseline
+            base = next((g for key, g in groups if value is None or key[0] == value),
+                        None) if len(groups) > 1 else None
             rows += [{**dict(zip(keys, key, strict=True)), **_row(group, None if group is base
                                                                   else base, metric, seed),
                       "baseline": group is base, "horizon": horizon} for key, group in groups]
