@@ -7,6 +7,7 @@ and a directory written by the dynaq whose keys hashed every field resumes.
 """
 
 import json
+import re
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import pytest
 
 from dynaq import ConfigError, DynaQ, DynaQConfig, Experiment, RunConfig, load_results, summarize
 from dynaq.agents import AGENTS
+from dynaq.analysis.stats import OUTCOME_METRICS
 from dynaq.cli import main
 from dynaq.experiments.config import cell_key
 from dynaq.experiments.store import DB_NAME, KEY_SCHEME, Store, describe, stored_experiment
@@ -89,7 +91,7 @@ def test_a_directory_written_before_resumes_without_rerunning_a_cell(tmp_path, c
     keys, rows, meta = stored(out)
     assert "keys" not in meta and len(keys) == 4
     assert main([*ARGS, "--out", str(out)]) == 0
-    assert "| dynaq/DynaMaze-v0 | dyna-q | 5 | 2 |" in capsys.readouterr().out
+    assert re.search(r"\ndynaq/DynaMaze-v0 +dyna-q +5 +2 ", capsys.readouterr().out)
     new_keys, new_rows, new_meta = stored(out)
     # the very episodes (wall times included): nothing ran again; the columns added since
     # (records.ADDED) were added, empty
@@ -100,11 +102,12 @@ def test_a_directory_written_before_resumes_without_rerunning_a_cell(tmp_path, c
     assert new_meta["keys"] == KEY_SCHEME
     assert json.loads(new_meta["experiment"]) == Experiment("run", tuple(RUNS), 2).to_dict()
     # the summary has the old columns and values (in today's column order), and a column
-    # for each setting added since
+    # for each setting and summary metric added since
     old = pd.read_csv(LEGACY / "summary.csv")
     new = pd.read_csv(out / "summary.csv")
     assert set(old.columns) <= set(new.columns)
-    assert set(new.columns) - set(old.columns) <= set(RunConfig.columns())
+    outcomes = {f"{m}{end}" for m in OUTCOME_METRICS for end in ("", "_lo", "_hi")}
+    assert set(new.columns) - set(old.columns) <= set(RunConfig.columns()) | outcomes
     config = [c for c in RunConfig.columns() if c in old.columns]
     pd.testing.assert_frame_equal(new[config], old[config])
     assert main([*ARGS, "--out", str(out)]) == 0  # migrated once: a second run is a no-op
