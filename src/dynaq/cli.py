@@ -252,13 +252,18 @@ class Evaluate:
 
     dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
     """The saved agent's directory."""
-    env: str
-    """The Gymnasium id to evaluate on (the one it was trained on, or one with the same
-    spaces)."""
+    env: Annotated[str | None, _arg(
+        """The Gymnasium id to evaluate on: one with the same spaces as the env it learned
+        in.""", "ID", "(default: the env it was saved with, its env_kwargs too)")] = None
+    env_kwargs: Annotated[tuple[str, ...], _arg(
+        """Keyword arguments for --env's constructor, each KEY=VALUE, as for dynaq run.""",
+        "KEY=VALUE", None)] = ()
     episodes: int = 10
     """Greedy episodes to run."""
     seed: int = 0
     """Seeds the env's first reset."""
+    render: bool = False
+    """Print the first episode step by step, as the env draws itself in text."""
 
 
 @dataclass(frozen=True)
@@ -413,7 +418,7 @@ def _save_agents(runs: tuple, out: Path) -> None:
 
     for run in runs:
         path = save_agent(train_agent(run, seed=0), out / "agents" / run.label().replace(
-            " ", "-"))
+            " ", "-"), env=run.env, env_kwargs=run.env_kwargs)
         print(f"saved the agent of seed 0 ({run.label()}) to {path}", file=sys.stderr)
 
 
@@ -465,7 +470,18 @@ def _evaluate(cmd: Evaluate) -> None:
     from dynaq.experiments.evaluate import evaluate_agent
 
     check_count("episodes", cmd.episodes, 1, MAX_EPISODES)
-    df = evaluate_agent(cmd.dir, cmd.env, cmd.episodes, cmd.seed)
+    kwargs = _env_kwargs(cmd.env_kwargs) or None
+    if kwargs is not None and cmd.env is None:
+        raise ConfigError("env_kwargs: give --env with them (without, the agent's own env "
+                          "and kwargs are used)")
+    if cmd.render:
+        from dynaq.experiments.evaluate import render_greedy_episode
+
+        frames = render_greedy_episode(cmd.dir, cmd.env, cmd.seed, env_kwargs=kwargs)
+        for step, frame in enumerate(frames):
+            print(f"step {step}" if step else "start")
+            print(frame.rstrip("\n") + "\n")
+    df = evaluate_agent(cmd.dir, cmd.env, cmd.episodes, cmd.seed, env_kwargs=kwargs)
     print(df.to_string(index=False))
     print(f"mean return {df['return'].mean():.4g} over {len(df)} greedy episodes")
 

@@ -3,8 +3,8 @@
 A saved agent is a directory of two files:
 
 - ``agent.json``: format and version, the agent's name, its config dataclass as a dict, its
-  sizes, integer counters, the package versions, and the SHA-256 of the data file (a deep
-  agent's also the id of its env, ``env``, or null);
+  sizes, integer counters, the package versions, the SHA-256 of the data file, and the env
+  it learned in (``env``, its Gymnasium id, and ``env_kwargs``; null where unknown);
 - the data: ``arrays.npz`` (tabular agents; ``numpy.load(allow_pickle=False)``) or
   ``weights.safetensors`` (deep agents; torch tensors through safetensors).
 
@@ -60,7 +60,7 @@ import math
 import os
 import stat
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, is_dataclass
 from importlib import metadata
 from pathlib import Path
@@ -72,6 +72,7 @@ from numba.typed import List
 
 from dynaq.agents import AGENTS, AgentKernels
 from dynaq.checks import check_count, check_number
+from dynaq.envs.make import canonical_kwargs
 from dynaq.errors import ConfigError
 from dynaq.limits import check_memory
 
@@ -304,20 +305,30 @@ def register_tabular(name: str, codec: TabularCodec) -> None:
     TABULAR[name] = codec
 
 
-def save_agent(agent: Any, path: str | Path) -> Path:
+def save_agent(agent: Any, path: str | Path, env: str | None = None,
+               env_kwargs: Mapping[str, Any] | None = None) -> Path:
     """Save ``agent`` (a tabular agent of :data:`TABULAR` or a deep agent) into ``path``.
 
     Args:
         agent: The agent; its ``name`` picks how it is saved.
         path: A directory, created if missing; an agent saved there before is replaced.
+        env: The Gymnasium id of the env it learned in, recorded so that
+            :func:`~dynaq.experiments.evaluate.evaluate_agent` can make it (default: a
+            deep agent's own ``env_id``; a tabular agent's none).
+        env_kwargs: The keyword arguments that env was made with.
 
     Returns:
         The directory.
 
     Raises:
-        ConfigError: For an agent of no known kind.
+        ConfigError: For an agent of no known kind, or an ``env_kwargs`` too large to
+            record (more than :data:`MAX_META_BYTES` with the rest of ``agent.json``).
     """
     path = Path(path)
+    env = env if env is not None else getattr(agent, "env_id", None)
+    if env is not None and not isinstance(env, str):
+        raise ConfigError(f"env must be a Gymnasium id or None, got {env!r:.40}")
+    kwargs = json.loads(canonical_kwargs(env_kwargs)) if env_kwargs else None
     name = getattr(agent, "name", type(agent).__name__)
     if name in TABULAR:
         arrays = {k: np.asarray(v) for k, v in TABULAR[name].arrays(agent).items()}
@@ -338,9 +349,13 @@ def save_agent(agent: Any, path: str | Path) -> Path:
             "config": dataclasses.asdict(agent.config), "shape": shape,
             "seed": int(getattr(agent, "seed", 0)), "counters": counters,
             "data": {"file": data_file, "sha256": digest}, "versions": _versions(data_file)}
-    if data_file == DEEP_FILE:
-        meta["env"] = agent.env_id  # a known termination rule is the env's
-    _write_atomic(path / META_FILE, lambda f: f.write(json.dumps(meta, indent=2).encode()))
+    meta["env"] = env  # a deep agent's known termination rule is the env's
+    meta["env_kwargs"] = kwargs
+    text = json.dumps(meta, indent=2).encode()
+    if len(text) > MAX_META_BYTES:
+        raise ConfigError(f"env_kwargs: too large to record with the agent ({len(text):_} "
+                          f"bytes of {META_FILE}, at most {MAX_META_BYTES:_})")
+    _write_atomic(path / META_FILE, lambda f: f.write(text))
     stale = path / (DEEP_FILE if data_file == TABULAR_FILE else TABULAR_FILE)
     stale.unlink(missing_ok=True)
     return path
@@ -373,6 +388,30 @@ def load_agent(path: str | Path, device: str | None = None) -> Any:
             return _load_deep(meta, f, data.name, device)
     except ConfigError as err:
         raise ConfigError(f"saved agent {path}: {err}") from None
+
+
+def saved_env(path: str | Path) -> tuple[str | None, dict[str, Any] | None]:
+    """The env a saved agent learned in, as :func:`save_agent` recorded it: its Gymnasium
+    id (None if none was recorded) and keyword arguments (None for none).
+
+    Raises:
+        ConfigError: If the directory holds no agent, or records them in a wrong form.
+    """
+    path = Path(path)
+    try:
+        return _saved_env(_read_meta(path))
+    except ConfigError as err:
+        raise ConfigError(f"saved agent {path}: {err}") from None
+
+
+def _saved_env(meta: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+    env, kwargs = meta.get("env"), meta.get("env_kwargs")
+    if env is not None and not isinstance(env, str):
+        raise ConfigError(f"{META_FILE} env must be a Gymnasium id or null, got {env!r:.40}")
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise ConfigError(f"{META_FILE} env_kwargs must be an object or null, got "
+                          f"{kwargs!r:.40}")
+    return env, kwargs
 
 
 # -- loading ----------------------------------------------------------------------------
@@ -605,9 +644,7 @@ def _load_deep(meta: dict[str, Any], f: BinaryIO, name: str, device: str | None)
                           f"of the networks of {META_FILE}'s obs_dim {obs_dim}, n_actions "
                           f"{n_actions}, hidden {config.hidden}{model}")
     check_memory(config.memory_bytes(obs_dim, n_actions), f"loading {name}")  # its buffers
-    env_id = meta.get("env")
-    if env_id is not None and not isinstance(env_id, str):
-        raise ConfigError(f"{META_FILE} env must be a Gymnasium id or null, got {env_id!r:.40}")
+    env_id = _saved_env(meta)[0]
     agent = DEEP_AGENTS[meta["agent"]](obs_dim, n_actions, config, meta["seed"], env_id)
     _check_same({k: (tuple(v.shape), v.dtype) for k, v in tensors.items()},
                 {k: (tuple(v.shape), v.dtype) for k, v in agent.state_tensors().items()},

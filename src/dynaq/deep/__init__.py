@@ -37,6 +37,7 @@ _EXPORTS = {
     "run_deep": "dynaq.deep.run",
     "run_deep_seeds": "dynaq.deep.run",
     "make_deep_env": "dynaq.deep.run",
+    "deep_view": "dynaq.deep.run",
 }
 _TORCH_FREE = {"dynaq.deep.config"}
 

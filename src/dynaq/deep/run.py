@@ -104,15 +104,28 @@ def make_deep_env(env_id: str, exact: bool = True, env_kwargs: dict[str, Any] | 
             that is neither Discrete nor Box.
     """
     env = make_env(env_id, env_kwargs)
+    view = deep_view(env, env_id)
+    exact = exact and isinstance(env.observation_space, gym.spaces.Discrete) and hasattr(
+        env.unwrapped, "P")
+    return view, TabularMDP.from_gymnasium(env) if exact else None
+
+
+def deep_view(env: gym.Env, name: str) -> gym.Env:
+    """``env`` as a deep agent sees it: Discrete observations one-hot (:class:`OneHot`), a
+    Box of more than one axis flattened, a flat Box as it is.
+
+    Raises:
+        ConfigError: Naming ``name`` for a non-Discrete action space or an observation
+            space that is neither Discrete nor Box.
+    """
     obs, act = env.observation_space, env.action_space
     if not isinstance(act, gym.spaces.Discrete):
-        raise ConfigError(f"env {env_id!r}: deep agents need a Discrete action space, got {act}")
+        raise ConfigError(f"env {name!r}: deep agents need a Discrete action space, got {act}")
     if isinstance(obs, gym.spaces.Discrete):
-        mdp = TabularMDP.from_gymnasium(env) if exact and hasattr(env.unwrapped, "P") else None
-        return OneHot(env), mdp
+        return OneHot(env)
     if isinstance(obs, gym.spaces.Box):
-        return (env if len(obs.shape) == 1 else gym.wrappers.FlattenObservation(env)), None
-    raise ConfigError(f"env {env_id!r}: deep agents need a Box or Discrete observation space, "
+        return env if len(obs.shape) == 1 else gym.wrappers.FlattenObservation(env)
+    raise ConfigError(f"env {name!r}: deep agents need a Box or Discrete observation space, "
                       f"got {obs}")
 
 
