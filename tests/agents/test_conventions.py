@@ -32,10 +32,10 @@ def test_a_trained_agent_walks_the_maze_greedily():
     for _ in dynaq.agents.run_episodes(agent, env, episodes=30, seed=0):
         pass
     s, _ = env.reset(seed=1)
-    for steps in range(1, 100):
+    steps, terminated = 0, False
+    while not terminated and steps < 100:
         s, _, terminated, _, _ = env.step(agent.greedy(s))
-        if terminated:
-            break
+        steps += 1
     assert terminated and steps < 20  # the shortest path of the Dyna maze is 14 (§8.2)
 
 

@@ -4,7 +4,6 @@ is checked on a small synthetic frame (or a monkeypatched config) whose answer i
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from dynaq.envs import BLOCKING_SWITCH, SHORTCUT_SWITCH
 from dynaq.experiments.presets import common, example8_4, fig8_4, planning_hurts, seed_table
@@ -20,8 +19,6 @@ def _episodes(ends: list[int], goal: list[bool], **config) -> pd.DataFrame:
                          "v_star_start": 0.6, "policy_optimal": False, **config})
 
 
-@pytest.mark.xfail(strict=True, reason="common.seed_scores takes episodes ending at step "
-                   "== switch as after the change; needs `steps > switch` for goal_after")
 def test_a_goal_at_the_switch_step_is_not_a_goal_after_the_change():
     # the episode ending at exactly step 1000 ran in the old layout (step 1001 meets the
     # new one), so the first goal after the change is the one at step 1040

@@ -120,7 +120,8 @@ def seed_scores(df: pd.DataFrame, switch: int, old_best: float) -> pd.DataFrame:
         optimal = run["policy_optimal"].fillna(False).to_numpy(bool)
         before, after = steps < switch, steps >= switch
         last = np.flatnonzero(before)[-1:]  # the last episode before the change, if any
-        goal_after, found = steps[after & (ret > 0)], steps[after & optimal]
+        # an episode ending at the switch step reached the goal of the old layout
+        goal_after, found = steps[(steps > switch) & (ret > 0)], steps[after & optimal]
         rows.append({"label": label, "seed": seed,
                      "at_switch": ret[steps <= switch].sum(), "at_end": ret.sum(),
                      "after_change": ret[steps > switch].sum(),
