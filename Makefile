@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/dynaq reproduce seed-table --out results/seed-table
 	@echo
 	@echo "Tables: results/fig8.2/summary.md  results/seed-table/summary.md"
-	@echo "Plots:  results/fig8.2/curves.png  results/seed-table/value_error.png  results/seed-table/curves.png"
+	@echo "Plots:  results/fig8.2/steps_per_episode.png  results/seed-table/value_error.png  results/seed-table/steps_per_episode.png"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -71,8 +71,9 @@ def test_run_writes_the_outputs_and_prints_where(tmp_path, capsys):
     assert main([*BASE, "--planning-steps", "0", "5", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert re.search(r"\ndynaq/DynaMaze-v0 +dyna-q +5 +2 ", printed)  # a plain-text table
-    assert f"plot: {out / 'curves.png'}" in printed and "![" not in printed
-    for name in ("results.sqlite", "summary.csv", "summary.md", "curves.png", "config.toml"):
+    assert f"plot: {out / 'steps_per_episode.png'}" in printed and "![" not in printed
+    for name in ("results.sqlite", "summary.csv", "summary.md", "steps_per_episode.png",
+                 "config.toml"):
         assert (out / name).exists()
 
 

@@ -123,7 +123,7 @@ def test_the_terminal_summary_is_plain_text(maze, tmp_path, capsys):
     assert main(["run", "--config", str(maze), "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "![" not in printed and "|" not in printed and "##" not in printed
-    assert f"plot: {out / 'curves.png'} (steps per episode)" in printed
+    assert f"plot: {out / 'steps_per_episode.png'} (steps per episode)" in printed
     header, rule, *rows = [line for line in printed.splitlines() if line.startswith(
         ("env ", "---", "dynaq/"))]
     starts = [m.start() for m in re.finditer(r"(?<=  )\S", header)]

@@ -176,8 +176,8 @@ Run = make_dataclass("Run", [
     ("how", _HOW, field(default_factory=_Execution))],
     bases=(_RunOptions,), frozen=True, kw_only=True)
 Run.__doc__ = ("Run an agent on a Discrete Gymnasium env for N seeds and each k; write the "
-               "results database, summary.csv, summary.md, curves.png and config.toml to "
-               "--out.")
+               "results database, summary.csv, summary.md, steps_per_episode.png and "
+               "config.toml to --out.")
 Run.__module__ = __name__
 
 

@@ -11,10 +11,11 @@ def test_outputs_are_written(tmp_path):
                               RunConfig(planning_steps=50, episodes=12)), 4)
     summary = execute(exp, tmp_path / "out", quiet=True)
     out = tmp_path / "out"
-    for name in ("results.sqlite", "summary.csv", "summary.md", "curves.png", "config.toml"):
+    for name in ("results.sqlite", "summary.csv", "summary.md", "steps_per_episode.png",
+                 "config.toml"):
         assert (out / name).stat().st_size > 0, name
     assert Experiment.from_toml(out / "config.toml") == exp
-    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "steps_per_episode.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     csv = pd.read_csv(out / "summary.csv")
     assert list(csv["planning_steps"]) == [0, 50] and list(summary["seeds"]) == [4, 4]
     md = (out / "summary.md").read_text()
@@ -28,3 +29,20 @@ def test_invalid_run_writes_nothing(tmp_path):
     with pytest.raises(ConfigError):
         execute(exp, tmp_path / "out", quiet=True)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("run", "plots", "book"), [
+    (RunConfig(planning_steps=5, episodes=12), {"steps_per_episode.png"}, True),
+    (RunConfig(env="dynaq/ShortcutMaze-v0", planning_steps=5, total_steps=400, episodes=None),
+     {"steps_per_episode.png", "cumulative_reward.png"}, False),
+    (RunConfig(env="FrozenLake-v1", planning_steps=5, model="counts", episodes=12),
+     {"steps_per_episode.png", "return.png"}, False),
+])
+def test_the_plots_fit_the_task_and_figure_8_2_is_named_only_for_its_maze(tmp_path, run,
+                                                                           plots, book):
+    execute(Experiment("run", (run,), 2), tmp_path, quiet=True)
+    assert {p.name for p in tmp_path.glob("*.png")} == plots
+    md = (tmp_path / "summary.md").read_text()
+    for name in plots:
+        assert f"]({name})" in md
+    assert ("Figure 8.2" in md) == book

@@ -3,7 +3,7 @@ and a directory written by the dynaq whose keys hashed every field resumes.
 
 ``tests/data/legacy_run`` was written by that dynaq (commit a5e59bd) with
 ``dynaq run --env dynaq/DynaMaze-v0 --agent dyna-q --planning-steps 0 5 --seeds 2
---episodes 3`` (its ``curves.png`` and ``summary.md`` left out).
+--episodes 3`` (its ``steps_per_episode.png`` and ``summary.md`` left out).
 """
 
 import json

@@ -18,7 +18,7 @@ def test_fig82_with_few_seeds(tmp_path):
     assert "Beside the book" in md and "about 1700 steps" in md and "ε-greedy optimum" in md
     assert "## Mean steps per episode over 4 seeds" in md and "average 4 seeds" in md
     assert preset.default_seeds == 300  # the book's 30 leave the early episodes to chance
-    assert (tmp_path / "curves.png").exists()
+    assert (tmp_path / "steps_per_episode.png").exists()
     df = load_results(tmp_path)
     for k in (0, 5, 50):  # the table's episode-2 cell is the mean over seeds of that episode
         mean = df[(df["planning_steps"] == k) & (df["episode"] == 2)]["steps"].mean()

@@ -111,5 +111,5 @@ def test_deep_vs_tabular_report_on_synthetic_results(tmp_path):
 def test_small_buffer_report_on_synthetic_results(tmp_path):
     df = synthetic(dsb._experiment(3).runs)
     md = dsb.report(df, pd.DataFrame(), tmp_path)
-    assert "| 1,000 | DQN (replay) |" in md and (tmp_path / "curves.png").exists()
+    assert "| 1,000 | DQN (replay) |" in md and (tmp_path / "evaluation_curves.png").exists()
     assert md.count("With the small buffer") == len(dsb.VARIANTS)

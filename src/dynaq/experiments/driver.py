@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from dynaq.analysis.plots import plot_curves
-from dynaq.analysis.report import write_summary, write_text
+from dynaq.analysis.plots import plot_cumulative_reward, plot_curves, plot_metric
+from dynaq.analysis.report import outcome_metrics, write_summary, write_text
 from dynaq.analysis.stats import summarize
 from dynaq.errors import ConfigError
 from dynaq.experiments.backends import execute_units
@@ -83,7 +83,7 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
         out: The output directory (created if missing).
         quiet: No progress bar (or set ``options.quiet``).
         reporter: Writes plots and returns notes for ``summary.md``; the default draws
-            ``curves.png`` (steps per episode).
+            ``steps_per_episode.png`` (see :func:`default_report`).
         options: Backend, workers and the other :class:`Options`.
 
     Returns:
@@ -203,9 +203,27 @@ _TABLE_OUTPUTS = {"results.csv", "summary.md"}
 
 
 def default_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
-    """``curves.png``: mean steps per episode, one line per config."""
+    """The plots of a plain run: ``steps_per_episode.png`` (mean steps per episode, one line
+    per config); ``cumulative_reward.png`` for runs of a number of real steps (Sutton &
+    Barto Figures 8.4-8.5's measure); ``return.png`` where the summary shows returns (no
+    exact model, or a stochastic world: see
+    :func:`~dynaq.analysis.report.outcome_metrics`)."""
     first = 2 if df["episode"].max() >= 10 else 1
-    plot_curves(df, out / "curves.png", y="steps", first=first, ylabel="steps per episode")
-    return ("![steps per episode](curves.png)\n\n"
-            + ("Episode 1 is left out of the plot, as in Sutton & Barto Figure 8.2.\n"
-               if first == 2 else ""))
+    plot_curves(df, out / "steps_per_episode.png", y="steps", first=first,
+                ylabel="steps per episode")
+    notes = ["![steps per episode](steps_per_episode.png)", ""]
+    if first == 2:
+        # the first episode's length is how long an agent that knows nothing wanders
+        book = (", as in Sutton & Barto Figure 8.2" if set(df["env"]) <= {"dynaq/DynaMaze-v0"}
+                else "")
+        notes += [f"Episode 1 is left out of the plot{book}: an agent that knows nothing yet "
+                  "wanders about as long whatever it plans, and its length would set the "
+                  "scale.", ""]
+    shown = outcome_metrics(summary)
+    if "total_return" in shown:
+        plot_cumulative_reward(df, out / "cumulative_reward.png")
+        notes += ["![cumulative reward](cumulative_reward.png)", ""]
+    if "mean_return" in shown:
+        plot_metric(df, "return", out / "return.png")
+        notes += ["![return per episode](return.png)", ""]
+    return "\n".join(notes)

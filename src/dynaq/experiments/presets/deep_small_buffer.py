@@ -64,10 +64,10 @@ def report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
                              f"{ev.cell(g['steps_to_solve'])} |")
     panels = [(f"buffer {size:,}", lambda e, size=size: e["buffer_size"] == size)
               for size in (SMALL, LARGE)]
-    ev.plot_curves(df, out / "curves.png", BY, rvd.variant, panels,
+    ev.plot_curves(df, out / "evaluation_curves.png", BY, rvd.variant, panels,
                    f"{ENV}: greedy evaluation return, mean over seeds, 95% CI",
                    order=names)
-    lines += ["", "![evaluation curves](curves.png)", "", "### What the data say", ""]
+    lines += ["", "![evaluation curves](evaluation_curves.png)", "", "### What the data say", ""]
     lines += [f"- {c}" for c in conclusions(seeds)]
     return "\n".join(lines)
 

@@ -43,7 +43,7 @@ def _fig82_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     mdp, _ = env_model("dynaq/DynaMaze-v0")
     truth = GroundTruth.of(mdp, 0.95)
     floor = egreedy_episode_length(mdp, truth.q_star, 0.1)
-    plot_curves(df, out / "curves.png", y="steps", first=2, ylabel="steps per episode",
+    plot_curves(df, out / "steps_per_episode.png", y="steps", first=2, ylabel="steps per episode",
                 title=f"Dyna maze (S&B Figure 8.2): {df['seed'].nunique()} seeds, 95% CI",
                 hline=(floor, f"ε-greedy optimum ({floor:.1f} steps)"))
     ks = sorted(df["planning_steps"].unique())
@@ -73,7 +73,7 @@ def _fig82_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
               "samples of that random walk.",
               f"The book averages 30 runs; this table and the plot average {seeds} seeds (the "
               "early episodes are heavy-tailed random walks, whose means need many seeds).", "",
-              "![steps per episode](curves.png)"]
+              "![steps per episode](steps_per_episode.png)"]
     return "\n".join(lines)
 
 

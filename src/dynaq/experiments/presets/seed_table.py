@@ -48,7 +48,7 @@ def _seed_table_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> st
     plot_curves(plotted, out / "value_error.png", y="value_error", first=1, logy=True,
                 ylabel="max |max_a Q − V*| over states",
                 hline=(NEAR_OPTIMAL_RTOL * v_start, "near-optimal threshold"))
-    plot_curves(plotted, out / "curves.png", y="steps", first=2, logy=True,
+    plot_curves(plotted, out / "steps_per_episode.png", y="steps", first=2, logy=True,
                 ylabel="steps per episode")
     lines = ["## Beside the course", "",
              "| setting | episodes run per seed | course: episodes to near-optimal Q | dynaq: "
@@ -96,7 +96,7 @@ def _seed_table_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> st
               "- The course does not define 'near-optimal' or its hyperparameters; with ours, "
               "the ordering and the diminishing returns of larger k match its claim, and the "
               "counts are in the table above. Ours are measured, not copied.", "",
-              "![value error](value_error.png)", "", "![steps per episode](curves.png)"]
+              "![value error](value_error.png)", "", "![steps per episode](steps_per_episode.png)"]
     return "\n".join(lines)
 
 
