@@ -273,3 +273,23 @@ def test_env_kwargs_reach_the_env(tmp_path, capsys):
     assert "FrozenLake-v1 takes no keyword 'slip'" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
     assert load_results(out)["env_kwargs"].eq('{"is_slippery": false}').all()
+
+
+def test_a_deterministic_model_in_a_stochastic_world_is_one_warning_line(tmp_path, capsys):
+    assert main(["run", "--env", "FrozenLake-v1", "--episodes", "3", "--seeds", "1",
+                 "--planning-steps", "0", "5", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    warned = [line for line in err if "deterministic model" in line]
+    assert warned == [next(line for line in err if line.startswith("dynaq: warning: dyna-q "
+                                                                    "plans with"))]
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    from dynaq import DynaQ, save_agent
+
+    agent = save_agent(DynaQ(16, 4), tmp_path / "a", env="FrozenLake-v1")
+    # far more rows than a pipe holds, so the writes go on after head has left
+    proc = subprocess.run(f"{sys.executable} -m dynaq evaluate {agent} --episodes 30000 "
+                          "| head -c 10; exit ${PIPESTATUS[0]}", shell=True,
+                          executable="/bin/bash", capture_output=True, text=True, timeout=300)
+    assert proc.stderr == "" and len(proc.stdout) == 10 and proc.returncode == 141

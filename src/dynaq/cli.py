@@ -7,7 +7,9 @@ config dataclasses (:func:`dynaq.experiments.config.known_settings`).
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from dynaq.agents.dyna_q import BACKUPS
 from dynaq.agents.dyna_q_plus import BONUSES
 from dynaq.checks import check_count
 from dynaq.deep.config import DEVICES, TERMINATIONS, WORLD_MODELS
-from dynaq.errors import ConfigError
+from dynaq.errors import ConfigError, StochasticWorldWarning
 from dynaq.experiments.config import known_settings
 from dynaq.kernels.dyna_q import SAMPLINGS
 from dynaq.limits import MAX_EPISODES, MAX_SEEDS
@@ -599,8 +601,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     notice = contextlib.nullcontext() if quiet else numba_event.install_listener(
         "numba:compile", CompileNotice())
     try:
-        with notice:
+        with notice, warnings.catch_warnings():
+            warnings.showwarning = _show_warning
             out = handler(cmd)
+            if isinstance(out, Path):
+                from dynaq.analysis.report import plain_text
+
+                files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+                print(plain_text((out / "summary.md").read_text(encoding="utf-8"), out))
+                print(f"wrote {out}/: {', '.join(files)}")
+    except BrokenPipeError:
+        # the reader left (dynaq ... | head): nothing more to say, and no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except ConfigError as err:
         # one line, whatever the message quotes (an env id with a newline in it)
         print(f"dynaq: error: {err}".replace("\n", "\\n"), file=sys.stderr)
@@ -615,13 +628,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("dynaq: interrupted; finished cells are saved, run the same command to resume",
               file=sys.stderr)
         return 130
-    if isinstance(out, Path):
-        from dynaq.analysis.report import plain_text
-
-        files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-        print(plain_text((out / "summary.md").read_text(encoding="utf-8"), out))
-        print(f"wrote {out}/: {', '.join(files)}")
     return 0
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: Any = None, line: str | None = None) -> None:
+    """dynaq's own warnings as one line (``dynaq: warning: ...``); others as Python shows
+    them."""
+    if issubclass(category, StochasticWorldWarning):
+        print(f"dynaq: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 if __name__ == "__main__":
