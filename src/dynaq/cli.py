@@ -273,6 +273,10 @@ class Report:
     """Write DIR/report.html: one self-contained page with tables, plots and config."""
 
     dir: Annotated[Path, Positional, tyro.conf.arg(metavar="DIR")]
+    by: Annotated[str | None, _arg(
+        """The config column whose values the comparison section compares, as for dynaq
+        compare.""", "COLUMN", "(default: planning_steps where it varies, else the first "
+        "config column that does)")] = None
 
 
 @dataclass(frozen=True)
@@ -494,7 +498,7 @@ def _report(cmd: Report) -> None:
 
     if cmd.dir.is_dir():  # a missing one is refused as holding no results, not created
         make_output_dir(cmd.dir, "dir")
-    print(f"wrote {write_report(cmd.dir)}")
+    print(f"wrote {write_report(cmd.dir, cmd.by)}")
 
 
 def _writable(path: Path, field: str) -> Path:

@@ -124,3 +124,22 @@ def test_summary_shows_return_and_success_only_without_a_model(sweep):
     text = markdown_table(summarize(unmodelled))
     assert "| mean return | success rate |" in text and "optimal policy" not in text
     assert "cumulative reward" in markdown_table(summarize(sweep.assign(total_steps=120)))
+
+
+def test_the_report_compares_by_what_varies_and_blanks_settings_an_agent_lacks(tmp_path):
+    from dynaq import Experiment, RunConfig, execute
+    from dynaq.cli import main
+
+    exp = Experiment("agents", (RunConfig(agent="dyna-q", planning_steps=5, episodes=4),
+                                RunConfig(agent="dyna-q+", planning_steps=5, episodes=4,
+                                          kappa=0.01)), 3)
+    execute(exp, tmp_path, quiet=True)
+    page = report_html.write_report(tmp_path).read_text()
+    assert "Comparison by agent" in page  # k is the same for both: nothing to compare by k
+    compared = page[page.index("Comparison by agent"):]
+    assert re.search(r"<td>dyna-q</td>\s*<td></td>", compared)  # Dyna-Q has no kappa
+    assert re.search(r"<td>dyna-q\+</td>\s*<td>0.01</td>", compared)
+    # Dyna-Q is the baseline and Dyna-Q+ is compared with it (a P, not "–")
+    assert "<td>baseline</td>" in compared and re.search(r"<td>[01]\.\d+ \[", compared)
+    assert main(["report", str(tmp_path), "--by", "kappa"]) == 0
+    assert "Comparison by kappa" in (tmp_path / "report.html").read_text()

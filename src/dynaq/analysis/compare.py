@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from dynaq.analysis.report import fmt_ci, markdown_rows, metric_label
+from dynaq.analysis.report import fmt_ci, markdown_rows, metric_label, uses
 from dynaq.analysis.stats import (
     aggregate_ci,
     config_columns,
@@ -208,6 +208,11 @@ def compare(df: pd.DataFrame, by: str, metrics: Sequence[str] | None = None,
     """
     keys = group_columns(df, by)
     by, within = keys[0], [c for c in keys[1:] if c not in HORIZON_COLUMNS]
+    if by == "agent":
+        # comparing agents, a setting only some have (Dyna-Q+'s κ) is part of what is
+        # compared, not a block of its own: Dyna-Q has no κ to match a Dyna-Q+ by
+        agents = df["agent"].unique()
+        within = [c for c in within if all(uses(a, c) for a in agents)]
     blocks = []
     for _, part in df.groupby(within, dropna=False, sort=True) if within else [((), df)]:
         part, horizon = common_horizon(part)
@@ -251,15 +256,18 @@ def _baseline_value(values: pd.Series, baseline: object, by: str) -> object:
 
 def compare_cells(table: pd.DataFrame) -> pd.DataFrame:
     """The comparison as display strings: one row per (metric, group), the metric named
-    once per block of rows, CIs in brackets, ``significant`` as baseline, no, "yes, better"
-    or "yes, worse", and, where runs were cut to a common horizon, what each row was
-    measured over. An :data:`UNTESTED` metric shows its means and, in place of P, the ratio
-    of its mean to the baseline's."""
+    once per block of rows, a setting blank where the row's agent has none, CIs in
+    brackets, ``significant`` as baseline, no, "yes, better" or "yes, worse", and, where
+    runs were cut to a common horizon, what each row was measured over. An
+    :data:`UNTESTED` metric shows its means and, in place of P, the ratio of its mean to
+    the baseline's."""
     keys = list(table.columns[:table.columns.get_loc("metric")])
     metric = table["metric"].map(metric_label)
     cells = pd.DataFrame({
         "metric": metric.where(metric.ne(metric.shift()), ""),
-        **{k: table[k].astype(str) for k in keys},
+        # blank where the row's agent has no such setting, as in the summary table
+        **{k: [str(v) if "agent" not in table or uses(a, k) else "" for a, v in zip(
+            table.get("agent", table[k]), table[k], strict=True)] for k in keys},
         "seeds reached": [f"{r}/{s}" for r, s in zip(table["reached"], table["seeds"],
                                                       strict=True)],
         **{label: [fmt_ci(*r) if tested else _plain(r[0]) for r, tested in zip(

@@ -15,7 +15,7 @@ import pandas as pd
 from dynaq.analysis.compare import TEST, compare, compare_cells
 from dynaq.analysis.plots import plot_curves, step_axis
 from dynaq.analysis.report import SUMMARY_NOTE, summary_cells, table_rows, write_text
-from dynaq.analysis.stats import summarize
+from dynaq.analysis.stats import summarize, varying_columns
 from dynaq.errors import ConfigError
 from dynaq.experiments.store import DB_NAME, load_results
 
@@ -24,7 +24,8 @@ _MIME = {".png": "image/png", ".gif": "image/gif"}
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto;
        padding: 0 1rem; color: #222; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
+table { border-collapse: collapse; font-size: 0.8rem; margin: 0.5rem 0 1rem;
+        display: block; max-width: 100%; overflow-x: auto; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
 th { background: #f0f0f0; }
 pre { background: #f6f6f6; padding: 0.75rem; overflow-x: auto; font-size: 0.85rem; }
@@ -190,7 +191,16 @@ def _title(config: str, out: Path) -> str:
     return f"dynaq: {name or out.name}"
 
 
-def _sections(out: Path, by: str) -> tuple[str, list[str]]:
+def _compared_column(df: pd.DataFrame) -> str | None:
+    """What a report compares by when not told: k where it varies, else the first varying
+    config column (env last: configs are compared within a world before across)."""
+    varying = varying_columns(df)
+    if "planning_steps" in varying:
+        return "planning_steps"
+    return next((c for c in varying if c != "env"), "env" if "env" in varying else None)
+
+
+def _sections(out: Path, by: str | None) -> tuple[str, list[str]]:
     """The page's title and its body, section by section."""
     # a results.sqlite that is not a file is damage that load_results names, not absence
     df = load_results(out) if (out / DB_NAME).exists() else None
@@ -208,7 +218,8 @@ def _sections(out: Path, by: str) -> tuple[str, list[str]]:
     images, narrative = _images(out), _narrative(out)
     if narrative.strip():
         body.append(markdown_html(narrative, images))
-    if df is not None:
+    by = by if by is not None or df is None else _compared_column(df)
+    if df is not None and by is not None:
         body += [f"<h2>Comparison by {html.escape(by)}</h2>",
                  _table(compare_cells(compare(df, by))), f'<p class="note">{html.escape(TEST)}</p>']
     shown = {m[2] for m in _IMAGE.finditer(narrative)}
@@ -221,7 +232,7 @@ def _sections(out: Path, by: str) -> tuple[str, list[str]]:
     return title, body
 
 
-def write_report(out: str | Path, by: str = "planning_steps") -> Path:
+def write_report(out: str | Path, by: str | None = None) -> Path:
     """Write ``report.html`` in an output directory, atomically.
 
     The page holds a title, the summary table (``summary.csv``, or recomputed from the
@@ -235,7 +246,9 @@ def write_report(out: str | Path, by: str = "planning_steps") -> Path:
 
     Args:
         out: An output directory of ``dynaq run`` or ``dynaq reproduce``.
-        by: The config column to compare by.
+        by: The config column to compare by (default: ``planning_steps`` where it varies,
+            else the first config column that does, env last; no comparison where none
+            does).
 
     Returns:
         The path of ``report.html``.

@@ -110,7 +110,8 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
              "The course: a deterministic model in a slippery world gives \"biased Q near "
              "cliffs\" (common mistakes) because \"the planner invents false certainty\"; "
              "the fix is to \"sample s′ from learned probabilities\" (transition counts). "
-             "Issue 4 adds that more planning makes it worse, not better.", "",
+             "Checked here beyond the course's words: with the deterministic model, more "
+             "planning makes it worse, not better.", "",
              "| check | claim | dynaq (measured) |", "|---|---|---|"]
     for env in STOCHASTIC_WORLDS:
         lines += _env_findings(stats, env)
