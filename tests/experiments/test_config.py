@@ -218,6 +218,9 @@ def test_config_toml_records_the_commit_and_the_deep_and_ray_versions():
     import subprocess
     from importlib import metadata
 
+    from dynaq.experiments.config import source_commit
+
+    source_commit.cache_clear()  # a commit made since this process first asked
     text = Experiment("v", (RunConfig(),), 1).to_toml()
     head = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
                           capture_output=True, text=True, check=True).stdout.strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,14 +97,19 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
     opts = options or Options(quiet=quiet)
     if opts.chunk < 1:
         raise ConfigError(f"chunk must be an integer >= 1, got {opts.chunk!r}")
-    for run in experiment.runs:
-        validate(run)
-    execute_units([], opts.backend, opts.workers, opts.ray_address)  # validates the options
-    check_memory(memory_need(experiment, opts), f"this experiment ({len(experiment.runs)} run "
-                 f"config(s) × {experiment.seeds} seed(s), on {_concurrent(experiment, opts)} "
-                 "worker(s))")
-    out = Path(out)
-    store = Store(out, experiment, force_new=opts.force_new)
+    # warnings (a deterministic model in a stochastic world) wait until every check has
+    # passed: a command refused for bad input says only what is wrong
+    with warnings.catch_warnings(record=True) as noted:
+        for run in experiment.runs:
+            validate(run)
+        execute_units([], opts.backend, opts.workers, opts.ray_address)  # checks the options
+        check_memory(memory_need(experiment, opts), f"this experiment ({len(experiment.runs)} "
+                     f"run config(s) × {experiment.seeds} seed(s), on "
+                     f"{_concurrent(experiment, opts)} worker(s))")
+        out = Path(out)
+        store = Store(out, experiment, force_new=opts.force_new)
+    for w in noted:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     try:
         failed = store.failed()
         skip = store.done_keys() | (set() if opts.retry_failed else set(failed))

@@ -8,6 +8,7 @@ Discrete Gymnasium envs run through the step-by-step agent API, without them.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -21,7 +22,7 @@ from dynaq.agents.loop import run_episodes
 from dynaq.agents.registry import resolve_agent
 from dynaq.envs.env import TabularEnv
 from dynaq.envs.make import env_model, make_env
-from dynaq.errors import ConfigError
+from dynaq.errors import ConfigError, StochasticWorldWarning
 from dynaq.experiments.config import RunConfig, cell_key
 from dynaq.kernels import run as kernels
 from dynaq.mdp import TabularMDP, has_random_outcomes
@@ -259,7 +260,9 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
     ``keep_agent``. Without ``mdp`` (envs with no exact model) on the env itself, with it
     on the :class:`RunnerEnv` of the seed, episode for episode the compiled run's."""
     env = make_env(run.env, run.env_kwargs) if mdp is None else RunnerEnv(mdp, seed)
-    agent = resolve_agent(run.agent).for_env(env, run.agent_config(), seed=seed)
+    with warnings.catch_warnings():  # validate has warned of this run's world already
+        warnings.simplefilter("ignore", StochasticWorldWarning)
+        agent = resolve_agent(run.agent).for_env(env, run.agent_config(), seed=seed)
     rows, total, t0 = [], 0, time.perf_counter()
     for episode in run_episodes(agent, env, episodes=run.episodes, total_steps=run.total_steps,
                                 max_episode_steps=max_episode_steps or None,
