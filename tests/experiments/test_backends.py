@@ -55,10 +55,10 @@ def test_bad_options_are_refused_before_anything_is_written(tmp_path):
 def test_failed_cells_are_recorded_the_rest_stored_and_retried(tmp_path, monkeypatch):
     real = backends.run_cells
 
-    def flaky(run, seeds):
+    def flaky(run, seeds, progress=None):
         if run.planning_steps == 5 and 3 in seeds:
             raise RuntimeError("boom")
-        return real(run, seeds)
+        return real(run, seeds, progress)
 
     monkeypatch.setattr(backends, "run_cells", flaky)
     out = tmp_path / "out"
@@ -156,7 +156,7 @@ def test_ctrl_c_exits_130_with_finished_cells_saved(tmp_path):
 
 
 def test_when_every_cell_fails_nothing_but_the_failures_is_written(tmp_path, monkeypatch):
-    def broken(run, seeds):
+    def broken(run, seeds, progress=None):
         raise ValueError("no")
 
     monkeypatch.setattr(backends, "run_cells", broken)

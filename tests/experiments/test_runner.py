@@ -146,3 +146,24 @@ def test_runner_env_draws_the_stored_episodes_where_the_gymnasium_env_does_not()
                                                        seed=gym_seed(0))]
     np.testing.assert_array_equal(lengths["runner"], stored)
     assert lengths["gymnasium"] != lengths["runner"]  # its own np_random: other outcomes
+
+
+@pytest.mark.parametrize("run", [
+    # a tenth of a second or more of compiled work in one cell
+    RunConfig(env="dynaq/DynaMaze-x4-v0", planning_steps=5000, episodes=200),
+    RunConfig(env="dynaq/DynaMaze-x4-v0", planning_steps=5000, total_steps=20_000,
+              episodes=None),
+    RunConfig(env="dynaq_tests/ChainNoModel-v0", planning_steps=5, episodes=3000),
+])
+def test_progress_is_told_from_within_long_cells(run, monkeypatch):
+    from dynaq.experiments import runner
+
+    monkeypatch.setattr(runner, "PROGRESS_PERIOD_S", 0.005)
+    told = []
+    cells = run_cells(run, [0], progress=told.append)
+    assert told, "no progress was told during a long cell"
+    assert all(0 <= a <= b <= 1 for a, b in zip(told, told[1:], strict=False))
+    assert any(0 < x < 1 for x in told)  # within the cell, not only at its end
+    again = run_cells(run, [0])  # watching changes nothing
+    keep = [i for i in range(N_FIELDS) if i != WALL_S]
+    np.testing.assert_array_equal(cells[0].records[:, keep], again[0].records[:, keep])

@@ -19,7 +19,7 @@ from typing import Any
 
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import RunConfig, cell_key
-from dynaq.experiments.runner import CellResult, run_cells
+from dynaq.experiments.runner import CellResult, Progress, run_cells
 
 BACKENDS = ("serial", "process", "ray")
 
@@ -51,12 +51,13 @@ Unit = tuple[RunConfig, list[int]]
 """One run config and some of its seeds."""
 
 
-def compute(unit: Unit) -> UnitResult:
-    """Run a unit. If the chunk raises, each seed runs alone, so that only the cells that
-    fail are lost, each recorded with its own error."""
+def compute(unit: Unit, progress: Progress | None = None) -> UnitResult:
+    """Run a unit (``progress``: see :func:`~dynaq.experiments.runner.run_cells`). If the
+    chunk raises, each seed runs alone, so that only the cells that fail are lost, each
+    recorded with its own error."""
     run, seeds = unit
     try:
-        return UnitResult(run_cells(run, seeds))
+        return UnitResult(run_cells(run, seeds, progress))
     except Exception:  # noqa: BLE001 (any error of a cell is recorded, not raised)
         if len(seeds) == 1:
             return UnitResult([], [_failure(run, seeds[0])])
@@ -77,11 +78,14 @@ def _failure(run: RunConfig, seed: int) -> Failure:
 
 
 def execute_units(units: Sequence[Unit], backend: str = "serial", workers: int | None = None,
-                  ray_address: str | None = None) -> Iterator[UnitResult]:
+                  ray_address: str | None = None, progress: Progress | None = None
+                  ) -> Iterator[UnitResult]:
     """Run units on a backend and yield their results as they finish (in any order).
 
     Closing the iterator early (an exception or Ctrl-C in the consumer) cancels the units
-    not yet started.
+    not yet started. ``progress`` hears how far the unit in flight is (see
+    :func:`~dynaq.experiments.runner.run_cells`); only the serial backend, which runs one
+    unit at a time in this process, tells it.
 
     Raises:
         ConfigError: For an unknown backend, a bad worker count, or Ray missing.
@@ -93,7 +97,7 @@ def execute_units(units: Sequence[Unit], backend: str = "serial", workers: int |
     if ray_address is not None and backend != "ray":
         raise ConfigError("ray_address needs backend ray")
     if backend == "serial":
-        return (compute(unit) for unit in units)
+        return (compute(unit, progress) for unit in units)
     if backend == "process":
         return _process(units, workers)
     return _ray(units, workers, ray_address)

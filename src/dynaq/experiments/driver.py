@@ -120,11 +120,19 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
         with tqdm(total=sum(len(s) for _, s in units), desc=experiment.name, unit="cell",
                   file=sys.stderr, disable=opts.quiet or quiet, delay=1.0) as bar:
             stored = 0
-            for result in execute_units(units, opts.backend, opts.workers, opts.ray_address):
+
+            def within(cells: float) -> None:
+                """The unit in flight is ``cells`` cells along: the bar moves in long
+                cells too."""
+                bar.n = round(stored + cells, 1)
+                bar.refresh()
+
+            for result in execute_units(units, opts.backend, opts.workers, opts.ray_address,
+                                        progress=None if bar.disable else within):
                 store.write(result.cells, result.failures)
-                n = len(result.cells) + len(result.failures)
-                bar.update(n)
-                stored += n
+                stored += len(result.cells) + len(result.failures)
+                bar.n = stored
+                bar.refresh()
                 _test_signal(stored)
         failed, any_done = store.failed(), bool(store.done_keys())
     finally:

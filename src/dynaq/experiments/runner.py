@@ -7,9 +7,11 @@ Discrete Gymnasium envs run through the step-by-step agent API, without them.
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -137,21 +139,39 @@ def _truths(mdp: TabularMDP, gamma: float) -> list[GroundTruth]:
     return [GroundTruth.of(phase, gamma) for _, phase in mdp.phases()]
 
 
-def run_cells(run: RunConfig, seeds: Sequence[int]) -> list[CellResult]:
-    """Run ``run`` once per seed; independent of how seeds are grouped into calls."""
+Progress = Callable[[float], None]
+"""Told, every :data:`PROGRESS_PERIOD_S` or so while cells run, how many cells' worth of
+work a :func:`run_cells` call has done (a float from 0 to its number of seeds)."""
+PROGRESS_PERIOD_S = 0.5
+
+
+def run_cells(run: RunConfig, seeds: Sequence[int],
+              progress: Progress | None = None) -> list[CellResult]:
+    """Run ``run`` once per seed; independent of how seeds are grouped into calls.
+
+    ``progress`` (see :data:`Progress`) hears how far the cells are, from within long
+    cells too: the compiled runner's episodes and real steps as it goes, the step API's
+    after each episode (a deep run, only as its cells end).
+    """
     if run.is_deep:
         return _run_deep(run, seeds)[0]
     mdp, limit = env_model(run.env, run.env_kwargs)
     max_episode_steps = run.max_episode_steps or limit
     if mdp is None:
-        return [_run_stepwise(run, seed, max_episode_steps) for seed in seeds]
+        return [_run_stepwise(run, seed, max_episode_steps,
+                              progress=_offset(progress, i) if progress else None)
+                for i, seed in enumerate(seeds)]
     truths = _truths(mdp, run.gamma)
     if not run.until_near_optimal:
-        return _run_compiled(run, list(seeds), mdp, truths, run.episodes, max_episode_steps)
+        return _run_compiled(run, list(seeds), mdp, truths, run.episodes, max_episode_steps,
+                             progress)
     results: dict[int, CellResult] = {}
     pending, budget = list(seeds), run.episodes
     while pending:
-        for cell in _run_compiled(run, pending, mdp, truths, budget, max_episode_steps):
+        # each doubling is told as the share of the seeds still pending, redone
+        done = len(seeds) - len(pending)
+        for cell in _run_compiled(run, pending, mdp, truths, budget, max_episode_steps,
+                                  _offset(progress, done) if progress else None):
             final_error = cell.records[-1, VALUE_ERROR]
             last_try = budget >= run.episodes * UNTIL_NEAR_OPTIMAL_MAX_FACTOR
             if last_try or q_is_near_optimal(final_error, cell.v_star_start[-1]):
@@ -161,15 +181,21 @@ def run_cells(run: RunConfig, seeds: Sequence[int]) -> list[CellResult]:
     return [results[s] for s in seeds]
 
 
+def _offset(progress: Progress, cells: float) -> Progress:
+    """``progress`` of a part of a call that starts with ``cells`` already done."""
+    return lambda done: progress(cells + done)
+
+
 def _run_compiled(run: RunConfig, seeds: list[int], mdp: TabularMDP,
-                  truths: list[GroundTruth], episodes: int | None, max_episode_steps: int
-                  ) -> list[CellResult]:
+                  truths: list[GroundTruth], episodes: int | None, max_episode_steps: int,
+                  progress: Progress | None = None) -> list[CellResult]:
     capacity = episodes if episodes is not None else _episode_capacity(
         run.total_steps, mdp, max_episode_steps)
     per_call = max(1, RECORDS_BYTES // (capacity * N_FIELDS * 8))
     return [cell for i in range(0, len(seeds), per_call)
             for cell in _run_batch(run, seeds[i:i + per_call], mdp, truths, episodes, capacity,
-                                   max_episode_steps)]
+                                   max_episode_steps,
+                                   _offset(progress, i) if progress else None)]
 
 
 def _episode_capacity(total_steps: int, mdp: TabularMDP, max_episode_steps: int) -> int:
@@ -183,8 +209,8 @@ def _episode_capacity(total_steps: int, mdp: TabularMDP, max_episode_steps: int)
 
 
 def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[GroundTruth],
-               episodes: int | None, capacity: int, max_episode_steps: int
-               ) -> list[CellResult]:
+               episodes: int | None, capacity: int, max_episode_steps: int,
+               progress: Progress | None = None) -> list[CellResult]:
     agent = resolve_agent(run.agent)
     config = run.agent_config()
     world, switch_at = mdp.stacked()
@@ -192,14 +218,17 @@ def _run_batch(run: RunConfig, seeds: list[int], mdp: TabularMDP, truths: list[G
     records = np.zeros((n, capacity, N_FIELDS))
     records[..., DEEP_ONLY] = np.nan
     Q = np.zeros((n, mdp.n_states, mdp.n_actions))
+    counts = np.zeros((n, 2), np.int64)  # (episodes, real steps) per seed, as they run
     c0, t0 = kernels.cycles(), time.perf_counter()
-    done = kernels.run_agent(
-        kernels.agent_id(agent.kernels(config)), agent.hyperparameters(config), run.gamma,
-        world, switch_at,
-        np.cumsum(mdp.initial), np.stack([t.v_star for t in truths]),
-        np.stack([t.reachable for t in truths]), capacity,
-        0 if episodes is not None else run.total_steps, max_episode_steps,
-        rng.make_states(seeds, rng.AGENT), rng.make_states(seeds, rng.ENV), Q, records)
+    with _watching(counts, episodes or 0, run.total_steps or 0, progress):
+        done = kernels.run_agent(
+            kernels.agent_id(agent.kernels(config)), agent.hyperparameters(config), run.gamma,
+            world, switch_at,
+            np.cumsum(mdp.initial), np.stack([t.v_star for t in truths]),
+            np.stack([t.reachable for t in truths]), capacity,
+            0 if episodes is not None else run.total_steps, max_episode_steps,
+            rng.make_states(seeds, rng.AGENT), rng.make_states(seeds, rng.ENV), Q, records,
+            progress=counts)
     c1, t1 = kernels.cycles(), time.perf_counter()
     # The kernels time episodes in CPU cycles (no GIL, so threads never queue for a clock);
     # this call's own wall time converts them to seconds.
@@ -254,8 +283,34 @@ class RunnerEnv(TabularEnv):
         return self.s, float(reward[i]), bool(terminated[i]), False, {"prob": float(prob[i])}
 
 
+@contextmanager
+def _watching(counts: np.ndarray, episodes: int, total_steps: int,
+              progress: Progress | None) -> Iterator[None]:
+    """While the compiled runner fills ``counts`` (it runs without the GIL), tell
+    ``progress`` every :data:`PROGRESS_PERIOD_S` the cells' worth of work done: each seed's
+    episodes out of ``episodes``, or its real steps out of ``total_steps``."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(PROGRESS_PERIOD_S):
+            column, budget = (0, episodes) if episodes else (1, total_steps)
+            progress(float(np.minimum(counts[:, column] / budget, 1.0).sum()))
+
+    watcher = threading.Thread(target=watch, name="dynaq-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
 def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
-                  keep_agent: bool = False, mdp: TabularMDP | None = None) -> Any:
+                  keep_agent: bool = False, mdp: TabularMDP | None = None,
+                  progress: Progress | None = None) -> Any:
     """The same algorithm through the agent API: the cell, or the trained agent itself with
     ``keep_agent``. Without ``mdp`` (envs with no exact model) on the env itself, with it
     on the :class:`RunnerEnv` of the seed, episode for episode the compiled run's."""
@@ -264,10 +319,15 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
         warnings.simplefilter("ignore", StochasticWorldWarning)
         agent = resolve_agent(run.agent).for_env(env, run.agent_config(), seed=seed)
     rows, total, t0 = [], 0, time.perf_counter()
+    told = t0
     for episode in run_episodes(agent, env, episodes=run.episodes, total_steps=run.total_steps,
                                 max_episode_steps=max_episode_steps or None,
                                 seed=rng.gym_seed(seed)):
         total += episode.steps
+        if progress is not None and time.perf_counter() - told >= PROGRESS_PERIOD_S:
+            told = time.perf_counter()
+            progress(min(total / run.total_steps if run.total_steps
+                         else (len(rows) + 1) / run.episodes, 1.0))
         rows.append((episode.steps, episode.return_, total, agent.backups, np.nan, np.nan,
                      time.perf_counter() - t0, episode.truncated, np.nan, np.nan, np.nan,
                      *[np.nan] * len(DEEP_ONLY)))

@@ -212,13 +212,14 @@ def run_episode(agent, state, hp, world, switch_at, phase, s, Q, t, step_limit,
 
 def run_one(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
             reachable, max_episodes, max_total_steps, max_episode_steps, agent_rng, env_rng, Q,
-            records):
+            records, progress):
     """One seed of an agent from an empty model, in place on ``Q``.
 
     Runs ``max_episodes`` episodes, or, when ``max_total_steps > 0``, episodes until that
     many real steps (the last one cut short). ``max_episode_steps > 0`` truncates long
     episodes. ``v_star`` and ``reachable`` have one row per phase. Writes one
-    row of ``records`` per episode and returns how many were written.
+    row of ``records`` per episode and returns how many were written; after each episode
+    ``progress`` holds the episodes and the real steps done, for a thread watching it.
     """
     S, A = Q.shape
     state = _init(S, A, hp)
@@ -260,16 +261,19 @@ def run_one(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
         row[WALL_S] = cycles() - t0
         row[TRUNCATED] = truncated
         episode += 1
+        progress[0] = episode
+        progress[1] = total_steps
     return episode
 
 
 def run_batch(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
               reachable, max_episodes, max_total_steps, max_episode_steps, agent_rngs,
-              env_rngs, Q_out, records):
+              env_rngs, Q_out, records, progress):
     """:func:`run_one` for each seed (row of the RNG arrays), seeds spread over threads.
 
     Each seed owns its random states and output rows, so the result does not depend on how
-    many threads ran it. Returns the number of episodes written per seed.
+    many threads ran it. Returns the number of episodes written per seed. It runs without
+    the GIL, so another thread can read ``progress`` (one row per seed) meanwhile.
     """
     literally(agent)  # the agent is part of the compiled signature, so of the cache key
     n = agent_rngs.shape[0]
@@ -278,7 +282,7 @@ def run_batch(agent, hp, gamma, world, switch_at, initial_cdf, v_star,
         done[i] = run_one(agent, hp, gamma, world, switch_at,
                           initial_cdf, v_star, reachable, max_episodes,
                           max_total_steps, max_episode_steps, agent_rngs[i], env_rngs[i],
-                          Q_out[i], records[i])
+                          Q_out[i], records[i], progress[i])
     return done
 
 
@@ -300,16 +304,24 @@ def _specialise(agent: int) -> Any:
         copy = pytypes.FunctionType(template.__code__, scope, template.__name__)
         copy.__doc__, copy.__module__ = template.__doc__, template.__module__
         copy.__qualname__ = f"{template.__name__}_{agent:x}"
-        scope[template.__name__] = njit(cache=True, parallel=parallel)(copy)
+        scope[template.__name__] = njit(cache=True, parallel=parallel, nogil=True)(copy)
     return scope["run_batch"]
 
 
 _COMPILED: dict[int, Any] = {}
+RNG_ARG = run_batch.__code__.co_varnames.index("agent_rngs") - 1
+"""Where the agents' random states (one row per seed) are among :func:`run_agent`'s
+arguments after ``agent``."""
 
 
-def run_agent(agent: int, *args: Any) -> np.ndarray:
+def run_agent(agent: int, *args: Any, progress: np.ndarray | None = None) -> np.ndarray:
     """:func:`run_batch` for the agent numbered ``agent`` (see :func:`agent_id`), compiled
-    (or loaded from numba's cache) on first use."""
+    (or loaded from numba's cache) on first use; ``progress``: an ``int64`` array of one
+    row ``(episodes, real steps)`` per seed that it keeps up to date (default: one of its
+    own)."""
+    if progress is None:
+        progress = np.zeros((len(args[RNG_ARG]), 2), np.int64)
+    args = (*args, progress)
     if agent not in _COMPILED:
         _COMPILED[agent] = _specialise(agent)
     compiled = _COMPILED[agent]
