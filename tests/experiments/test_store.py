@@ -154,3 +154,14 @@ def test_describe_prints_a_table_with_one_cell_per_column(tmp_path, runs):
     assert len(widths) == 1, table
     header = [c.strip() for c in table[0].strip("|").split("|")]
     assert header.count("env") == 1 and "" not in header
+
+
+def test_describe_leaves_blank_a_setting_the_agent_lacks(tmp_path):
+    runs = (RunConfig(agent="dyna-q", planning_steps=2, episodes=2),
+            RunConfig(agent="dyna-q+", planning_steps=2, episodes=2, kappa=0.01))
+    execute(Experiment("t", runs, 1), tmp_path, quiet=True)
+    rows = [line for line in describe(tmp_path).splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in rows[0].strip("|").split("|")]
+    kappa = header.index("kappa")
+    assert [[c.strip() for c in r.strip("|").split("|")][kappa] for r in rows[1:]] == ["",
+                                                                                     "0.01"]

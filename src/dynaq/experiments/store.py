@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from dynaq.analysis.report import uses
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import Experiment, RunConfig, cell_key
 from dynaq.experiments.runner import CellResult
@@ -646,7 +647,8 @@ def describe(out: str | Path) -> str:
     for i, (run, row) in enumerate(zip(runs, rows, strict=True)):
         keys = {cell_key(run, s) for s in range(exp["seeds"])}
         n_done, n_failed = len(keys & done), len(keys & failed)
-        cells = [str(i), run.env, *(str(row[k]) for k in varying), str(n_done),
+        cells = [str(i), run.env, *(str(row[k]) if uses(run.agent, k) else ""
+                                    for k in varying), str(n_done),
                  str(n_failed), str(exp["seeds"] - n_done - n_failed)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
