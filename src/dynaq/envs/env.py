@@ -204,7 +204,8 @@ class DynaMazeEnv(GridWorldEnv):
         if scale not in maps.DYNA_MAZE_SCALES:
             raise ConfigError(f"scale must be one of {', '.join(map(str, DYNA_MAZE_IDS))}, "
                               f"got {scale!r}")
-        layout = maps.scale_map(maps.DYNA_MAZE, *maps.DYNA_MAZE_SCALES[scale])
+        layout = (maps.DYNA_MAZE if scale == 1
+                  else maps.scale_map(maps.DYNA_MAZE, *maps.DYNA_MAZE_SCALES[scale]))
         super().__init__(GridWorld(layout, name=DYNA_MAZE_IDS[scale]), render_mode)
 
 

@@ -286,7 +286,7 @@ def parse_map(rows: Sequence[str] | str, field: str = "map",
     goals = np.argwhere(kind == ALLOWED.index(GOAL))
     if len(goals) == 0:
         raise ConfigError(f"{field}: no goal 'G' in any row")
-    dist = _distances(kind, *starts[0])
+    dist = _search(kind, *starts[0])
     for r, c in goals[dist[tuple(goals.T)] < 0][:1]:
         raise ConfigError(f"{field}: goal 'G' at {at(r, c)} is unreachable from the start "
                           f"at {at(*starts[0])}")
@@ -296,7 +296,7 @@ def parse_map(rows: Sequence[str] | str, field: str = "map",
 def shortest_path(rows: Sequence[str] | str) -> int:
     """Fewest moves from the start to the nearest goal of a valid map."""
     kind = kinds(parse_map(rows))
-    dist = _distances(kind, *np.argwhere(kind == ALLOWED.index(START))[0])
+    dist = _search(kind, *np.argwhere(kind == ALLOWED.index(START))[0])
     return int(dist[(kind == ALLOWED.index(GOAL)) & (dist >= 0)].min())
 
 
@@ -362,6 +362,20 @@ def _kinds(codes: np.ndarray) -> np.ndarray:
     for i, ch in enumerate(ALLOWED):
         kind[codes == ord(ch)] = i
     return kind
+
+
+COMPILED_BFS_CELLS = 2**16
+"""Maps of more cells are searched by the compiled :func:`_distances`; smaller ones by
+the same code run as Python, which takes at most about as long (0.2 s) as loading the
+compiled search from numba's cache, and a 6×9 maze a quarter of a millisecond."""
+
+
+def _search(kind: np.ndarray, start_row: int, start_col: int) -> np.ndarray:
+    """Moves from the start to each cell (-1: unreachable), see :func:`_distances`."""
+    # without the JIT (NUMBA_DISABLE_JIT) numba leaves the function itself, with no py_func
+    search = _distances if kind.size > COMPILED_BFS_CELLS else getattr(
+        _distances, "py_func", _distances)
+    return search(kind, start_row, start_col)
 
 
 @njit(cache=True)
