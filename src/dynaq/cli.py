@@ -1,12 +1,16 @@
 """The ``dynaq`` command (built with tyro): run, sweep, reproduce, and look at results.
 
 ``dynaq run`` has one flag per agent setting, derived with its help text from the agents'
-config dataclasses (:func:`dynaq.experiments.config.known_settings`).
+config dataclasses (:func:`dynaq.experiments.config.known_settings`). Reading those imports
+every agent, numba included, so ``dynaq run``'s class is built only when run is asked for,
+and every command imports what it needs when it runs: ``dynaq --help`` or ``dynaq ls``
+does not wait on numba's import.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import warnings
@@ -16,17 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import tyro
-from numba.core import event as numba_event
 
-from dynaq.agents.dyna_q import BACKUPS
-from dynaq.agents.dyna_q_plus import BONUSES
-from dynaq.checks import check_count
-from dynaq.deep.config import DEVICES, TERMINATIONS, WORLD_MODELS
 from dynaq.errors import ConfigError, StochasticWorldWarning
-from dynaq.experiments.config import known_settings
-from dynaq.kernels.dyna_q import SAMPLINGS
 from dynaq.limits import MAX_EPISODES, MAX_SEEDS
-from dynaq.models import MODELS
 
 if TYPE_CHECKING:
     from dynaq.experiments.config import Experiment
@@ -70,10 +66,6 @@ class _Execution:
 _HOW = Annotated[_Execution, tyro.conf.OmitArgPrefixes,
                  tyro.conf.arg(name="execution", help="How to run (never changes the numbers).")]
 """The execution options, a group of their own after a command's own."""
-
-_CHOICES = {"model": tuple(MODELS), "backup": BACKUPS, "sampling": SAMPLINGS, "bonus": BONUSES,
-            "world_model": WORLD_MODELS, "termination": TERMINATIONS, "device": DEVICES}
-"""The allowed values of the string settings, shown in --help (each config checks them)."""
 
 EXAMPLES = {
     "run": ["dynaq run --env dynaq/DynaMaze-v0 --agent dyna-q --planning-steps 0 5 50 "
@@ -151,14 +143,34 @@ class _RunOptions:
         "INT")] = None
 
 
-_SETTINGS = tuple(name for name in known_settings()
-                  if name not in {f.name for f in fields(_RunOptions)})
-"""The agent settings ``dynaq run`` has a flag for: every known one but those above."""
+@functools.cache
+def _settings() -> tuple[str, ...]:
+    """The agent settings ``dynaq run`` has a flag for: every known one but those above."""
+    from dynaq.experiments.config import known_settings
+
+    return tuple(name for name in known_settings()
+                 if name not in {f.name for f in fields(_RunOptions)})
+
+
+@functools.cache
+def _choices() -> dict[str, tuple[str, ...]]:
+    """The allowed values of the string settings, shown in --help (each config checks them)."""
+    from dynaq.agents.dyna_q import BACKUPS
+    from dynaq.agents.dyna_q_plus import BONUSES
+    from dynaq.deep.config import DEVICES, TERMINATIONS, WORLD_MODELS
+    from dynaq.kernels.dyna_q import SAMPLINGS
+    from dynaq.models import MODELS
+
+    return {"model": tuple(MODELS), "backup": BACKUPS, "sampling": SAMPLINGS,
+            "bonus": BONUSES, "world_model": WORLD_MODELS, "termination": TERMINATIONS,
+            "device": DEVICES}
 
 
 def _setting_flag(name: str) -> tuple[str, object, object]:
+    from dynaq.experiments.config import known_settings
+
     setting = known_settings()[name]
-    choices = _CHOICES.get(name)
+    choices = _choices().get(name)
     metavar = ("{" + ",".join(choices) + "}" if choices else "INT [INT ...]"
                if setting.type == tuple[int, ...] else setting.type.__name__.upper())
     # the help names each agent's default: no second "(default: None)"
@@ -166,21 +178,32 @@ def _setting_flag(name: str) -> tuple[str, object, object]:
             field(default=None))
 
 
-AgentSettings = make_dataclass("AgentSettings", [_setting_flag(name) for name in _SETTINGS],
-                               frozen=True, kw_only=True)
-AgentSettings.__doc__ = "The agent's settings (only those given are set)."
-AgentSettings.__module__ = __name__
+_RUN_DOC = ("Run an agent on a Discrete Gymnasium env for N seeds and each k; write the "
+            "results database, summary.csv, summary.md, steps_per_episode.png and "
+            "config.toml to --out.")
 
-Run = make_dataclass("Run", [
-    ("settings", Annotated[AgentSettings, tyro.conf.OmitArgPrefixes,
-                           tyro.conf.arg(name="agent settings")],
-     field(default_factory=AgentSettings)),
-    ("how", _HOW, field(default_factory=_Execution))],
-    bases=(_RunOptions,), frozen=True, kw_only=True)
-Run.__doc__ = ("Run an agent on a Discrete Gymnasium env for N seeds and each k; write the "
-               "results database, summary.csv, summary.md, steps_per_episode.png and "
-               "config.toml to --out.")
-Run.__module__ = __name__
+
+@functools.cache
+def _run_class() -> type:
+    """``dynaq run``'s options, with a flag per agent setting (:func:`_settings`)."""
+    settings = make_dataclass("AgentSettings", [_setting_flag(name) for name in _settings()],
+                              frozen=True, kw_only=True)
+    settings.__doc__ = "The agent's settings (only those given are set)."
+    settings.__module__ = __name__
+    run = make_dataclass("Run", [
+        ("settings", Annotated[settings, tyro.conf.OmitArgPrefixes,
+                               tyro.conf.arg(name="agent settings")],
+         field(default_factory=settings)),
+        ("how", _HOW, field(default_factory=_Execution))],
+        bases=(_RunOptions,), frozen=True, kw_only=True)
+    run.__doc__ = _RUN_DOC
+    run.__module__ = __name__
+    return run
+
+
+@dataclass(frozen=True)
+class _RunListed:
+    __doc__ = _RUN_DOC  # how dynaq --help lists run, without building its class
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -325,7 +348,7 @@ class Animate:
         "Where to write the GIF (default: DIR/flood.gif, or flood.gif).", "FILE.gif")] = None
 
 
-def _run(cmd: Run) -> Path:
+def _run(cmd: Any) -> Path:
     from dynaq.experiments.driver import execute
 
     experiment, out = _experiment(cmd) if cmd.config is None else _rerun(cmd)
@@ -335,9 +358,10 @@ def _run(cmd: Run) -> Path:
     return out
 
 
-def _experiment(cmd: Run) -> tuple[Experiment, Path]:
+def _experiment(cmd: Any) -> tuple[Experiment, Path]:
     """The experiment that ``dynaq run``'s flags describe, and its output directory."""
     from dynaq.agents.registry import default_planning_steps
+    from dynaq.checks import check_count
     from dynaq.experiments.config import Experiment, RunConfig
 
     if (cmd.env is None) == (cmd.map is None):
@@ -360,7 +384,7 @@ def _experiment(cmd: Run) -> tuple[Experiment, Path]:
         env, kwargs = GRID_WORLD, {"desc": load_map(cmd.map), **kwargs}
     # Only what was given on the command line: the rest stays at the agent's defaults,
     # and a setting the agent does not have is refused by name.
-    extra = {name: getattr(cmd.settings, name) for name in _SETTINGS
+    extra = {name: getattr(cmd.settings, name) for name in _settings()
              if getattr(cmd.settings, name) is not None}
     if kwargs:  # an empty one is not a setting: runs without keep their keys
         extra["env_kwargs"] = kwargs
@@ -374,10 +398,11 @@ def _experiment(cmd: Run) -> tuple[Experiment, Path]:
     return Experiment("run", runs, seeds), out
 
 
-def _rerun(cmd: Run) -> tuple[Experiment, Path]:
+def _rerun(cmd: Any) -> tuple[Experiment, Path]:
     """``--config``: the experiment a results directory holds (grown to ``--seeds``)."""
     from dataclasses import replace
 
+    from dynaq.checks import check_count
     from dynaq.experiments.config import Experiment
 
     given = [flag for flag, value in (
@@ -385,7 +410,7 @@ def _rerun(cmd: Run) -> tuple[Experiment, Path]:
         ("--episodes", cmd.episodes), ("--steps", cmd.steps),
         ("--planning-steps", cmd.planning_steps),
         ("--max-episode-steps", cmd.max_episode_steps),
-        *((f"--{name.replace('_', '-')}", getattr(cmd.settings, name)) for name in _SETTINGS),
+        *((f"--{name.replace('_', '-')}", getattr(cmd.settings, name)) for name in _settings()),
         ) if value is not None]
     if given:
         raise ConfigError(f"--config reruns exactly what its directory holds: give no "
@@ -437,6 +462,7 @@ def _sweep(cmd: Sweep) -> Path:
 
 
 def _reproduce(cmd: Reproduce) -> Path | None:
+    from dynaq.checks import check_count
     from dynaq.experiments.presets import all_presets, get_preset
 
     if cmd.list or cmd.name is None:
@@ -473,6 +499,7 @@ def _compare(cmd: Compare) -> None:
 
 
 def _evaluate(cmd: Evaluate) -> None:
+    from dynaq.checks import check_count
     from dynaq.experiments.evaluate import evaluate_agent
 
     check_count("episodes", cmd.episodes, 1, MAX_EPISODES)
@@ -539,6 +566,7 @@ def _flood_of(out: Path) -> tuple[str, dict | None, tuple[int, ...]]:
 
 def _animate(cmd: Animate) -> None:
     from dynaq.analysis.animate import animate_value_flood
+    from dynaq.checks import check_count
     from dynaq.limits import MAX_PLANNING_STEPS
 
     out = Path(cmd.source) if Path(cmd.source).is_dir() else None
@@ -554,36 +582,63 @@ def _animate(cmd: Animate) -> None:
     print(f"wrote {written}")
 
 
-COMMANDS = {"run": (Run, _run), "sweep": (Sweep, _sweep), "reproduce": (Reproduce, _reproduce),
-            "ls": (Ls, _ls), "export": (Export, _export), "compare": (Compare, _compare),
-            "evaluate": (Evaluate, _evaluate), "report": (Report, _report),
-            "plot": (Plot, _plot), "heatmap": (Heatmap, _heatmap),
+COMMANDS = {"run": (_RunListed, _run), "sweep": (Sweep, _sweep),
+            "reproduce": (Reproduce, _reproduce), "ls": (Ls, _ls), "export": (Export, _export),
+            "compare": (Compare, _compare), "evaluate": (Evaluate, _evaluate),
+            "report": (Report, _report), "plot": (Plot, _plot), "heatmap": (Heatmap, _heatmap),
             "animate": (Animate, _animate)}
+"""The commands: their options' classes and handlers (run's class is :func:`_run_class`)."""
+_READ_ONLY = (Ls, Export)
+"""Commands that only read a results directory, so never compile a kernel."""
 
 
-class CompileNotice(numba_event.Listener):
-    """A numba event listener that says once, on stderr, that dynaq's kernels are being
-    compiled: the first run after an install or an edit waits a minute with nothing else
-    to show (later runs load them from numba's cache, which fires no compile event)."""
+@functools.cache
+def _compile_notice() -> type:
+    """The class of :data:`CompileNotice`, a numba listener (so built once numba is needed)."""
+    from numba.core import event
 
-    def __init__(self) -> None:
-        self.said = False
+    class CompileNotice(event.Listener):
+        """A numba event listener that says once, on stderr, that dynaq's kernels are being
+        compiled: the first run after an install or an edit waits a minute with nothing
+        else to show (later runs load them from numba's cache, which fires no compile
+        event)."""
 
-    def on_start(self, event: Any) -> None:
-        """Called by numba as it starts compiling a function."""
-        if not self.said and event.data["dispatcher"].py_func.__module__.startswith("dynaq."):
-            self.said = True
-            print("dynaq: compiling kernels (first run only; about a minute) ...",
-                  file=sys.stderr, flush=True)
+        def __init__(self) -> None:
+            self.said = False
 
-    def on_end(self, event: Any) -> None:
-        """Called by numba as it finishes compiling a function."""
+        def on_start(self, event: Any) -> None:
+            """Called by numba as it starts compiling a function."""
+            if not self.said and event.data["dispatcher"].py_func.__module__.startswith(
+                    "dynaq."):
+                self.said = True
+                print("dynaq: compiling kernels (first run only; about a minute) ...",
+                      file=sys.stderr, flush=True)
+
+        def on_end(self, event: Any) -> None:
+            """Called by numba as it finishes compiling a function."""
+
+    CompileNotice.__module__, CompileNotice.__qualname__ = __name__, "CompileNotice"
+    return CompileNotice
+
+
+def __getattr__(name: str) -> Any:
+    # built on first use: CompileNotice needs numba, Run every agent's config
+    if name == "CompileNotice":
+        return _compile_notice()
+    if name == "Run":
+        return _run_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _failed_cells() -> tuple[type[BaseException], ...]:
+    """The driver's FailedCells to catch, if the driver was imported (only it raises them);
+    otherwise none, so that a command that never runs cells does not import the driver."""
+    driver = sys.modules.get("dynaq.experiments.driver")
+    return (driver.FailedCells,) if driver is not None else ()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dynaq`` command; returns the exit status."""
-    from dynaq.experiments.driver import FailedCells
-
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] in (["--version"], ["-V"]):
         from importlib import metadata
@@ -591,8 +646,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dynaq {metadata.version('dynaq')}")
         return 0
     try:
+        # run's own class only where run can be the command: it imports every agent
+        classes = {name: _run_class() if name == "run" and name in args else cls
+                   for name, (cls, _) in COMMANDS.items()}
         cmd = tyro.extras.subcommand_cli_from_dict(
-            {name: cls for name, (cls, _) in COMMANDS.items()}, prog="dynaq",
+            classes, prog="dynaq",
             description="dynaq: model-based RL in the Dyna family (Sutton & Barto ch. 8). "
             "dynaq --version prints the version; dynaq COMMAND --help, a command's options.",
             args=args)
@@ -600,10 +658,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exit_.code == 0 and {"-h", "--help"} & set(args):
             _print_examples(args)
         raise
-    handler = next(fn for cls, fn in COMMANDS.values() if isinstance(cmd, cls))
+    handler = next(fn for name, (_, fn) in COMMANDS.items() if isinstance(cmd, classes[name]))
     quiet = getattr(getattr(cmd, "how", None), "quiet", False)
-    notice = contextlib.nullcontext() if quiet else numba_event.install_listener(
-        "numba:compile", CompileNotice())
+    if quiet or isinstance(cmd, _READ_ONLY):
+        notice: contextlib.AbstractContextManager = contextlib.nullcontext()
+    else:
+        from numba.core import event
+
+        notice = event.install_listener("numba:compile", _compile_notice()())
     try:
         with notice, warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -622,7 +684,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # one line, whatever the message quotes (an env id with a newline in it)
         print(f"dynaq: error: {err}".replace("\n", "\\n"), file=sys.stderr)
         return 2
-    except FailedCells as err:
+    except _failed_cells() as err:
         print(f"dynaq: {len(err.failures)} cell(s) failed (everything else is saved; rerun "
               "with --retry-failed to try them again):", file=sys.stderr)
         for key, (seed, error) in sorted(err.failures.items()):
