@@ -327,9 +327,11 @@ def run_agent(agent: int, *args: Any, progress: np.ndarray | None = None) -> np.
     compiled = _COMPILED[agent]
     if config.DISABLE_JIT:  # plain Python: the loop itself
         return compiled(agent, *args)
-    # Called with a plain int, numba would retype it as a literal through an exception on
-    # every call (0.4 s); once compiled for these argument types, call the machine code.
+    # Called with a plain int, numba would first type it as an int64: a miss that fires a
+    # compile event (the CLI's "compiling" notice) even when the copy then loads from the
+    # cache, and a retyping through an exception on every call (0.4 s). Typed with the
+    # literal from the start, it loads or compiles once; then the machine code is called.
     sig = (types.literal(agent), *(typeof(a) for a in args))
-    if sig in compiled.overloads:
-        return compiled.overloads[sig].entry_point(agent, *args)
-    return compiled(agent, *args)
+    if sig not in compiled.overloads:
+        compiled.compile(sig)
+    return compiled.overloads[sig].entry_point(agent, *args)
