@@ -1,0 +1,87 @@
+"""What starting dynaq imports: ``import dynaq`` and ``dynaq --help`` none of the heavy
+libraries, ``dynaq ls`` none of those it does not use; the public names, the numba cache
+stamp and the Gymnasium ids still arrive when first needed.
+
+Each check runs in a fresh interpreter, since this one has imported everything already.
+Speed is measured in ``benchmarks/bench_startup.py``, never here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import dynaq
+from dynaq.cli import main
+
+HEAVY = ("pandas", "matplotlib", "torch", "scipy.stats", "tqdm", "pyarrow")
+"""Libraries no start-up path imports."""
+LATER = ("numba", "gymnasium", "numpy")
+"""Libraries ``import dynaq`` and ``dynaq --help`` leave to the commands and names needing them."""
+
+
+def _imported(code: str) -> list[str]:
+    """The modules among HEAVY and LATER that ``code`` leaves imported, in a fresh process."""
+    script = (f"import json, sys\n{code}\n"
+              f"print(json.dumps([m for m in {[*HEAVY, *LATER]!r} if m in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def test_import_dynaq_imports_no_heavy_library_and_no_numba():
+    assert _imported("import dynaq") == []
+
+
+def test_dynaq_help_imports_no_heavy_library_and_no_numba():
+    code = ("from dynaq.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0")
+    assert _imported(code) == []
+
+
+def test_dynaq_ls_imports_no_plotting_statistics_or_torch(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["run", "--env", "dynaq/DynaMaze-v0", "--planning-steps", "0", "--seeds", "1",
+                 "--episodes", "2", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    code = f"from dynaq.cli import main\nassert main(['ls', {str(out)!r}]) == 0"
+    # pandas still comes with dynaq.experiments.store, which reads cells with it
+    assert not set(_imported(code)) & {"matplotlib", "torch", "scipy.stats", "tqdm"}
+
+
+@pytest.mark.parametrize("name", dynaq.__all__)
+def test_every_public_name_loads_on_first_use_and_is_listed(name):
+    assert name in dir(dynaq)
+    assert getattr(dynaq, name) is not None
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        dynaq.Nope  # noqa: B018
+
+
+@pytest.mark.parametrize("order", ["import dynaq\nimport gymnasium as gym",
+                                   "import gymnasium as gym\nimport dynaq"])
+def test_the_gymnasium_ids_are_registered_whichever_is_imported_first(order):
+    # the script's own asserts fail the subprocess, so the run
+    assert "gymnasium" in _imported(f"{order}\nassert 'dynaq/DynaMaze-v0' in gym.registry\n"
+                                    "assert 'dynaq/GridWorld-v0' in gym.registry")
+
+
+STAMPED = """
+from dynaq import _cache
+from numba.core.registry import CPUDispatcher
+kernels = [v for v in vars(module).values() if isinstance(v, CPUDispatcher)]
+assert kernels and all(isinstance(k._cache._impl._locator, _cache._PackageStamp)
+                       for k in kernels)
+"""
+
+
+@pytest.mark.parametrize("first", ["import dynaq.kernels.heap as module",
+                                   "import numba\nimport dynaq.kernels.values as module",
+                                   "import dynaq.rng as module"])
+def test_kernels_are_stamped_by_dynaq_whatever_is_imported_first(first):
+    assert "numba" in _imported(first + STAMPED)
