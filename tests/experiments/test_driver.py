@@ -46,3 +46,27 @@ def test_the_plots_fit_the_task_and_figure_8_2_is_named_only_for_its_maze(tmp_pa
     for name in plots:
         assert f"]({name})" in md
     assert ("Figure 8.2" in md) == book
+
+
+@pytest.mark.parametrize("runs", [
+    (RunConfig(planning_steps=0, episodes=8), RunConfig(planning_steps=5, episodes=8)),
+    (RunConfig(env="dynaq/ShortcutMaze-v0", planning_steps=5, total_steps=300, episodes=None),),
+    (RunConfig(env="FrozenLake-v1", planning_steps=5, model="counts", episodes=8),
+     RunConfig(env="CliffWalking-v1", agent="q-learning", episodes=3)),
+])
+def test_outputs_come_from_memory_as_from_the_database(tmp_path, monkeypatch, runs):
+    """The driver summarises the cells it ran from memory and reads back only those stored
+    before (a grown directory): the frame is load_results's, value for value and dtype for
+    dtype, fresh, grown by seeds, grown by a run config and run again with nothing new."""
+    from dynaq.experiments import driver
+    from dynaq.experiments.store import load_results
+
+    seen = []
+    write_outputs = driver.write_outputs
+    monkeypatch.setattr(driver, "write_outputs", lambda *args: seen.append(args[3])
+                        or write_outputs(*args))
+    out = tmp_path / "out"
+    for exp in (Experiment("grow", runs[:1], 3), Experiment("grow", runs[:1], 5),
+                Experiment("grow", runs, 5), Experiment("grow", runs, 5)):
+        execute(exp, out, quiet=True)
+        pd.testing.assert_frame_equal(seen[-1], load_results(out), check_exact=True)

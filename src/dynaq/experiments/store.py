@@ -22,7 +22,7 @@ import math
 import numbers
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
@@ -109,6 +109,9 @@ class Store:
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('experiment', ?)",
                               (json.dumps(experiment.to_dict()),))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('keys', ?)", (KEY_SCHEME,))
+        self.stored_before: int = self.conn.execute(
+            "SELECT COALESCE(MAX(rowid), 0) FROM cells").fetchone()[0]
+        """The last ``cells`` rowid before this store wrote (see :func:`results_after`)."""
 
     def done_keys(self) -> set[str]:
         """Keys of the cells already stored."""
@@ -464,11 +467,9 @@ def discard_results(out: Path) -> None:
             path.unlink()
 
 
-def _episode_rows(cells: list[CellResult]) -> Iterator[tuple]:
-    """The ``episodes`` rows of some cells, built column by column over all of them at once
-    (a unit stores 10^4 rows: Python per value would cost more than SQLite)."""
-    if not cells:
-        return iter(())
+def _episode_columns(cells: Sequence[CellResult]) -> dict[str, np.ndarray]:
+    """The ``episodes`` columns of some cells (:data:`STORED`, NaN for NULL), computed over
+    all of them at once."""
     rec = np.concatenate([cell.records for cell in cells])
     v_star = np.concatenate([np.asarray(cell.v_star_start, dtype=float) for cell in cells])
     lengths = [len(cell.records) for cell in cells]
@@ -477,8 +478,28 @@ def _episode_rows(cells: list[CellResult]) -> Iterator[tuple]:
     values.update(episode=np.concatenate([np.arange(1, n + 1) for n in lengths]),
                   policy_optimal=np.where(np.isnan(rec[:, POLICY_VALUE]), np.nan, optimal),
                   v_star_start=v_star)
-    keys = np.repeat([cell.key for cell in cells], lengths).tolist()
-    return zip(keys, *(_sql_values(values[c.name], c.sql) for c in STORED), strict=True)
+    return {"cell_key": np.repeat([cell.key for cell in cells], lengths),
+            **{c.name: values[c.name] for c in STORED}}
+
+
+def _episode_rows(cells: Sequence[CellResult]) -> Iterator[tuple]:
+    """The ``episodes`` rows of some cells, built column by column over all of them (a
+    unit stores 10^4 rows: Python per value would cost more than SQLite)."""
+    if not cells:
+        return iter(())
+    columns = _episode_columns(cells)
+    return zip(columns["cell_key"].tolist(),
+               *(_sql_values(columns[c.name], c.sql) for c in STORED), strict=True)
+
+
+def _episode_frame(cells: Sequence[CellResult]) -> pd.DataFrame:
+    """The ``episodes`` rows of some cells as :func:`load_results` reads them from the
+    database: a column of integers as int64, of reals (NULL: NaN) as float64."""
+    columns = _episode_columns(cells)
+    frame = {"cell_key": columns["cell_key"].astype(object)}
+    frame.update({c.name: columns[c.name].astype(np.int64 if c.sql == "INTEGER NOT NULL"
+                                                 else float) for c in STORED})
+    return pd.DataFrame(frame)
 
 
 def _sql_values(values: np.ndarray, sql: str) -> list:
@@ -595,14 +616,49 @@ def load_results(out: str | Path) -> pd.DataFrame:
         ConfigError: If ``out`` holds no results database, one of an older layout, or one
             that is damaged (see :func:`describe`).
     """
+    return _load(out)
+
+
+def results_after(out: str | Path, stored_before: int, cells: Sequence[CellResult]
+                  ) -> pd.DataFrame:
+    """:func:`load_results` of ``out`` just after a driver stored ``cells`` there, without
+    reading them back: the frame is the same, the episodes of those cells taken from
+    memory and only the cells stored before them (``cells`` rows up to
+    :attr:`Store.stored_before`) from the database.
+
+    Raises:
+        ConfigError: As :func:`load_results`, for the cells read.
+    """
+    return _load(out, stored_before, cells)
+
+
+def _load(out: str | Path, stored_before: int | None = None,
+          recent: Sequence[CellResult] = ()) -> pd.DataFrame:
+    """:func:`load_results`, the cells after rowid ``stored_before`` being ``recent``."""
     db = Path(out) / DB_NAME
+    cells_sql, episodes_sql = "SELECT cell_key, config, seed FROM cells", "SELECT * FROM episodes"
+    if stored_before is not None:  # cells are only ever added, so rowids tell their order
+        cells_sql += f" WHERE rowid <= {int(stored_before)}"
+        episodes_sql += f" WHERE cell_key IN (SELECT cell_key FROM ({cells_sql}))"
     with _reading(out) as conn:
-        cells = _cells(conn, db)
-        eps = pd.read_sql_query("SELECT * FROM episodes ORDER BY cell_key, episode", conn)
+        raw = pd.read_sql_query(cells_sql, conn)
+        eps = pd.read_sql_query(f"{episodes_sql} ORDER BY cell_key, episode", conn)
+    _check_numbers(raw, "cells", db)
     _check_numbers(eps, "episodes", db)
     for name in ADDED:  # a database of an older dynaq, not yet opened to write
         if name not in eps:
             eps[name] = np.nan
+    if recent:
+        configs: dict[int, str] = {}
+        new = pd.DataFrame({"cell_key": [c.key for c in recent],
+                            "config": [configs.setdefault(id(c.run), json.dumps(c.run.row()))
+                                       for c in recent],
+                            "seed": np.array([c.seed for c in recent], dtype=np.int64)})
+        # a column of NULLs only reads as objects: as NaN, as load_results makes it below
+        eps = eps.astype(dict.fromkeys([*NULLABLE, "policy_optimal"], float))
+        raw, eps = (pd.concat([part for part in parts if len(part)], ignore_index=True)
+                    for parts in ((raw, new), (eps, _episode_frame(recent))))
+    cells = _config_frame(raw, db)
     config = cells.columns.drop(["cell_key", "seed"])
     df = cells.merge(eps, on="cell_key").drop(columns="cell_key")
     df[list(NULLABLE)] = df[list(NULLABLE)].astype(float)  # a column of NULLs only reads as objects
@@ -619,6 +675,15 @@ def _cells(conn: sqlite3.Connection, db: Path) -> pd.DataFrame:
     """
     cells = pd.read_sql_query("SELECT cell_key, config, seed FROM cells", conn)
     _check_numbers(cells, "cells", db)
+    return _config_frame(cells, db)
+
+
+def _config_frame(cells: pd.DataFrame, db: Path) -> pd.DataFrame:
+    """Cells as (cell_key, config JSON, seed) → the run config's columns, cell_key, seed.
+
+    Raises:
+        ConfigError: If a config is not a JSON object.
+    """
     rows = {c: _row(_json_object(c, "cells.config", db)) for c in cells["config"].unique()}
     # a sequence setting (hidden widths) as text, "64×64": a table cell holds one value
     rows = {c: {k: "×".join(map(str, v)) if isinstance(v, list) else v
