@@ -6,6 +6,8 @@ import pytest
 
 from dynaq import ConfigError
 from dynaq.analysis.stats import (
+    CONFIDENCE,
+    N_RESAMPLES,
     aggregate_ci,
     bootstrap_ci,
     curve,
@@ -210,3 +212,28 @@ def test_success_rate_and_cumulative_reward_by_hand(frame):
     row = summarize(df).iloc[0]
     assert row["success_rate"] == 0.5 and row["total_return"] == 2.0
     assert row["mean_return"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("n", [2, 5, 300])
+def test_shared_resamples_give_the_numbers_drawn_afresh(n):
+    """The resamples are drawn once per (size, seed) and shared: every call gives what
+    drawing them afresh, as int64, gives, bit for bit, and no caller can change them."""
+    data = np.random.default_rng(n).normal(size=(n, 4))
+    counts = np.random.default_rng(0).multinomial(n, np.full(n, 1.0 / n), N_RESAMPLES)
+    means = counts @ data / n
+    quantiles = [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)]  # as the module computes them
+    expected = np.percentile(means, quantiles, axis=0)
+    for _ in range(2):
+        _, low, high = bootstrap_ci(data)
+        assert low.tobytes() == expected[0].tobytes() and high.tobytes() == expected[1].tobytes()
+    index = np.random.default_rng(0).integers(0, n, (N_RESAMPLES, n))
+    replicas = data[:, 0][index].mean(axis=-1)
+    expected = np.percentile(replicas, quantiles)
+    for _ in range(2):
+        assert aggregate_ci(data[:, 0], "mean")[1:] == tuple(expected)
+    from dynaq.analysis import stats
+
+    with pytest.raises(ValueError, match="read-only"):
+        stats._resample_counts(n, 0)[0, 0] = 1
+    with pytest.raises(ValueError, match="read-only"):
+        stats._resample_indices((n,), 0)[0][0, 0] = 1

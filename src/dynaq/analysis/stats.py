@@ -8,6 +8,7 @@ edge of the statistical precipice": percentile bootstrap CIs where, when several
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -68,22 +69,44 @@ def bootstrap_interval(samples: Sequence[np.ndarray], statistic: Callable[..., n
     # Resampled index arrays, one stratum at a time, then the statistic of all resamples in
     # one vectorised call (scipy.stats.bootstrap does the same, but importing it costs
     # more than the rest of a small reproduction).
-    rng = np.random.default_rng(seed)
-    resampled = []
-    for sample in samples:
-        sample = np.moveaxis(sample, axis, -1)
-        n = sample.shape[-1]
-        resampled.append(sample[..., rng.integers(0, n, (N_RESAMPLES, n))])
+    samples = [np.moveaxis(sample, axis, -1) for sample in samples]
+    indices = _resample_indices(tuple(sample.shape[-1] for sample in samples), seed)
+    resampled = [sample[..., index] for sample, index in zip(samples, indices, strict=True)]
     replicas = np.asarray(statistic(*resampled, axis=-1), dtype=float)
     low, high = np.percentile(replicas, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)],
                               axis=-1)
     # The statistic of resamples of constant data is that constant up to rounding. Constant
     # is max == min, not ptp == 0: a sample may be all ±inf (seeds that never reached a
     # "to" metric, ranked worst), where max − min is inf − inf.
-    constant = np.all([np.max(s, axis=axis) == np.min(s, axis=axis) for s in samples], axis=0)
+    constant = np.all([np.max(s, axis=-1) == np.min(s, axis=-1) for s in samples], axis=0)
     if np.ndim(constant) < np.ndim(value):
         constant = np.broadcast_to(constant, value.shape)
     return value, np.where(constant, value, low), np.where(constant, value, high)
+
+
+@functools.lru_cache(maxsize=4)
+def _resample_indices(sizes: tuple[int, ...], seed: int) -> tuple[np.ndarray, ...]:
+    """The resampled observations of :func:`bootstrap_interval`, one ``(N_RESAMPLES, n)``
+    array per stratum of ``n``, drawn one stratum after the other from ``seed``'s stream.
+    They depend on the sizes and the seed alone, so a summary's many metrics and configs
+    of as many seeds share one draw (kept as int32: the same indices in half the memory)."""
+    rng = np.random.default_rng(seed)
+    return tuple(_frozen(rng.integers(0, n, (N_RESAMPLES, n)).astype(np.int32)) for n in sizes)
+
+
+@functools.lru_cache(maxsize=4)
+def _resample_counts(n: int, seed: int) -> np.ndarray:
+    """How often each of ``n`` observations occurs in each resample of :func:`bootstrap_ci`
+    (``(N_RESAMPLES, n)``, from ``seed``'s stream): the same for every curve point, config
+    and plot of as many seeds (kept as int32: the same counts in half the memory)."""
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), N_RESAMPLES)
+    return _frozen(counts.astype(np.int32))
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """``array`` made read-only, as a cached array shared by every caller must be."""
+    array.flags.writeable = False
+    return array
 
 
 def bootstrap_ci(data: np.ndarray, axis: int = 0, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -105,8 +128,8 @@ def bootstrap_ci(data: np.ndarray, axis: int = 0, seed: int = 0) -> tuple[np.nda
     if n < 2:
         nan = np.full_like(mean, np.nan)
         return mean, nan, nan
-    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), N_RESAMPLES)
-    means = counts @ data.reshape(n, -1) / n
+    # int32 counts times float64 data is the product of the counts as float64, as int64's
+    means = _resample_counts(n, seed) @ data.reshape(n, -1) / n
     low, high = np.percentile(means, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)], axis=0)
     # The mean of resamples of constant data is that constant up to rounding; say so.
     constant = np.ptp(data.reshape(n, -1), axis=0) == 0
