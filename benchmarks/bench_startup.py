@@ -4,9 +4,10 @@ earlier checkout.
     python benchmarks/bench_startup.py [--before OTHER/src] [--rounds 7]
 
 Each command runs as a fresh process (``python -m dynaq`` is the ``dynaq`` command), once to
-warm the file cache, then ``--rounds`` times; the median wall time is printed, and with
+warm the file cache, then ``--rounds`` times; the median wall time is printed, and the
+median CPU time (user + system) that the process used, steadier on a shared machine; with
 ``--before`` (the ``src`` directory of another checkout, put first on ``PYTHONPATH``) also
-the earlier median and the ratio before / now. ``dynaq ls`` reads a small results
+the earlier medians and the ratios before / now. ``dynaq ls`` reads a small results
 directory that this tree writes first (numba's kernel cache should be warm, or that first
 run compiles). Nothing is asserted: timings depend on the machine and its load.
 """
@@ -14,7 +15,9 @@ run compiles). Nothing is asserted: timings depend on the machine and its load.
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,17 +36,24 @@ def _commands(results: Path) -> dict[str, list[str]]:
             "dynaq reproduce --list": ["-m", "dynaq", "reproduce", "--list"]}
 
 
-def _median_s(args: list[str], src: Path, rounds: int) -> float:
-    """The median wall time of ``python ARGS`` with ``src`` first on the path."""
+def _cpu_s() -> float:
+    """CPU seconds used so far by this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _medians_s(args: list[str], src: Path, rounds: int) -> tuple[float, float]:
+    """The median wall and CPU times of ``python ARGS`` with ``src`` first on the path."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    times = []
+    wall, cpu = [], []
     for i in range(rounds + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         subprocess.run([sys.executable, *args], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if i:  # the first only warms the file cache
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+            wall.append(time.perf_counter() - t0)
+            cpu.append(_cpu_s() - c0)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def _results_dir(parent: Path) -> Path:
@@ -63,15 +73,16 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         commands = _commands(_results_dir(Path(tmp)))
-        print(f"whole-process wall time, median of {args.rounds} runs (s)")
-        print(f"   {'command':<24}{'before':>9}{'now':>9}{'before/now':>12}")
+        print(f"whole-process times, median of {args.rounds} runs (s): wall, then CPU")
+        print(f"   {'command':<24}" + "".join(f"{h:>9}" for h in (
+            "before", "now", "ratio", "cpu bef.", "cpu now", "ratio")))
         for label, command in commands.items():
-            now = _median_s(command, SRC, args.rounds)
-            if args.before is None:
-                print(f"   {label:<24}{'':>9}{now:>9.3f}")
-                continue
-            before = _median_s(command, args.before, args.rounds)
-            print(f"   {label:<24}{before:>9.3f}{now:>9.3f}{before / now:>11.1f}x")
+            now = _medians_s(command, SRC, args.rounds)
+            before = (_medians_s(command, args.before, args.rounds) if args.before
+                      else (math.nan, math.nan))
+            cells = [before[0], now[0], before[0] / now[0], before[1], now[1],
+                     before[1] / now[1]]
+            print(f"   {label:<24}" + "".join(f"{c:>9.3f}" for c in cells))
 
 
 if __name__ == "__main__":

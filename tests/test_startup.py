@@ -85,3 +85,22 @@ assert kernels and all(isinstance(k._cache._impl._locator, _cache._PackageStamp)
                                    "import dynaq.rng as module"])
 def test_kernels_are_stamped_by_dynaq_whatever_is_imported_first(first):
     assert "numba" in _imported(first + STAMPED)
+
+
+def test_failed_cells_still_exit_1_though_main_imports_the_driver_late(tmp_path, monkeypatch,
+                                                                         capsys):
+    from dynaq.experiments import backends
+
+    real = backends.run_cells
+
+    def flaky(run, seeds, progress=None):
+        if 1 in seeds:
+            raise RuntimeError("boom")
+        return real(run, seeds, progress)
+
+    monkeypatch.setattr(backends, "run_cells", flaky)
+    assert main(["run", "--env", "dynaq/DynaMaze-v0", "--planning-steps", "0", "--seeds", "2",
+                 "--episodes", "2", "--chunk", "1", "--out", str(tmp_path / "res"),
+                 "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "dynaq: 1 cell(s) failed" in err and "(seed 1): RuntimeError: boom" in err
