@@ -8,9 +8,11 @@ Speed is measured in ``benchmarks/bench_startup.py``, never here.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +58,18 @@ def test_dynaq_ls_imports_no_plotting_statistics_or_torch(tmp_path, capsys):
 def test_every_public_name_loads_on_first_use_and_is_listed(name):
     assert name in dir(dynaq)
     assert getattr(dynaq, name) is not None
+
+
+def test_the_names_type_checkers_see_are_those_loaded_on_first_use():
+    tree = ast.parse(Path(dynaq.__file__).read_text(encoding="utf-8"))
+    block, = (node for node in tree.body if isinstance(node, ast.If)
+              and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+    seen = {alias.name: stmt.module for stmt in block.body
+            if isinstance(stmt, ast.ImportFrom) for alias in stmt.names}
+    assert seen.pop("envs") == "dynaq"
+    assert seen == dynaq._EXPORTS
+    assert set(dynaq.__all__) == {*seen, "envs", "__version__", "ConfigError",
+                                  "StochasticWorldWarning"}
 
 
 def test_an_unknown_name_is_an_attribute_error():

@@ -16,9 +16,37 @@ import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynaq.errors import ConfigError, StochasticWorldWarning
+
+if TYPE_CHECKING:  # what _EXPORTS loads, for type checkers (a test keeps the two equal)
+    from dynaq import envs
+    from dynaq.agents import (
+        AGENTS,
+        DynaQ,
+        DynaQConfig,
+        DynaQPlus,
+        DynaQPlusConfig,
+        PrioritizedSweeping,
+        PrioritizedSweepingConfig,
+        QLearning,
+        Replay,
+        ReplayConfig,
+    )
+    from dynaq.analysis.stats import summarize
+    from dynaq.envs import DOWN, LEFT, RIGHT, UP, GridWorld, TabularEnv
+    from dynaq.experiments.config import Experiment, RunConfig
+    from dynaq.experiments.driver import execute
+    from dynaq.experiments.evaluate import evaluate_agent
+    from dynaq.experiments.runner import run_cells
+    from dynaq.experiments.store import load_results
+    from dynaq.mdp import TabularMDP, greedy_policy
+    from dynaq.metrics import GroundTruth
+    from dynaq.models import MODELS, CountsModel, DeterministicModel
+    from dynaq.saving import load_agent, save_agent
+
+    __version__: str
 
 _EXPORTS = {
     **dict.fromkeys(["AGENTS", "DynaQ", "DynaQConfig", "DynaQPlus", "DynaQPlusConfig",
