@@ -11,6 +11,7 @@ Gymnasium, pandas, SciPy or matplotlib import; it never imports torch: the deep 
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 import sys
@@ -113,13 +114,15 @@ class _AfterImport:
         spec = importlib.util.find_spec(fullname)
         if spec is None or spec.loader is None:
             return spec
-        execute = spec.loader.exec_module
+        # a copy: one loader can serve several modules (a zip's), and only this one waits
+        spec.loader = loader = copy.copy(spec.loader)
+        execute = loader.exec_module
 
         def exec_module(module: ModuleType) -> None:
             execute(module)
             self.then()
 
-        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
 
 
