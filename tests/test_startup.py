@@ -118,3 +118,23 @@ def test_failed_cells_still_exit_1_though_main_imports_the_driver_late(tmp_path,
                  "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "dynaq: 1 cell(s) failed" in err and "(seed 1): RuntimeError: boom" in err
+
+
+def test_a_run_listens_for_compiling_and_ls_does_not(tmp_path, monkeypatch, capsys):
+    import contextlib
+
+    from numba.core import event
+
+    from dynaq import cli
+
+    installed = []
+    monkeypatch.setattr(event, "install_listener", lambda kind, listener: (
+        installed.append((kind, listener)), contextlib.nullcontext())[1])
+    out = str(tmp_path / "res")
+    assert main(["run", "--env", "dynaq/DynaMaze-v0", "--planning-steps", "0", "--seeds", "1",
+                 "--episodes", "2", "--out", out]) == 0
+    notices = [kind for kind, listener in installed if isinstance(listener, cli.CompileNotice)]
+    assert notices == ["numba:compile"]
+    installed.clear()
+    assert main(["ls", out]) == 0
+    assert installed == []
