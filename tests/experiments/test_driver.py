@@ -70,3 +70,31 @@ def test_outputs_come_from_memory_as_from_the_database(tmp_path, monkeypatch, ru
                 Experiment("grow", runs, 5), Experiment("grow", runs, 5)):
         execute(exp, out, quiet=True)
         pd.testing.assert_frame_equal(seen[-1], load_results(out), check_exact=True)
+
+
+def test_ctrl_c_of_a_serial_run_keeps_the_stored_cells_and_resumes(tmp_path):
+    """A serial run computes the next unit in a thread while it stores one: Ctrl-C still
+    exits 130 with exactly the stored cells kept, and a rerun completes it as one
+    uninterrupted run computes it."""
+    import os
+    import subprocess
+    import sys
+
+    from dynaq.experiments.driver import TEST_SIGNAL_ENV
+    from dynaq.experiments.store import load_results
+
+    def cli(out):
+        return [sys.executable, "-m", "dynaq", "run", "--env", "dynaq/DynaMaze-v0",
+                "--planning-steps", "5", "--seeds", "12", "--episodes", "10", "--chunk", "2",
+                "--quiet", "--out", str(out)]
+
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    proc = subprocess.run(cli(out), env={**os.environ, TEST_SIGNAL_ENV: "4:SIGINT"},
+                          capture_output=True, text=True)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted(load_results(out)["seed"].unique()) == [0, 1, 2, 3]
+    subprocess.run(cli(out), check=True, capture_output=True)
+    subprocess.run(cli(ref), check=True, capture_output=True)
+    pd.testing.assert_frame_equal(load_results(out).drop(columns="wall_s"),
+                                  load_results(ref).drop(columns="wall_s"), check_exact=True)

@@ -1,0 +1,143 @@
+"""The whole command against its kernels: what a user waits for beyond the compiled cells.
+
+    python benchmarks/bench_whole.py                        # this checkout
+    python benchmarks/bench_whole.py --before /tmp/before   # and a checkout of an older
+                                                            # commit, measured the same way
+
+It prints three ratios, each measured in one run (warm numba cache):
+
+1. ``dynaq run --env dynaq/DynaMaze-v0 --agent dyna-q --planning-steps 0 5 50 200 --seeds
+   1000 --episodes 50`` as a whole process, against its compiled cells alone
+   (``run_cells`` of the same configs and seeds, in chunks of the driver's 64 seeds, in
+   this process after a warm-up); target <= 1.3;
+2. growing a directory of 1000 seeds of k = 50 to 3000 through the CLI: the added backups
+   per second of the whole growing command, against the kernels' (``run_cells`` of the
+   2000 added seeds); target >= 0.8;
+3. ``dynaq reproduce fig8.2`` (300 seeds) as a whole process, against the course's
+   plain-Python sketch (``benchmarks/baseline.py``) doing the same 300 seeds of k in {0, 5,
+   50} as a whole process (``--fig-seeds`` runs fewer of both); target >= 10.
+
+With ``--before``, the same measurements run again on that checkout's ``src``
+(``PYTHONPATH``, which comes before the editable install); the baseline is run once, for
+both. Nothing is asserted: timings depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ENV = "dynaq/DynaMaze-v0"
+KS = (0, 5, 50, 200)
+SEEDS, GROWN, EPISODES, CHUNK = 1000, 3000, 50, 64
+FIG_KS = (0, 5, 50)
+BASELINE = """
+import sys, time
+sys.path.insert(0, {here!r})
+from baseline import dyna_maze_table, run_baseline
+world = dyna_maze_table()
+for k in {ks!r}:
+    for seed in range({seeds}):
+        run_baseline(k, 50, seed, world)
+"""
+
+
+def _wall(cmd: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of a whole process."""
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    return time.perf_counter() - t0
+
+
+def _cells_s(k: int, seeds: range) -> float:
+    """Seconds of the compiled cells alone, chunked as the driver chunks them."""
+    from dynaq.experiments.config import RunConfig
+    from dynaq.experiments.runner import run_cells
+
+    run = RunConfig(env=ENV, agent="dyna-q", planning_steps=k, episodes=EPISODES)
+    run_cells(run, [0])  # loads the kernels from numba's cache
+    t0 = time.perf_counter()
+    for i in range(seeds.start, seeds.stop, CHUNK):
+        run_cells(run, list(range(i, min(i + CHUNK, seeds.stop))))
+    return time.perf_counter() - t0
+
+
+def _added_backups(db: Path, first_seed: int) -> int:
+    """Backups of the stored cells of seed >= ``first_seed`` (their last episode's)."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT SUM(e.backups) FROM episodes e JOIN cells c USING "
+                            "(cell_key) WHERE c.seed >= ? AND e.episode = c.episodes",
+                            (first_seed,)).fetchone()[0]
+
+
+def measure(fig_seeds: int) -> dict[str, float]:
+    """The whole commands and their cells, with this process's ``dynaq``."""
+    env = dict(os.environ)
+    dynaq = [sys.executable, "-m", "dynaq"]
+    run = [*dynaq, "run", "--env", ENV, "--agent", "dyna-q", "--episodes", str(EPISODES),
+           "--quiet"]
+    ks = [str(k) for k in KS]
+    with tempfile.TemporaryDirectory() as tmp:
+        # warm numba's cache for every command measured (outside the clock)
+        _wall([*run, "--planning-steps", *ks, "--seeds", "2", "--out", f"{tmp}/warm"], env)
+        _wall([*dynaq, "reproduce", "fig8.2", "--seeds", "2", "--out", f"{tmp}/warm82"], env)
+        whole = _wall([*run, "--planning-steps", *ks, "--seeds", str(SEEDS),
+                       "--out", f"{tmp}/sweep"], env)
+        cells = sum(_cells_s(k, range(SEEDS)) for k in KS)
+        grow = [*run, "--planning-steps", "50", "--out", f"{tmp}/grow"]
+        _wall([*grow, "--seeds", str(SEEDS)], env)
+        grow_s = _wall([*grow, "--seeds", str(GROWN)], env)
+        added = _added_backups(Path(tmp) / "grow" / "results.sqlite", SEEDS)
+        kernel_s = _cells_s(50, range(SEEDS, GROWN))
+        fig = _wall([*dynaq, "reproduce", "fig8.2", "--seeds", str(fig_seeds),
+                     "--out", f"{tmp}/fig"], env)
+    return dict(whole_s=whole, cells_s=cells, grow_s=grow_s, kernel_s=kernel_s,
+                added_backups=added, fig_s=fig)
+
+
+def report(label: str, m: dict[str, float], baseline_s: float, fig_seeds: int) -> None:
+    cli_rate, kernel_rate = m["added_backups"] / m["grow_s"], m["added_backups"] / m["kernel_s"]
+    print(f"{label}:")
+    print(f"  run, {SEEDS} seeds x k in {list(KS)}: whole {m['whole_s']:.2f} s, cells alone "
+          f"{m['cells_s']:.2f} s, ratio {m['whole_s'] / m['cells_s']:.2f}   target <= 1.3")
+    print(f"  grow k = 50, {SEEDS} -> {GROWN} seeds: whole {m['grow_s']:.2f} s, "
+          f"{cli_rate:.3g} backups/s; kernels {m['kernel_s']:.2f} s, {kernel_rate:.3g} "
+          f"backups/s; ratio {cli_rate / kernel_rate:.2f}   target >= 0.8")
+    print(f"  reproduce fig8.2, {fig_seeds} seeds: whole {m['fig_s']:.2f} s; plain-Python "
+          f"sketch {baseline_s:.2f} s; {baseline_s / m['fig_s']:.1f}x faster   target >= 10")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, help="a checkout to measure the same way")
+    parser.add_argument("--fig-seeds", type=int, default=300)
+    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure_only:  # the child of --before: numbers only, as JSON
+        print(json.dumps(measure(args.fig_seeds)))
+        return
+    print(f"{os.cpu_count()} cores; warm numba cache; {time.strftime('%Y-%m-%d %H:%M')}")
+    after = measure(args.fig_seeds)
+    before = None
+    if args.before is not None:
+        env = {**os.environ, "PYTHONPATH": str(args.before.resolve() / "src")}
+        out = subprocess.run([sys.executable, __file__, "--measure-only", "--fig-seeds",
+                              str(args.fig_seeds)], check=True, capture_output=True,
+                             text=True, env=env).stdout
+        before = json.loads(out.strip().splitlines()[-1])
+    baseline_s = _wall([sys.executable, "-c", BASELINE.format(
+        here=str(Path(__file__).parent), ks=FIG_KS, seeds=args.fig_seeds)], dict(os.environ))
+    if before is not None:
+        report(f"before ({args.before})", before, baseline_s, args.fig_seeds)
+    report("this checkout", after, baseline_s, args.fig_seeds)
+
+
+if __name__ == "__main__":
+    main()
