@@ -165,3 +165,28 @@ def test_describe_leaves_blank_a_setting_the_agent_lacks(tmp_path):
     kappa = header.index("kappa")
     assert [[c.strip() for c in r.strip("|").split("|")][kappa] for r in rows[1:]] == ["",
                                                                                      "0.01"]
+
+
+@pytest.mark.parametrize("alike", [False, True])
+def test_episodes_are_joined_to_their_cells_as_a_merge_and_sort_would(alike):
+    """The results frame is taken in an order found per cell; it equals merging by key and
+    sorting every row by the config columns, seed and episode, also where two cells are
+    alike in all of them (then their episodes interleave) and for an episode of no cell."""
+    import numpy as np
+    import pandas as pd
+
+    from dynaq.experiments.store import _joined
+
+    rng = np.random.default_rng(3)
+    cells = pd.DataFrame({"env": ["b", "a", "b", "a"], "planning_steps": [5, 5, 0, 5],
+                          "kappa": [np.nan, 0.1, np.nan, np.nan],
+                          "cell_key": ["k0", "k1", "k2", "k3"], "seed": [1, 0, 0, 1]})
+    if alike:
+        cells.loc[3, ["env", "kappa", "seed"]] = ["a", 0.1, 0]
+    eps = pd.DataFrame({"cell_key": np.repeat(["k0", "k1", "k2", "k3", "gone"], 3),
+                        "episode": np.tile([1, 2, 3], 5), "steps": np.arange(15)})
+    eps = eps.iloc[rng.permutation(len(eps))].reset_index(drop=True)
+    config = ["env", "planning_steps", "kappa", "seed"]
+    expected = cells.merge(eps, on="cell_key").drop(columns="cell_key").sort_values(
+        [*config, "episode"], kind="stable", ignore_index=True)
+    pd.testing.assert_frame_equal(_joined(cells, eps), expected, check_exact=True)

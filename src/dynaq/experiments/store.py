@@ -22,7 +22,7 @@ import math
 import numbers
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
@@ -126,11 +126,7 @@ class Store:
         """Store finished cells and failed ones, all in one transaction (one statement per
         table: a unit of 64 cells stores some 10^4 episode rows)."""
         cells = list(cells)
-        configs: dict[int, str] = {}  # the cells of a unit share one run config
-
-        def config(run: RunConfig) -> str:
-            return configs.setdefault(id(run), json.dumps(run.row()))
-
+        config = _config_json()
         with self.conn:
             self.conn.executemany("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)",
                                   [(f.key, config(f.run), f.seed, f.error, f.traceback)
@@ -145,6 +141,19 @@ class Store:
         """Close the database connection and release the directory."""
         self.conn.close()
         os.close(self._lock)
+
+
+def _config_json() -> Callable[[RunConfig], str]:
+    """The stored JSON of a run config (:meth:`RunConfig.row`), made once per config: the
+    cells of a unit, or of a whole run config, share one."""
+    made: dict[int, str] = {}
+
+    def config(run: RunConfig) -> str:
+        if id(run) not in made:
+            made[id(run)] = json.dumps(run.row())
+        return made[id(run)]
+
+    return config
 
 
 @cache
@@ -649,22 +658,42 @@ def _load(out: str | Path, stored_before: int | None = None,
         if name not in eps:
             eps[name] = np.nan
     if recent:
-        configs: dict[int, str] = {}
+        config = _config_json()
         new = pd.DataFrame({"cell_key": [c.key for c in recent],
-                            "config": [configs.setdefault(id(c.run), json.dumps(c.run.row()))
-                                       for c in recent],
+                            "config": [config(c.run) for c in recent],
                             "seed": np.array([c.seed for c in recent], dtype=np.int64)})
         # a column of NULLs only reads as objects: as NaN, as load_results makes it below
         eps = eps.astype(dict.fromkeys([*NULLABLE, "policy_optimal"], float))
         raw, eps = (pd.concat([part for part in parts if len(part)], ignore_index=True)
                     for parts in ((raw, new), (eps, _episode_frame(recent))))
-    cells = _config_frame(raw, db)
-    config = cells.columns.drop(["cell_key", "seed"])
-    df = cells.merge(eps, on="cell_key").drop(columns="cell_key")
+    df = _joined(_config_frame(raw, db), eps)
     df[list(NULLABLE)] = df[list(NULLABLE)].astype(float)  # a column of NULLs only reads as objects
     df["policy_optimal"] = df["policy_optimal"].astype("boolean")
     df["truncated"] = df["truncated"].astype(bool)
-    return df.sort_values([*config, "seed", "episode"], kind="stable", ignore_index=True)
+    return df
+
+
+def _joined(cells: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
+    """Each episode beside its cell's columns (as ``cells.merge(eps, on="cell_key")``
+    without the key), sorted by the config columns, seed and episode.
+
+    The order is found for the cells, then for the episodes of each, and each frame is
+    taken in it once: neither 10^5 rows merged by a text key nor sorted by a dozen columns.
+    Cells alike in every column and seed (none that this dynaq writes) would interleave
+    their episodes in that sort, so they are merged and sorted row by row.
+    """
+    config = [*cells.columns.drop(["cell_key", "seed"]), "seed"]
+    if cells.duplicated(config).any():
+        df = cells.merge(eps, on="cell_key").drop(columns="cell_key")
+        return df.sort_values([*config, "episode"], kind="stable", ignore_index=True)
+    cells = cells.reset_index(drop=True)
+    rank = np.empty(len(cells), np.int64)
+    rank[cells.sort_values(config, kind="stable").index.to_numpy()] = np.arange(len(cells))
+    cell = pd.Index(cells["cell_key"]).get_indexer(eps["cell_key"])
+    rows = np.flatnonzero(cell >= 0)  # an episode of no stored cell: not in a merge either
+    rows = rows[np.lexsort((eps["episode"].to_numpy()[rows], rank[cell[rows]]))]
+    return pd.concat([cells.drop(columns="cell_key").iloc[cell[rows]].reset_index(drop=True),
+                      eps.drop(columns="cell_key").iloc[rows].reset_index(drop=True)], axis=1)
 
 
 def _cells(conn: sqlite3.Connection, db: Path) -> pd.DataFrame:
