@@ -57,17 +57,39 @@ def test_unknown_reproduction_is_one_line(capsys):
     assert err.count("\n") == 1
 
 
+# How many of the run loops of fig8.2 (Dyna-Q) and fig8.4 (Dyna-Q, Dyna-Q+) are not cached,
+# then (given an argument) how many compile_ahead compiles for fig8.4.
+MISSING = """
+import sys
+from dynaq.experiments.presets import get_preset
+from dynaq.warm import compile_ahead, uncached, variants
+
+print(len(uncached(variants(["fig8.2", "fig8.4"]))), len(uncached(variants(["fig8.2"]))))
+if len(sys.argv) > 1:
+    print(compile_ahead(get_preset("fig8.4").experiment(1).runs))
+"""
+
+
+def python(code, env, *args):
+    done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="nothing compiles")
 def test_warmed_reproduction_compiles_nothing(tmp_path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    assert python(MISSING, env).stdout.split() == ["2", "1"]  # nothing cached
     warmed = subprocess.run([sys.executable, "-m", "dynaq.warm", "fig8.2", "--workers", "2"],
                             env=env, capture_output=True, text=True, timeout=600)
     assert warmed.returncode == 0, warmed.stderr
     assert "compiling kernels for fig8.2" in warmed.stderr
     # another process, the real command with more seeds: every kernel loads from the cache
-    real = subprocess.run([sys.executable, "-c", RECORDED, "reproduce", "fig8.2", "--seeds", "3",
-                           "--out", str(tmp_path / "out")],
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert real.returncode == 0, real.stderr
+    real = python(RECORDED, env, "reproduce", "fig8.2", "--seeds", "3", "--out",
+                  str(tmp_path / "out"))
     assert real.stdout.splitlines()[-1] == "compiled:"
     assert "compiling" not in real.stderr
+    # Dyna-Q's loop is cached now; Dyna-Q+'s alone is missing, which compiles as fast in the
+    # command itself as in a worker, so compile_ahead leaves it
+    assert python(MISSING, env, "ahead").stdout.split() == ["1", "0", "0"]

@@ -31,30 +31,43 @@ from pathlib import Path
 
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import RunConfig
+from dynaq.kernels import run as kernels
 
 DEMO = ("fig8.2", "seed-table")
 """The reproductions ``make demo`` runs, warmed by default."""
 
 
-def variants(presets: Sequence[str]) -> list[RunConfig]:
-    """One run of the reproductions ``presets`` per distinct compiled run loop: the first
-    run of each tabular agent variant their experiments hold (deep runs compile no run
-    loop, and computed reproductions run no learning runs)."""
+def distinct(runs: Sequence[RunConfig]) -> list[RunConfig]:
+    """One of ``runs`` per distinct compiled run loop (one per tabular agent variant, see
+    :func:`dynaq.kernels.run.agent_id`; deep runs compile none), the first of each."""
+    found: dict[int, RunConfig] = {}
+    for run in runs:
+        if not run.is_deep:
+            found.setdefault(_loop(run), run)
+    return list(found.values())
+
+
+def _loop(run: RunConfig) -> int:
+    """The number of the compiled run loop that ``run`` runs."""
     from dynaq.agents.registry import resolve_agent
+
+    return kernels.agent_id(resolve_agent(run.agent).kernels(run.agent_config()))
+
+
+def variants(presets: Sequence[str]) -> list[RunConfig]:
+    """:func:`distinct` runs of the reproductions ``presets`` (computed reproductions run
+    no learning runs)."""
     from dynaq.experiments.presets import get_preset
     from dynaq.experiments.presets.base import LearningPreset
-    from dynaq.kernels.run import agent_id
 
-    found: dict[int, RunConfig] = {}
-    for name in presets:
-        preset = get_preset(name)
-        if not isinstance(preset, LearningPreset):
-            continue
-        for run in preset.experiment(1).runs:
-            if not run.is_deep:
-                agent = resolve_agent(run.agent)
-                found.setdefault(agent_id(agent.kernels(run.agent_config())), run)
-    return list(found.values())
+    chosen = [get_preset(name) for name in presets]
+    return distinct([run for preset in chosen if isinstance(preset, LearningPreset)
+                     for run in preset.experiment(1).runs])
+
+
+def uncached(runs: Sequence[RunConfig]) -> list[RunConfig]:
+    """The :func:`distinct` runs of ``runs`` whose run loop numba's cache lacks."""
+    return [run for run in distinct(runs) if not kernels.is_cached(_loop(run))]
 
 
 def _compile_run(run: RunConfig) -> None:
@@ -73,6 +86,34 @@ def _reproduce_once(name: str) -> None:
         get_preset(name).reproduce(1, Path(scratch) / name, Options(quiet=True))
 
 
+def _pool(tasks: int, workers: int | None) -> ProcessPoolExecutor:
+    """Processes for ``tasks`` tasks: ``workers``, or up to one per core."""
+    from dynaq.experiments.backends import _worker_init
+
+    n = workers or min(os.cpu_count() or 1, tasks)
+    # spawn: a forked worker would inherit a thread pool numba may have started here
+    return ProcessPoolExecutor(max(n, 1), mp_context=get_context("spawn"),
+                               initializer=_worker_init)
+
+
+def compile_ahead(runs: Sequence[RunConfig], workers: int | None = None) -> int:
+    """Compiles the run loops of ``runs`` that numba's cache lacks side by side, one per
+    worker process (``workers``, default: up to one per core), where two or more are
+    missing and there are two cores: a command that runs several agent variants then
+    loads them all instead of compiling one after another.
+
+    Returns:
+        How many run loops were compiled (0: none missing, or one, which compiles as fast
+        in the caller).
+    """
+    missing = uncached(runs)
+    if len(missing) < 2 or (workers or os.cpu_count() or 1) < 2:
+        return 0
+    with _pool(len(missing), workers) as pool:
+        list(pool.map(_compile_run, missing))
+    return len(missing)
+
+
 def warm(presets: Sequence[str] = DEMO, workers: int | None = None) -> float:
     """Compiles into numba's cache every kernel the reproductions ``presets`` run (see the
     module docstring); ``workers``: processes (default: up to one per core).
@@ -80,18 +121,11 @@ def warm(presets: Sequence[str] = DEMO, workers: int | None = None) -> float:
     Returns:
         The seconds it took.
     """
-    from dynaq.experiments.backends import _worker_init
-
     start = time.perf_counter()
-    runs = variants(presets)
-    n = workers or min(os.cpu_count() or 1, max(len(runs), len(presets)))
-    # spawn: a forked worker would inherit a thread pool numba may have started here
-    with ProcessPoolExecutor(n, mp_context=get_context("spawn"),
-                             initializer=_worker_init) as pool:
-        for _ in pool.map(_compile_run, runs):
-            pass  # the run loops first: the reproductions below load them
-        for _ in pool.map(_reproduce_once, presets):
-            pass
+    runs = uncached(variants(presets))
+    with _pool(max(len(runs), len(presets)), workers) as pool:
+        list(pool.map(_compile_run, runs))  # the run loops first: the reproductions load them
+        list(pool.map(_reproduce_once, presets))
     return time.perf_counter() - start
 
 
