@@ -314,21 +314,6 @@ RNG_ARG = run_batch.__code__.co_varnames.index("agent_rngs") - 1
 arguments after ``agent``."""
 
 
-def _compiled(agent: int) -> Any:
-    """The agent's copy of the loop (:func:`_specialise`), made once per process."""
-    if agent not in _COMPILED:
-        _COMPILED[agent] = _specialise(agent)
-    return _COMPILED[agent]
-
-
-def is_cached(agent: int) -> bool:
-    """Whether numba's cache holds the agent's copy of the loop compiled from the current
-    sources (for some argument types), by a look at its index that compiles nothing."""
-    if config.DISABLE_JIT:
-        return True  # nothing compiles
-    return bool(_compiled(agent)._cache._cache_file._load_index())
-
-
 def run_agent(agent: int, *args: Any, progress: np.ndarray | None = None) -> np.ndarray:
     """:func:`run_batch` for the agent numbered ``agent`` (see :func:`agent_id`), compiled
     (or loaded from numba's cache) on first use; ``progress``: an ``int64`` array of one
@@ -337,7 +322,9 @@ def run_agent(agent: int, *args: Any, progress: np.ndarray | None = None) -> np.
     if progress is None:
         progress = np.zeros((len(args[RNG_ARG]), 2), np.int64)
     args = (*args, progress)
-    compiled = _compiled(agent)
+    if agent not in _COMPILED:
+        _COMPILED[agent] = _specialise(agent)
+    compiled = _COMPILED[agent]
     if config.DISABLE_JIT:  # plain Python: the loop itself
         return compiled(agent, *args)
     # Called with a plain int, numba would first type it as an int64: a miss that fires a
