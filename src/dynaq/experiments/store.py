@@ -64,7 +64,6 @@ CREATE TABLE IF NOT EXISTS failures (
     error TEXT NOT NULL, traceback TEXT NOT NULL);
 """.replace("{episode columns}", ", ".join(f"{c.name} {c.sql}" for c in STORED))
 
-_INSERT_EPISODES = f"INSERT INTO episodes VALUES ({', '.join('?' * (len(STORED) + 1))})"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -135,7 +134,8 @@ class Store:
                                   [(cell.key,) for cell in cells])
             self.conn.executemany("INSERT INTO cells VALUES (?, ?, ?, ?)", [
                 (cell.key, config(cell.run), cell.seed, len(cell.records)) for cell in cells])
-            self.conn.executemany(_INSERT_EPISODES, _episode_rows(cells))
+            if cells:
+                self.conn.executemany(*_episode_rows(cells))
 
     def close(self) -> None:
         """Close the database connection and release the directory."""
@@ -491,14 +491,18 @@ def _episode_columns(cells: Sequence[CellResult]) -> dict[str, np.ndarray]:
             **{c.name: values[c.name] for c in STORED}}
 
 
-def _episode_rows(cells: Sequence[CellResult]) -> Iterator[tuple]:
-    """The ``episodes`` rows of some cells, built column by column over all of them (a
-    unit stores 10^4 rows: Python per value would cost more than SQLite)."""
-    if not cells:
-        return iter(())
+def _episode_rows(cells: Sequence[CellResult]) -> tuple[str, Iterator[tuple]]:
+    """The statement that stores the ``episodes`` rows of some cells, and its rows, built
+    column by column over all the cells (a unit stores 10^4 rows: Python per value would
+    cost more than SQLite). A column that is NULL in every row (the deep agents' in a
+    tabular run) is the literal NULL in the statement, as binding costs per value."""
     columns = _episode_columns(cells)
-    return zip(columns["cell_key"].tolist(),
-               *(_sql_values(columns[c.name], c.sql) for c in STORED), strict=True)
+    empty = {c.name for c in STORED if c.sql == "REAL" and np.isnan(columns[c.name]).all()}
+    sql = (f"INSERT INTO episodes VALUES (?, "
+           f"{', '.join('NULL' if c.name in empty else '?' for c in STORED)})")
+    return sql, zip(columns["cell_key"].tolist(), *(
+        _sql_values(columns[c.name], c.sql) for c in STORED if c.name not in empty),
+        strict=True)
 
 
 def _episode_frame(cells: Sequence[CellResult]) -> pd.DataFrame:
@@ -522,10 +526,8 @@ def _sql_values(values: np.ndarray, sql: str) -> list:
 def _nullable(values: np.ndarray, kind: type = float) -> list:
     """Values as Python numbers, NaN as None (SQL NULL)."""
     missing = np.isnan(values)
-    if not missing.any():  # the common cases, a whole column of numbers or of NULLs, at C speed
+    if not missing.any():  # the common case, a whole column of numbers, at C speed
         return (values if kind is float else values.astype(np.int64)).tolist()
-    if missing.all():
-        return [None] * len(values)
     out = values.astype(object)
     out[missing] = None
     return out.tolist() if kind is float else [None if v is None else int(v) for v in out]
