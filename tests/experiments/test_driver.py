@@ -73,9 +73,9 @@ def test_outputs_come_from_memory_as_from_the_database(tmp_path, monkeypatch, ru
 
 
 def test_ctrl_c_of_a_serial_run_keeps_the_stored_cells_and_resumes(tmp_path):
-    """A serial run computes the next unit in a thread while it stores one: Ctrl-C still
-    exits 130 with exactly the stored cells kept, and a rerun completes it as one
-    uninterrupted run computes it."""
+    """Ctrl-C of a serial run (its cells in the driver's own process) exits 130 with
+    exactly the stored cells kept, and a rerun completes it as one uninterrupted run
+    computes it: the cells kept in memory for the outputs change nothing of that."""
     import os
     import subprocess
     import sys

@@ -48,13 +48,6 @@ class figures:  # noqa: N801 (used as a module would be: ``figures.subplots(...)
         return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def preload_plotting() -> None:
-    """Import what :meth:`figures.subplots` draws with (about a second of Python), e.g.
-    while compiled cells run in another thread, whose plots come next."""
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-
-
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` (same suffix, so writers that go by the suffix

@@ -9,8 +9,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,16 +17,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from dynaq.analysis.plots import (
-    plot_cumulative_reward,
-    plot_curves,
-    plot_metric,
-    preload_plotting,
-)
+from dynaq.analysis.plots import plot_cumulative_reward, plot_curves, plot_metric
 from dynaq.analysis.report import outcome_metrics, write_summary, write_text
 from dynaq.analysis.stats import summarize
 from dynaq.errors import ConfigError
-from dynaq.experiments.backends import UnitResult, execute_units
+from dynaq.experiments.backends import execute_units
 from dynaq.experiments.config import Experiment, RunConfig, cell_key
 from dynaq.experiments.runner import memory_estimate, validate
 from dynaq.experiments.store import Store, load_results, make_output_dir, results_after
@@ -137,9 +131,8 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
                 bar.n = round(stored + cells, 1)
                 bar.refresh()
 
-            results = execute_units(units, opts.backend, opts.workers, opts.ray_address,
-                                    progress=None if bar.disable else within)
-            for result in _ahead(results) if opts.backend == "serial" else results:
+            for result in execute_units(units, opts.backend, opts.workers, opts.ray_address,
+                                        progress=None if bar.disable else within):
                 store.write(result.cells, result.failures)
                 # the outputs are computed from these, not read back; without the final Q
                 # tables, which a big world's cells would fill memory with
@@ -157,24 +150,6 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
     if failed:
         raise FailedCells(failed)
     return summary
-
-
-def _ahead(results: Iterator[UnitResult]) -> Iterator[UnitResult]:
-    """``results``, each computed in a thread while the caller stores the one before: the
-    compiled runner holds no GIL, so the serial backend's cells go on running while the
-    driver writes (about a third of their time for the Dyna maze), and meanwhile the
-    plotting library is imported. One unit at a time is ahead; an interrupted caller
-    waits for it (as it waits for a unit running in its own thread) and drops it."""
-    with ThreadPoolExecutor(1, thread_name_prefix="dynaq-cells") as pool:
-        try:
-            pending = pool.submit(next, results, None)
-            preload_plotting()
-            while (result := pending.result()) is not None:
-                pending = pool.submit(next, results, None)
-                yield result
-        finally:
-            pool.shutdown(cancel_futures=True)  # waits for the unit in flight
-            results.close()
 
 
 def memory_need(experiment: Experiment, options: Options | None = None) -> int:
