@@ -293,3 +293,10 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
                           "| head -c 10; exit ${PIPESTATUS[0]}", shell=True,
                           executable="/bin/bash", capture_output=True, text=True, timeout=300)
     assert proc.stderr == "" and len(proc.stdout) == 10 and proc.returncode == 141
+
+
+def test_warm_compiles_named_reproductions_and_refuses_unknown_ones(capsys):
+    assert main(["warm", "fig8.2"]) == 0
+    assert "kernels of fig8.2 in numba's cache" in capsys.readouterr().out
+    assert main(["warm", "fig9.9"]) == 2
+    assert "reproduction must be one of" in capsys.readouterr().err

@@ -86,6 +86,8 @@ EXAMPLES = {
     "heatmap": ["dynaq heatmap results/DynaMaze-v0-dyna-q --config 1 --seed 0"],
     "animate": ["dynaq animate dynaq/DynaMaze-v0 --k 0 50 --output flood.gif",
                 "dynaq animate results/DynaMaze-v0-dyna-q   # its env and its k's"],
+    "warm": ["dynaq warm                         # the demo's: fig8.2 and seed-table",
+             "dynaq warm fig8.4 example8.4"],
 }
 """Usage examples, printed after a command's --help (all of them after dynaq --help)."""
 
@@ -348,6 +350,17 @@ class Animate:
         "Where to write the GIF (default: DIR/flood.gif, or flood.gif).", "FILE.gif")] = None
 
 
+@dataclass(frozen=True)
+class Warm:
+    """Compile the kernels of some reproductions into numba's cache now, so that their first
+    run loads them (after pip install: the first run would otherwise compile for about half
+    a minute; make's install step warms the demo's)."""
+
+    presets: Annotated[tuple[str, ...], Positional, _arg(
+        "Reproductions to warm (dynaq reproduce --list).", "NAME",
+        "(default: fig8.2 seed-table, the demo's)")] = ("fig8.2", "seed-table")
+
+
 def _run(cmd: Any) -> Path:
     from dynaq.experiments.driver import execute
 
@@ -582,11 +595,17 @@ def _animate(cmd: Animate) -> None:
     print(f"wrote {written}")
 
 
+def _warm(cmd: Warm) -> None:
+    from dynaq.warm import warm
+
+    print(f"kernels of {', '.join(cmd.presets)} in numba's cache ({warm(cmd.presets):.0f} s)")
+
+
 COMMANDS = {"run": (_RunListed, _run), "sweep": (Sweep, _sweep),
             "reproduce": (Reproduce, _reproduce), "ls": (Ls, _ls), "export": (Export, _export),
             "compare": (Compare, _compare), "evaluate": (Evaluate, _evaluate),
             "report": (Report, _report), "plot": (Plot, _plot), "heatmap": (Heatmap, _heatmap),
-            "animate": (Animate, _animate)}
+            "animate": (Animate, _animate), "warm": (Warm, _warm)}
 """The commands: their options' classes and handlers (run's class is :func:`_run_class`)."""
 _READ_ONLY = (Ls, Export)
 """Commands that only read a results directory, so never compile a kernel."""
