@@ -143,10 +143,11 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert numbers(out).equals(numbers(ref))
 
 
-def test_ctrl_c_exits_130_with_finished_cells_saved(tmp_path):
+def test_ctrl_c_exits_130_with_finished_cells_saved(tmp_path, sigint_default):
     out = tmp_path / "out"
     proc = subprocess.run(_cli(out, "--backend", "process", "--workers", "2"),
-                          env=_signalled("2:SIGINT"), capture_output=True, text=True)
+                          env=_signalled("2:SIGINT"), capture_output=True, text=True,
+                          preexec_fn=sigint_default)
     assert proc.returncode == 130, proc.stderr
     assert "interrupted; finished cells are saved" in proc.stderr
     assert "Traceback" not in proc.stderr

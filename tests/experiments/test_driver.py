@@ -72,7 +72,7 @@ def test_outputs_come_from_memory_as_from_the_database(tmp_path, monkeypatch, ru
         pd.testing.assert_frame_equal(seen[-1], load_results(out), check_exact=True)
 
 
-def test_ctrl_c_of_a_serial_run_keeps_the_stored_cells_and_resumes(tmp_path):
+def test_ctrl_c_of_a_serial_run_keeps_the_stored_cells_and_resumes(tmp_path, sigint_default):
     """Ctrl-C of a serial run (its cells in the driver's own process) exits 130 with
     exactly the stored cells kept, and a rerun completes it as one uninterrupted run
     computes it: the cells kept in memory for the outputs change nothing of that."""
@@ -90,7 +90,7 @@ def test_ctrl_c_of_a_serial_run_keeps_the_stored_cells_and_resumes(tmp_path):
 
     out, ref = tmp_path / "out", tmp_path / "ref"
     proc = subprocess.run(cli(out), env={**os.environ, TEST_SIGNAL_ENV: "4:SIGINT"},
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, preexec_fn=sigint_default)
     assert proc.returncode == 130, proc.stderr
     assert "Traceback" not in proc.stderr
     assert sorted(load_results(out)["seed"].unique()) == [0, 1, 2, 3]
