@@ -237,3 +237,18 @@ def test_shared_resamples_give_the_numbers_drawn_afresh(n):
         stats._resample_counts(n, 0)[0, 0] = 1
     with pytest.raises(ValueError, match="read-only"):
         stats._resample_indices((n,), 0)[0][0, 0] = 1
+
+
+@pytest.mark.parametrize(("env", "shown"), [
+    ("FrozenLake-v1", ("mean_return", "success_rate")),  # stochastic, rewards ≥ 0
+    ("dynaq/SlipperyCliff-v0", ("mean_return",)),  # a goal reached can score below 0
+    ("dynaq/DynaMaze-v0", ()),  # deterministic, with an exact model: value error says it
+])
+def test_the_success_rate_is_shown_only_where_a_positive_return_means_a_goal(env, shown,
+                                                                           tmp_path):
+    from dynaq import Experiment, RunConfig, execute, load_results
+    from dynaq.analysis.report import outcome_metrics
+
+    run = RunConfig(env=env, planning_steps=5, model="counts", episodes=30)
+    execute(Experiment("t", (run,), 2), tmp_path, quiet=True)
+    assert outcome_metrics(summarize(load_results(tmp_path))) == shown

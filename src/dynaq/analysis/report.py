@@ -8,11 +8,13 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from dynaq.analysis.stats import OUTCOME_METRICS, SUMMARY_METRICS, varying_columns
 from dynaq.errors import ConfigError
+from dynaq.mdp import has_random_outcomes
 
 _HEADERS = {
     "steps": "steps per episode",
@@ -63,30 +65,40 @@ def uses(agent: object, column: str) -> bool:
     return setting is None or agent not in registered_agents() or agent in setting.users
 
 
-def _stochastic(env: object, env_kwargs: object) -> bool:
-    """Whether an env is known to be stochastic (an exact model with more than one outcome
-    for some (s, a)); an env that cannot be made here is not known to be."""
+def _model(env: object, env_kwargs: object) -> Any:
+    """An env's exact model (None where it has none or cannot be made here)."""
     from dynaq.envs.make import env_model
 
     kwargs = json.loads(env_kwargs) if isinstance(env_kwargs, str) and env_kwargs else None
     try:
-        mdp, _ = env_model(str(env), kwargs)
+        return env_model(str(env), kwargs)[0]
     except ConfigError:
-        return False
-    return mdp is not None and not mdp.is_deterministic
+        return None
+
+
+def _costly(mdp: Any) -> bool:
+    """Whether an exact model has a negative reward anywhere (a step cost, a cliff): there
+    a goal reached need not give a positive return, so the success rate (the share of
+    episodes with one) would not count goals."""
+    return mdp is not None and any(float(m.reward.min(initial=0.0)) < 0
+                                   for _, m in mdp.phases())
 
 
 def outcome_metrics(summary: pd.DataFrame) -> tuple[str, ...]:
     """The :data:`~dynaq.analysis.stats.OUTCOME_METRICS` a summary table shows: mean return
-    and success rate where some config has no exact model to measure Q against or its world
-    is stochastic (in a deterministic maze every episode ends at the goal with the same
-    return), the cumulative reward where some config ran for a number of real steps."""
+    where some config has no exact model to measure Q against or its world is stochastic (in
+    a deterministic maze every episode ends at the goal with the same return), with the
+    success rate unless some world's model has a negative reward (see :func:`_costly`);
+    the cumulative reward where some config ran for a number of real steps."""
     shown = []
     reached = summary.get("episodes_to_near_optimal_q_reached")
     unmeasured = reached is None or reached.isna().any()
-    if unmeasured or any(_stochastic(env, kwargs) for env, kwargs in summary.reindex(
-            columns=["env", "env_kwargs"]).drop_duplicates().itertuples(index=False)):
-        shown += ["mean_return", "success_rate"]
+    models = [_model(env, kwargs) for env, kwargs in summary.reindex(
+        columns=["env", "env_kwargs"]).drop_duplicates().itertuples(index=False)]
+    if unmeasured or any(m is not None and has_random_outcomes(m) for m in models):
+        shown.append("mean_return")
+        if not any(_costly(m) for m in models):
+            shown.append("success_rate")
     if "total_steps" in summary and summary["total_steps"].notna().any():
         shown.append("total_return")
     return tuple(m for m in OUTCOME_METRICS if m in shown and m in summary)
