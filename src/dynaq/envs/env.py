@@ -86,10 +86,20 @@ class TabularEnv(gym.Env[int, int]):
         return min(int(np.searchsorted(np.cumsum(probs), self.np_random.random(),
                                        side="right")), len(probs) - 1)
 
+    def _start(self) -> int:
+        """A start state, drawn from the start distribution."""
+        return self._sample(self.mdp.initial)
+
+    def _outcome(self, dyn: TabularMDP, sa: int) -> int:
+        """The index (into ``dyn``'s outcome arrays) of an outcome of the pair ``sa``
+        (``s * n_actions + a``), drawn by its probability."""
+        lo, hi = dyn.offsets[sa], dyn.offsets[sa + 1]
+        return int(lo + self._sample(dyn.prob[lo:hi]))
+
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         super().reset(seed=seed)
-        self.s = self._sample(self.mdp.initial)
+        self.s = self._start()
         self.lastaction = None
         return self.s, {"prob": float(self.mdp.initial[self.s])}
 
@@ -97,9 +107,7 @@ class TabularEnv(gym.Env[int, int]):
         if not self.action_space.contains(action):
             raise ConfigError(f"action must be in [0, {self.mdp.n_actions}), got {action!r}")
         dyn = self.dynamics
-        sa = self.s * dyn.n_actions + int(action)
-        lo, hi = dyn.offsets[sa], dyn.offsets[sa + 1]
-        i = lo + self._sample(dyn.prob[lo:hi])
+        i = self._outcome(dyn, self.s * dyn.n_actions + int(action))
         self.s, self.lastaction = int(dyn.next_state[i]), int(action)
         self.real_steps += 1
         return self.s, float(dyn.reward[i]), bool(dyn.terminated[i]), False, {

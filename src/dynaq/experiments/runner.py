@@ -260,27 +260,14 @@ class RunnerEnv(TabularEnv):
 
     def __init__(self, mdp: TabularMDP, seed: int, render_mode: str | None = None) -> None:
         super().__init__(mdp, render_mode)
-        self._world, _ = mdp.stacked()
         self._initial_cdf = np.cumsum(mdp.initial)
         self._env_rng = rng.make_state(seed, rng.ENV)
 
-    def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        gym.Env.reset(self, seed=seed)
-        self.s = int(kernels.sample_start(self._initial_cdf, self._env_rng))
-        self.lastaction = None
-        return self.s, {"prob": float(self.mdp.initial[self.s])}
+    def _start(self) -> int:
+        return int(kernels.sample_start(self._initial_cdf, self._env_rng))
 
-    def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
-        if not self.action_space.contains(action):
-            raise ConfigError(f"action must be in [0, {self.mdp.n_actions}), got {action!r}")
-        offsets, next_state, prob, reward, terminated, _ = self._world
-        S, A = self.mdp.n_states, self.mdp.n_actions
-        i = kernels.sample_outcome(offsets, prob, (self._phase() * S + self.s) * A
-                                   + int(action), self._env_rng)
-        self.s, self.lastaction = int(next_state[i]), int(action)
-        self.real_steps += 1
-        return self.s, float(reward[i]), bool(terminated[i]), False, {"prob": float(prob[i])}
+    def _outcome(self, dyn: TabularMDP, sa: int) -> int:
+        return int(kernels.sample_outcome(dyn.offsets, dyn.prob, sa, self._env_rng))
 
 
 @contextmanager
