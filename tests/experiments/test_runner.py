@@ -154,6 +154,7 @@ def test_runner_env_draws_the_stored_episodes_where_the_gymnasium_env_does_not()
     RunConfig(env="dynaq/DynaMaze-x4-v0", planning_steps=5000, total_steps=20_000,
               episodes=None),
     RunConfig(env="dynaq_tests/ChainNoModel-v0", planning_steps=5, episodes=3000),
+    RunConfig(env="CartPole-v1", agent="dqn", hidden=(16,), episodes=40),
 ])
 def test_progress_is_told_from_within_long_cells(run, monkeypatch):
     from dynaq.experiments import runner

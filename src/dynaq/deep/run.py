@@ -14,7 +14,7 @@ one-hot state is a Q table that gets the tabular ground-truth metrics, exactly.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -172,9 +172,11 @@ def run_deep(env_id: str, config: DeepConfig, agent: str = "dqn", seed: int = 0,
 def run_deep_seeds(env_id: str, config: DeepConfig, agent: str, seeds: Sequence[int],
                    episodes: int | None = None, total_steps: int | None = None,
                    max_episode_steps: int | None = None,
-                   env_kwargs: dict[str, Any] | None = None) -> list[DeepRun]:
+                   env_kwargs: dict[str, Any] | None = None,
+                   progress: Callable[[float], None] | None = None) -> list[DeepRun]:
     """:func:`run_deep` for each of ``seeds``, run in lockstep (see the module's docstring);
-    the :class:`DeepRun` of each, each with the one agent of all the seeds.
+    the :class:`DeepRun` of each, each with the one agent of all the seeds. ``progress``, if
+    given, is told as each episode ends how many seeds' worth of the budget are done.
 
     Raises:
         ConfigError: As :func:`run_deep`, or for no seeds.
@@ -198,7 +200,7 @@ def run_deep_seeds(env_id: str, config: DeepConfig, agent: str, seeds: Sequence[
         with torch_settings(config.device):
             learner = DEEP_AGENTS[agent].for_env(envs[0], config, seeds)
             records, q_tables = _train(envs[:len(seeds)], envs[len(seeds):], learner, episodes,
-                                       total_steps, max_episode_steps, mdp, truth)
+                                       total_steps, max_episode_steps, mdp, truth, progress)
     finally:
         for env in envs:
             env.close()
@@ -220,7 +222,8 @@ class _Seed:
 
 def _train(envs: list[gym.Env], eval_envs: list[gym.Env], agent: DQN, episodes: int | None,
            total_steps: int | None, limit: int | None, mdp: TabularMDP | None,
-           truth: GroundTruth | None) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+           truth: GroundTruth | None, progress: Callable[[float], None] | None = None
+           ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
     """The loop of :func:`dynaq.agents.run_episodes`, for every seed at once: the same calls
     in the same order for each seed, so one seed here is that loop exactly."""
     seeds, cfg = agent.seeds, agent.config
@@ -249,6 +252,9 @@ def _train(envs: list[gym.Env], eval_envs: list[gym.Env], agent: DQN, episodes: 
                 continue
             if not st.finished:
                 _record(st, agent, s, bool(step[2]), time.perf_counter() - t0, mdp, truth)
+                if progress is not None:
+                    progress(sum(min(x.episodes / episodes if episodes else
+                                     x.total / total_steps, 1.0) for x in state))
                 done = (episodes is not None and st.episodes == episodes) or (
                     total_steps is not None and st.total == total_steps)
                 if done:

@@ -151,15 +151,16 @@ def run_cells(run: RunConfig, seeds: Sequence[int],
 
     ``progress`` (see :data:`Progress`) hears how far the cells are, from within long
     cells too: the compiled runner's episodes and real steps as it goes, the step API's
-    after each episode (a deep run, only as its cells end).
+    and the deep runner's as their episodes end.
     """
     if run.is_deep:
-        return _run_deep(run, seeds)[0]
+        return _run_deep(run, seeds, _throttled(progress) if progress else None)[0]
     mdp, limit = env_model(run.env, run.env_kwargs)
     max_episode_steps = run.max_episode_steps or limit
     if mdp is None:
+        tell = _throttled(progress) if progress else None
         return [_run_stepwise(run, seed, max_episode_steps,
-                              progress=_offset(progress, i) if progress else None)
+                              progress=_offset(tell, i) if tell else None)
                 for i, seed in enumerate(seeds)]
     truths = _truths(mdp, run.gamma)
     if not run.until_near_optimal:
@@ -179,6 +180,19 @@ def run_cells(run: RunConfig, seeds: Sequence[int],
         pending = [s for s in pending if s not in results]
         budget *= 2
     return [results[s] for s in seeds]
+
+
+def _throttled(progress: Progress) -> Progress:
+    """``progress``, told at most once every :data:`PROGRESS_PERIOD_S` (the runners that
+    tell it as each episode ends would otherwise tell it thousands of times a second)."""
+    last = time.perf_counter()
+
+    def tell(done: float) -> None:
+        nonlocal last
+        if time.perf_counter() - last >= PROGRESS_PERIOD_S:
+            last = time.perf_counter()
+            progress(done)
+    return tell
 
 
 def _offset(progress: Progress, cells: float) -> Progress:
@@ -306,13 +320,11 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
         warnings.simplefilter("ignore", StochasticWorldWarning)
         agent = resolve_agent(run.agent).for_env(env, run.agent_config(), seed=seed)
     rows, total, t0 = [], 0, time.perf_counter()
-    told = t0
     for episode in run_episodes(agent, env, episodes=run.episodes, total_steps=run.total_steps,
                                 max_episode_steps=max_episode_steps or None,
                                 seed=rng.gym_seed(seed)):
         total += episode.steps
-        if progress is not None and time.perf_counter() - told >= PROGRESS_PERIOD_S:
-            told = time.perf_counter()
+        if progress is not None:
             progress(min(total / run.total_steps if run.total_steps
                          else (len(rows) + 1) / run.episodes, 1.0))
         rows.append((episode.steps, episode.return_, total, agent.backups, np.nan, np.nan,
@@ -324,13 +336,14 @@ def _run_stepwise(run: RunConfig, seed: int, max_episode_steps: int,
     return CellResult(run, seed, np.array(rows, dtype=float), agent.Q, np.full(len(rows), np.nan))
 
 
-def _run_deep(run: RunConfig, seeds: Sequence[int]) -> tuple[list[CellResult], object]:
+def _run_deep(run: RunConfig, seeds: Sequence[int], progress: Progress | None = None
+              ) -> tuple[list[CellResult], object]:
     """A deep agent's run of ``seeds`` in lockstep (torch is imported only here), and the
     trained agent (of all of them)."""
     from dynaq.deep.run import run_deep_seeds
 
     outs = run_deep_seeds(run.env, run.agent_config(), run.agent, seeds, run.episodes,
-                          run.total_steps, run.max_episode_steps, run.env_kwargs)
+                          run.total_steps, run.max_episode_steps, run.env_kwargs, progress)
     cells = [CellResult(run, seed, out.records, out.q_table,
                         np.full(len(out.records), out.v_star_start))
              for seed, out in zip(seeds, outs, strict=True)]
