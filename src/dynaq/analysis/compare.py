@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from dynaq.analysis.report import fmt_ci, markdown_rows, metric_label, uses
+from dynaq.analysis.report import fmt_ci, markdown_rows, metric_label
 from dynaq.analysis.stats import (
     aggregate_ci,
     config_columns,
@@ -40,6 +40,7 @@ from dynaq.analysis.stats import (
     varying_columns,
 )
 from dynaq.errors import ConfigError
+from dynaq.experiments.config import uses
 from dynaq.records import DIAGNOSTICS
 
 COMPARE_METRICS = ("episodes_to_optimal_policy", "env_steps_to_optimal_policy",

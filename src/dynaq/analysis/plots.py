@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dynaq.analysis.compare import HIGHER_IS_BETTER, compare, group_columns, task_scores
-from dynaq.analysis.report import metric_label, uses
+from dynaq.analysis.report import metric_label
 from dynaq.analysis.stats import (
     config_columns,
     curve,
@@ -27,6 +27,7 @@ from dynaq.analysis.stats import (
     varying_columns,
 )
 from dynaq.errors import ConfigError
+from dynaq.experiments.config import uses
 from dynaq.records import STORED_NAMES
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from dynaq.analysis.stats import OUTCOME_METRICS, SUMMARY_METRICS, varying_columns
 from dynaq.errors import ConfigError
-from dynaq.mdp import has_random_outcomes
+from dynaq.experiments.config import uses
 
 _HEADERS = {
     "steps": "steps per episode",
@@ -55,16 +55,6 @@ def fmt_ci(mean: float, lo: float, hi: float) -> str:
     return f"{f(mean)} [{f(lo)}, {f(hi)}]"
 
 
-def uses(agent: object, column: str) -> bool:
-    """Whether ``agent`` has the setting ``column``: False only for a registered agent
-    without it (kappa is Dyna-Q+'s alone); True for config columns that are no setting and
-    for agents outside the registry, whose settings dynaq does not know."""
-    from dynaq.experiments.config import known_settings, registered_agents
-
-    setting = known_settings().get(column)
-    return setting is None or agent not in registered_agents() or agent in setting.users
-
-
 def _model(env: object, env_kwargs: object) -> Any:
     """An env's exact model (None where it has none or cannot be made here)."""
     from dynaq.envs.make import env_model
@@ -95,6 +85,8 @@ def outcome_metrics(summary: pd.DataFrame) -> tuple[str, ...]:
     unmeasured = reached is None or reached.isna().any()
     models = [_model(env, kwargs) for env, kwargs in summary.reindex(
         columns=["env", "env_kwargs"]).drop_duplicates().itertuples(index=False)]
+    from dynaq.mdp import has_random_outcomes  # models were built: numba is loaded
+
     if unmeasured or any(m is not None and has_random_outcomes(m) for m in models):
         shown.append("mean_return")
         if not any(_costly(m) for m in models):

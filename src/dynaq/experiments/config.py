@@ -150,6 +150,15 @@ def registered_agents() -> tuple[str, ...]:
     return (*AGENTS, *DEEP_AGENT_NAMES)
 
 
+def uses(agent: object, column: str) -> bool:
+    """Whether ``agent`` has the setting ``column``: False only for a registered agent
+    without it (kappa is Dyna-Q+'s alone); True for config columns that are no setting and
+    for agents outside the registry, whose settings dynaq does not know (tables leave a
+    setting blank where the row's agent has none)."""
+    setting = known_settings().get(column)
+    return setting is None or agent not in registered_agents() or agent in setting.users
+
+
 def known_settings() -> dict[str, Setting]:
     """Every registered agent's exposed settings, by name, in the order the agents and
     their config fields come."""

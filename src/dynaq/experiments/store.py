@@ -31,9 +31,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from dynaq.analysis.report import uses
 from dynaq.errors import ConfigError
-from dynaq.experiments.config import Experiment, RunConfig, cell_key
+from dynaq.experiments.config import Experiment, RunConfig, cell_key, uses
 from dynaq.experiments.runner import CellResult
 from dynaq.metrics import policy_is_optimal
 from dynaq.records import ADDED, NULLABLE, POLICY_VALUE, RECORD_NAMES, STORED
