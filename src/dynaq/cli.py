@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import tyro
 
 from dynaq.errors import ConfigError, StochasticWorldWarning
-from dynaq.limits import MAX_EPISODES, MAX_SEEDS
+from dynaq.limits import MAX_EPISODES, MAX_PLANNING_STEPS, MAX_SEEDS
 
 if TYPE_CHECKING:
     from dynaq.experiments.config import Experiment
@@ -580,7 +580,6 @@ def _flood_of(out: Path) -> tuple[str, dict | None, tuple[int, ...]]:
 def _animate(cmd: Animate) -> None:
     from dynaq.analysis.animate import animate_value_flood
     from dynaq.checks import check_count
-    from dynaq.limits import MAX_PLANNING_STEPS
 
     out = Path(cmd.source) if Path(cmd.source).is_dir() else None
     env, kwargs, ks = _flood_of(out) if out else (cmd.source, None, (0, 50))

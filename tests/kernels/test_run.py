@@ -123,3 +123,12 @@ def test_undiscounted_endless_policies_are_valued_by_their_rewards():
     left = np.zeros((maze.n_states, 4))
     left[:, 2] = 1.0  # always left: stuck against the west wall, reward 0 for ever
     assert maze.start_value(maze.evaluate_policy(left, 1.0)) == 0.0
+
+
+def test_a_progress_array_of_the_wrong_shape_is_refused_before_the_kernel_runs():
+    import pytest
+
+    # the arguments before the random states are not looked at: the check comes first
+    with pytest.raises(ValueError, match=r"progress must be an int64 array of shape \(2, 2\)"):
+        K.run_agent(0, *([None] * K.RNG_ARG), np.zeros((2, 4), np.uint64),
+                    progress=np.zeros((1, 2), np.int64))

@@ -294,10 +294,10 @@ def _watching(counts: np.ndarray, episodes: int, total_steps: int,
         yield
         return
     stop = threading.Event()
+    column, budget = (0, episodes) if episodes else (1, total_steps)
 
     def watch() -> None:
         while not stop.wait(PROGRESS_PERIOD_S):
-            column, budget = (0, episodes) if episodes else (1, total_steps)
             progress(float(np.minimum(counts[:, column] / budget, 1.0).sum()))
 
     watcher = threading.Thread(target=watch, name="dynaq-progress", daemon=True)

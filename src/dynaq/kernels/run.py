@@ -319,8 +319,13 @@ def run_agent(agent: int, *args: Any, progress: np.ndarray | None = None) -> np.
     (or loaded from numba's cache) on first use; ``progress``: an ``int64`` array of one
     row ``(episodes, real steps)`` per seed that it keeps up to date (default: one of its
     own)."""
+    seeds = len(args[RNG_ARG])
     if progress is None:
-        progress = np.zeros((len(args[RNG_ARG]), 2), np.int64)
+        progress = np.zeros((seeds, 2), np.int64)
+    elif progress.shape != (seeds, 2) or progress.dtype != np.int64:
+        # the kernel writes row i for seed i: never past the array's end
+        raise ValueError(f"progress must be an int64 array of shape ({seeds}, 2), got "
+                         f"{progress.dtype} {progress.shape}")
     args = (*args, progress)
     if agent not in _COMPILED:
         _COMPILED[agent] = _specialise(agent)
