@@ -212,6 +212,19 @@ def test_value_iteration_results_are_cached_and_read_only():
     assert not np.allclose(V_other, V1)
 
 
+def test_first_phase_of_a_changing_world_is_built_once_and_keeps_its_solutions():
+    chain, two = chain_mdp(), two_state_mdp()
+    changing = TabularMDP(*(getattr(chain, f) for f in (
+        "n_states", "n_actions", "offsets", "next_state", "prob", "reward", "terminated",
+        "initial")), name="changing", changes=((5, chain),))
+    (t0, first), (t1, after) = changing.phases()
+    assert (t0, t1) == (0, 5) and after is chain and first is not changing
+    assert not first.changes and np.array_equal(first.reward, chain.reward)
+    assert changing.phases()[0][1] is first and changing.at(4) is first
+    assert first.value_iteration(GAMMA) is changing.phases()[0][1].value_iteration(GAMMA)
+    assert two.phases() == [(0, two)]
+
+
 def test_value_iteration_without_convergence_raises():
     # A self-loop paying 1 forever has no finite value with gamma = 1.
     mdp = TabularMDP.from_transitions({0: {0: [(1.0, 0, 1.0, False)]}}, [1.0], name="loop")

@@ -206,10 +206,17 @@ class TabularMDP:
         return self.offsets, self.next_state, self.prob, self.reward, self.terminated
 
     def phases(self) -> list[tuple[int, TabularMDP]]:
-        """``[(0, dynamics before any change), (t1, mdp1), ...]``."""
-        first = self if not self.changes else TabularMDP(
-            self.n_states, self.n_actions, *self.arrays, self.initial, self.name)
-        return [(0, first), *self.changes]
+        """``[(0, dynamics before any change), (t1, mdp1), ...]``.
+
+        A changing world's first phase is built once, so that what it caches (value
+        iteration, its reachable states) is solved once, not on every call (each unit of
+        seeds asks for its ground truth)."""
+        if not self.changes:
+            return [(0, self)]
+        if "first" not in self._cache:
+            self._cache["first"] = TabularMDP(self.n_states, self.n_actions, *self.arrays,
+                                              self.initial, self.name)
+        return [(0, self._cache["first"]), *self.changes]
 
     def at(self, step: int) -> TabularMDP:
         """The dynamics in force after ``step`` real steps."""
