@@ -471,7 +471,10 @@ def module_stamp(py_file: str | Path, root: Path = _PACKAGE) -> bytes:
     return _hash(graph.dependencies(imported), sources, source)
 
 
+@functools.cache
 def _in_package(py_file: str) -> bool:
+    # asked of each kernel by each locator as the package is imported: resolving the path
+    # afresh each time cost 7 ms of every process's start
     return Path(py_file).resolve().is_relative_to(_PACKAGE)
 
 
