@@ -13,6 +13,7 @@ from dynaq.analysis.values import stored_run_q
 from dynaq.cli import main
 from dynaq.experiments.config import RunConfig
 from dynaq.experiments.runner import run_cells
+from dynaq.experiments.store import BLOCK_COLUMNS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 RUN = ["run", "--episodes", "4", "--seeds", "2", "--quiet"]
@@ -82,8 +83,12 @@ def test_heatmap_refuses_a_rerun_that_differs_from_the_store(tmp_path, capsys):
     out = tmp_path / "out"
     assert main([*RUN, "--env", "dynaq/DynaMaze-v0", "--planning-steps", "5",
                  "--out", str(out)]) == 0
-    with sqlite3.connect(out / "results.sqlite") as conn:
-        conn.execute("UPDATE episodes SET steps = steps + 1 WHERE episode = 2")
+    with sqlite3.connect(out / "results.sqlite") as conn:  # one more step in episode 2
+        for key, blob in conn.execute("SELECT cell_key, records FROM episode_blocks").fetchall():
+            values = np.frombuffer(blob).reshape(-1, len(BLOCK_COLUMNS)).copy()
+            values[1, [c.name for c in BLOCK_COLUMNS].index("steps")] += 1
+            conn.execute("UPDATE episode_blocks SET records = ? WHERE cell_key = ?",
+                         (values.tobytes(), key))
     assert main(["heatmap", str(out)]) == 2
     one_error_line(capsys, "does not reproduce the stored episodes")
 

@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -21,7 +22,14 @@ from dynaq.agents import AGENTS
 from dynaq.analysis.stats import OUTCOME_METRICS
 from dynaq.cli import main
 from dynaq.experiments.config import cell_key
-from dynaq.experiments.store import DB_NAME, KEY_SCHEME, Store, describe, stored_experiment
+from dynaq.experiments.store import (
+    BLOCK_COLUMNS,
+    DB_NAME,
+    KEY_SCHEME,
+    Store,
+    describe,
+    stored_experiment,
+)
 from dynaq.records import ADDED
 
 LEGACY = Path(__file__).parents[1] / "data" / "legacy_run"
@@ -56,14 +64,30 @@ def legacy_copy(tmp_path: Path) -> Path:
 
 
 def stored(out: Path) -> tuple[set[str], list[tuple], dict[str, str]]:
-    """The cell keys, every episode row with its cell's config and seed instead of its key,
-    and the meta table."""
+    """The cell keys, every episode row with its cell's config and seed instead of its key
+    (from the episodes rows of the older layout, or the episode blocks, NaN as None), and
+    the meta table."""
     with sqlite3.connect(out / DB_NAME) as conn:
         keys = {k for (k,) in conn.execute("SELECT cell_key FROM cells")}
-        rows = sorted(r[:2] + r[3:] for r in conn.execute(
-            "SELECT c.config, c.seed, e.* FROM episodes e JOIN cells c USING (cell_key)"))
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'episodes'").fetchone():
+            rows = sorted(r[:2] + r[3:] for r in conn.execute(
+                "SELECT c.config, c.seed, e.* FROM episodes e JOIN cells c USING (cell_key)"))
+        else:
+            rows = sorted((config, seed, episode, *_row_values(values))
+                          for config, seed, blob in conn.execute(
+                              "SELECT c.config, c.seed, b.records FROM episode_blocks b "
+                              "JOIN cells c USING (cell_key)")
+                          for episode, values in enumerate(
+                              np.frombuffer(blob).reshape(-1, len(BLOCK_COLUMNS)), 1))
         meta = dict(conn.execute("SELECT key, value FROM meta"))
     return keys, rows, meta
+
+
+def _row_values(values: np.ndarray) -> tuple:
+    """An episode's block values as SQLite gives the episodes row: NULL as None, an
+    INTEGER column as int."""
+    return tuple(None if np.isnan(v) else int(v) if c.sql.startswith("INTEGER") else float(v)
+                 for c, v in zip(BLOCK_COLUMNS, values, strict=True))
 
 
 def test_keys_hash_only_what_differs_from_the_defaults():

@@ -36,7 +36,7 @@ def test_rerun_resumes_without_duplicates(tmp_path):
     with sqlite3.connect(out / DB_NAME) as conn:  # lose two cells, as a killed run would
         keys = [k for (k,) in conn.execute("SELECT cell_key FROM cells LIMIT 2")]
         for k in keys:
-            conn.execute("DELETE FROM episodes WHERE cell_key = ?", (k,))
+            conn.execute("DELETE FROM episode_blocks WHERE cell_key = ?", (k,))
             conn.execute("DELETE FROM cells WHERE cell_key = ?", (k,))
     assert len(load_results(out)) == len(full) - 10
     execute(small(), out, quiet=True)
@@ -167,26 +167,23 @@ def test_describe_leaves_blank_a_setting_the_agent_lacks(tmp_path):
                                                                                      "0.01"]
 
 
-@pytest.mark.parametrize("alike", [False, True])
-def test_episodes_are_joined_to_their_cells_as_a_merge_and_sort_would(alike):
-    """The results frame is taken in an order found per cell; it equals merging by key and
-    sorting every row by the config columns, seed and episode, also where two cells are
-    alike in all of them (then their episodes interleave) and for an episode of no cell."""
-    import numpy as np
+def test_results_come_sorted_and_config_by_config_as_one_frame(tmp_path):
+    """load_results is sorted by the config columns, seed and episode (a config column
+    with NaN in some rows, kappa, included); results_by_config gives it one config at a
+    time, the same rows and dtypes once put end to end."""
     import pandas as pd
 
-    from dynaq.experiments.store import _joined
+    from dynaq.analysis.stats import config_columns
+    from dynaq.experiments.store import results_by_config
 
-    rng = np.random.default_rng(3)
-    cells = pd.DataFrame({"env": ["b", "a", "b", "a"], "planning_steps": [5, 5, 0, 5],
-                          "kappa": [np.nan, 0.1, np.nan, np.nan],
-                          "cell_key": ["k0", "k1", "k2", "k3"], "seed": [1, 0, 0, 1]})
-    if alike:
-        cells.loc[3, ["env", "kappa", "seed"]] = ["a", 0.1, 0]
-    eps = pd.DataFrame({"cell_key": np.repeat(["k0", "k1", "k2", "k3", "gone"], 3),
-                        "episode": np.tile([1, 2, 3], 5), "steps": np.arange(15)})
-    eps = eps.iloc[rng.permutation(len(eps))].reset_index(drop=True)
-    config = ["env", "planning_steps", "kappa", "seed"]
-    expected = cells.merge(eps, on="cell_key").drop(columns="cell_key").sort_values(
-        [*config, "episode"], kind="stable", ignore_index=True)
-    pd.testing.assert_frame_equal(_joined(cells, eps), expected, check_exact=True)
+    runs = tuple(RunConfig(agent=agent, planning_steps=k, episodes=3)
+                 for agent in ("dyna-q+", "dyna-q") for k in (5, 0))
+    execute(Experiment("mixed", runs, 3), tmp_path, quiet=True)
+    df = load_results(tmp_path)
+    order = [*config_columns(df), "seed", "episode"]
+    pd.testing.assert_frame_equal(df, df.sort_values(order, kind="stable", ignore_index=True),
+                                  check_exact=True)
+    parts = list(results_by_config(tmp_path))
+    assert len(parts) == 4
+    assert all(len(part.drop_duplicates(config_columns(df))) == 1 for part in parts)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), df, check_exact=True)

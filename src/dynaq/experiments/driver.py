@@ -10,10 +10,9 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -24,16 +23,13 @@ from dynaq.errors import ConfigError
 from dynaq.experiments.backends import execute_units
 from dynaq.experiments.config import Experiment, RunConfig, cell_key
 from dynaq.experiments.runner import memory_estimate, validate
-from dynaq.experiments.store import Store, load_results, make_output_dir, results_after
+from dynaq.experiments.store import Store, load_results, make_output_dir
 from dynaq.limits import check_memory
 from dynaq.records import N_FIELDS
 
 CHUNK = 64
 """Seeds per unit of work (one compiled call): enough to keep the cores busy, few enough
 for a live progress bar and little lost to an interruption."""
-
-_NO_Q = np.zeros((0, 0))
-"""What a cell kept for the outputs holds for its final Q table (which they do not read)."""
 
 TEST_SIGNAL_ENV = "DYNAQ_TEST_SIGNAL"
 """Test hook, for the kill and Ctrl-C tests: set to ``"N:SIGNAME"`` (``"3:SIGKILL"``,
@@ -123,7 +119,7 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
                  for i in range(0, len(seeds), opts.chunk)]
         with tqdm(total=sum(len(s) for _, s in units), desc=experiment.name, unit="cell",
                   file=sys.stderr, disable=opts.quiet or quiet, delay=1.0) as bar:
-            stored, recent = 0, []
+            stored = 0
 
             def within(cells: float) -> None:
                 """The unit in flight is ``cells`` cells along: the bar moves in long
@@ -134,9 +130,6 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
             for result in execute_units(units, opts.backend, opts.workers, opts.ray_address,
                                         progress=None if bar.disable else within):
                 store.write(result.cells, result.failures)
-                # the outputs are computed from these, not read back; without the final Q
-                # tables, which a big world's cells would fill memory with
-                recent += [replace(cell, Q=_NO_Q) for cell in result.cells]
                 stored += len(result.cells) + len(result.failures)
                 bar.n = stored
                 bar.refresh()
@@ -144,9 +137,7 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
         failed, any_done = store.failed(), bool(store.done_keys())
     finally:
         store.close()
-    summary = (write_outputs(experiment, out, reporter,
-                             results_after(out, store.stored_before, recent))
-               if any_done else pd.DataFrame())
+    summary = write_outputs(experiment, out, reporter) if any_done else pd.DataFrame()
     if failed:
         raise FailedCells(failed)
     return summary

@@ -6,6 +6,15 @@ re-run skips finished cells and never duplicates a row. A cell that raised is ke
 holds an exclusive ``flock`` on ``.dynaq.lock``: a second writer is refused, and a crashed
 one leaves nothing stuck, since the system releases the lock with the process.
 
+A cell's episodes are stored as one block (``episode_blocks.records``): its
+:data:`BLOCK_COLUMNS` as little-endian float64, one row per episode (NaN for a missing
+value), so a unit of 64 cells is 64 rows to write rather than some 10^4, and a summary
+reads a config's cells at the speed of memory. :func:`load_results` and
+:func:`~dynaq.experiments.store.export` (CSV, Parquet) turn them into one row per
+episode. A database of an older dynaq, one SQL row per episode in an ``episodes`` table,
+is read as it is and converted to blocks, in one transaction, when a driver opens it to
+write.
+
 Cell keys are :func:`~dynaq.experiments.config.cell_key`: a hash of the settings that differ
 from their defaults (:data:`KEY_SCHEME`). A database written before that (by a dynaq whose
 keys hashed every field, which ``meta`` records no scheme for) is read as it is, its keys
@@ -18,27 +27,26 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
-import numbers
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from functools import cache
+from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import Experiment, RunConfig, cell_key, uses
-from dynaq.experiments.runner import CellResult
-from dynaq.metrics import policy_is_optimal
-from dynaq.records import ADDED, NULLABLE, POLICY_VALUE, RECORD_NAMES, STORED
+from dynaq.records import ADDED, POLICY_VALUE, RECORD_NAMES, STORED
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dynaq.experiments.backends import Failure
+    from dynaq.experiments.runner import CellResult
 
 DB_NAME = "results.sqlite"
 LOCK_NAME = ".dynaq.lock"
@@ -50,18 +58,33 @@ OUTPUTS = ("summary.csv", "summary.md", "config.toml", "report.html")
 FLAGS = ("policy_optimal", "truncated")
 """Episode columns of yes/no values, stored as 0 and 1 (``policy_optimal`` NULL if unknown)."""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cells (
-    cell_key TEXT PRIMARY KEY, config TEXT NOT NULL, seed INTEGER NOT NULL,
-    episodes INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS episodes (
+BLOCK_COLUMNS = STORED[1:]
+"""The columns of a cell's episode block, in order: every stored column but ``episode``,
+which is the row's place in the block, from 1."""
+_WIDTH = len(BLOCK_COLUMNS)
+_BLOCK_DTYPE = np.dtype("<f8")
+_READ_BATCH = 4096
+"""Blocks checked at a time when a resumed run checks them all (bounded memory)."""
+
+_TABLES = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS cells (
+        cell_key TEXT PRIMARY KEY, config TEXT NOT NULL, seed INTEGER NOT NULL,
+        episodes INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS episode_blocks (
+        cell_key TEXT PRIMARY KEY REFERENCES cells(cell_key), records BLOB NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS failures (
+        cell_key TEXT PRIMARY KEY, config TEXT NOT NULL, seed INTEGER NOT NULL,
+        error TEXT NOT NULL, traceback TEXT NOT NULL)""",
+)
+_SCHEMA = ";\n".join(_TABLES) + ";\n"
+
+_ROWS_SCHEMA = """
+CREATE TABLE episodes (
     cell_key TEXT NOT NULL REFERENCES cells(cell_key), {episode columns},
     PRIMARY KEY (cell_key, episode)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS failures (
-    cell_key TEXT PRIMARY KEY, config TEXT NOT NULL, seed INTEGER NOT NULL,
-    error TEXT NOT NULL, traceback TEXT NOT NULL);
 """.replace("{episode columns}", ", ".join(f"{c.name} {c.sql}" for c in STORED))
+"""The ``episodes`` table of an older dynaq (one row per episode), read and converted."""
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -89,6 +112,7 @@ class Store:
         self.conn = sqlite3.connect(self.path)  # check_compatible has checked what it holds
         try:
             _migrate_keys(self.conn, self.path)
+            _migrate_rows(self.conn, self.path)
         except ConfigError:
             self.close()
             raise
@@ -99,17 +123,10 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         with self.conn:
             self.conn.executescript(_SCHEMA)
-            for name in ADDED:  # a database of an older dynaq gains the newer columns
-                if name not in _columns(self.conn, "episodes"):
-                    sql = next(c.sql for c in STORED if c.name == name)
-                    self.conn.execute(f"ALTER TABLE episodes ADD COLUMN {name} {sql}")
             # check_compatible let in only this experiment or one it grows into
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('experiment', ?)",
                               (json.dumps(experiment.to_dict()),))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('keys', ?)", (KEY_SCHEME,))
-        self.stored_before: int = self.conn.execute(
-            "SELECT COALESCE(MAX(rowid), 0) FROM cells").fetchone()[0]
-        """The last ``cells`` rowid before this store wrote (see :func:`results_after`)."""
 
     def done_keys(self) -> set[str]:
         """Keys of the cells already stored."""
@@ -121,20 +138,22 @@ class Store:
                 self.conn.execute("SELECT cell_key, seed, error FROM failures")}
 
     def write(self, cells: Iterable[CellResult], failures: Iterable[Failure] = ()) -> None:
-        """Store finished cells and failed ones, all in one transaction (one statement per
-        table: a unit of 64 cells stores some 10^4 episode rows)."""
+        """Store finished cells and failed ones, all in one transaction (a row per cell in
+        each table: a cell's episodes are one block)."""
         cells = list(cells)
         config = _config_json()
+        keys = [cell.key for cell in cells]
         with self.conn:
             self.conn.executemany("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)",
                                   [(f.key, config(f.run), f.seed, f.error, f.traceback)
                                    for f in failures])
             self.conn.executemany("DELETE FROM failures WHERE cell_key = ?",
-                                  [(cell.key,) for cell in cells])
+                                  [(key,) for key in keys])
             self.conn.executemany("INSERT INTO cells VALUES (?, ?, ?, ?)", [
-                (cell.key, config(cell.run), cell.seed, len(cell.records)) for cell in cells])
-            if cells:
-                self.conn.executemany(*_episode_rows(cells))
+                (key, config(cell.run), cell.seed, len(cell.records))
+                for key, cell in zip(keys, cells, strict=True)])
+            self.conn.executemany("INSERT INTO episode_blocks VALUES (?, ?)",
+                                  zip(keys, _blocks(cells), strict=True))
 
     def close(self) -> None:
         """Close the database connection and release the directory."""
@@ -156,11 +175,13 @@ def _config_json() -> Callable[[RunConfig], str]:
 
 
 @cache
-def _layout() -> dict[str, dict[str, tuple[str, bool, int]]]:
-    """The tables this dynaq writes, as :func:`_columns` reads them from :data:`_SCHEMA`."""
+def _layout(rows: bool = False) -> dict[str, dict[str, tuple[str, bool, int]]]:
+    """The tables this dynaq writes, as :func:`_columns` reads them from :data:`_SCHEMA`;
+    with ``rows``, those of the older layout (``episodes`` for ``episode_blocks``)."""
     with closing(sqlite3.connect(":memory:")) as conn:
-        conn.executescript(_SCHEMA)
-        return {table: _columns(conn, table) for table in ("meta", "cells", "episodes",
+        conn.executescript(_SCHEMA + _ROWS_SCHEMA)
+        episodes = "episodes" if rows else "episode_blocks"
+        return {table: _columns(conn, table) for table in ("meta", "cells", episodes,
                                                            "failures")}
 
 
@@ -183,22 +204,32 @@ def _not_results(db: Path, reason: str) -> ConfigError:
     return ConfigError(f"{DB_NAME} in {db.parent} is not a dynaq results database ({reason})")
 
 
-def _check_layout(conn: sqlite3.Connection, db: Path, discard: bool = False) -> None:
-    """Refuse a database whose tables are not the ones this dynaq writes (with ``discard``,
-    for ``--force-new``, only one that is not dynaq's: without an episodes table).
+def _is_rows(conn: sqlite3.Connection) -> bool:
+    """Whether the database has the older layout: one ``episodes`` row per episode."""
+    tables = {name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE name IN ('episodes', 'episode_blocks')")}
+    return tables == {"episodes"}
 
-    The schema says it all at no cost per row: SQLite keeps a declared NOT NULL, so no NULL
-    is stored where a number belongs, and a primary key, so no row is stored twice.
+
+def _check_layout(conn: sqlite3.Connection, db: Path, discard: bool = False) -> None:
+    """Refuse a database whose tables are not the ones this dynaq writes, or an older
+    dynaq wrote (with ``discard``, for ``--force-new``, only one that is not dynaq's:
+    without episodes).
+
+    The schema says much at no cost per row: SQLite keeps a declared NOT NULL, so no NULL
+    is stored where a number or a block belongs, and a primary key, so no cell and no
+    episode is stored twice.
 
     Raises:
         ConfigError: Naming what is missing (a database of an older dynaq) or what differs.
     """
-    found = {table: _columns(conn, table) for table in _layout()}
-    if not found["episodes"]:
+    layout = _layout(_is_rows(conn))
+    found = {table: _columns(conn, table) for table in layout}
+    if not found.get("episode_blocks", found.get("episodes")):
         raise _not_results(db, "it has no episodes table")
     if discard:
         return
-    missing = [c for table, columns in _layout().items() if found[table]
+    missing = [c for table, columns in layout.items() if found[table]
                for c in columns if c not in found[table]
                and not (table == "episodes" and c in ADDED)]
     missing += [table for table, columns in found.items() if not columns]
@@ -206,7 +237,7 @@ def _check_layout(conn: sqlite3.Connection, db: Path, discard: bool = False) -> 
         raise ConfigError(f"out: {db} was written by an older dynaq (it lacks "
                           f"{', '.join(missing)}); rerun with --force-new to discard it, or "
                           "choose another directory")
-    for table, columns in _layout().items():
+    for table, columns in layout.items():
         key = _primary_key(columns)
         if _primary_key(found[table]) != key:
             raise _not_results(db, f"its {table} table is not keyed by ({', '.join(key)}), "
@@ -291,7 +322,7 @@ def _reading(out: str | Path, field: str = "out", discard: bool = False
             if not discard:
                 _stored(conn, db)
             yield conn
-    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as err:
+    except sqlite3.DatabaseError as err:
         if live or _stamp(db) == stamp:
             raise _not_results(db, str(err.__cause__ or err)) from None
     if not live and _stamp(db) != stamp:
@@ -331,63 +362,27 @@ def _stored(conn: sqlite3.Connection, db: Path) -> dict | None:
     return experiment
 
 
-def _is_number(value: object, integer: bool) -> bool:
-    """Whether a stored value is NULL or a number (an integer if ``integer``)."""
-    if value is None or isinstance(value, float) and math.isnan(value):
-        return True
-    if integer:
-        return isinstance(value, numbers.Integral) or (isinstance(value, float)
-                                                        and value.is_integer())
-    return isinstance(value, numbers.Real)
-
-
-def _numbers(values: pd.Series, integer: bool) -> bool:
-    """Whether a column read from the database holds only numbers (integers if
-    ``integer``) and NULLs, by its dtype where that tells (a column of one numeric type),
-    else by whole-column operations: no Python per row for a sound column."""
-    if pd.api.types.is_integer_dtype(values):
-        return True
-    if pd.api.types.is_float_dtype(values):  # NULLs make an INTEGER column read as floats
-        return not integer or bool(values.dropna().mod(1).eq(0).all())
-    if values.isna().all():  # an empty or all-NULL column reads as objects
-        return True
-    return all(_is_number(v, integer) for v in values)
-
-
 def _not_a_number(db: Path, table: str, name: str, value: object, integer: bool
                   ) -> ConfigError:
     return _not_results(db, f"{table}.{name} holds {value!r:.40}, not "
                             f"{'an integer' if integer else 'a number'}")
 
 
-def _check_numbers(frame: pd.DataFrame, table: str, db: Path) -> None:
-    """Refuse text (or a fraction where an integer belongs) in a numeric column of a table
-    read into ``frame``: SQLite stores whatever it is given, whatever the declared type.
+def _check_stored_numbers(conn: sqlite3.Connection, table: str, db: Path) -> None:
+    """Refuse text (or a fraction where an integer belongs) in a numeric column of
+    ``cells`` or of an older database's ``episodes``, in one pass of SQL over its rows:
+    SQLite stores whatever it is given, whatever the declared type. Text and blobs sort
+    after every number, so ``x >= ''`` finds them by comparison: a call of ``typeof`` per
+    value would cost twice as much.
 
     Raises:
         ConfigError: Naming the column and the first such value.
     """
-    for name, (kind, _, _) in _layout()[table].items():
-        integer = kind == "INTEGER"
-        if name in frame and kind in ("INTEGER", "REAL") and not _numbers(frame[name], integer):
-            bad = next(v for v in frame[name] if not _is_number(v, integer))
-            raise _not_a_number(db, table, name, bad, integer)
-        if name in frame and name in FLAGS:
-            flags = frame[name].dropna()
-            if not flags.isin((0, 1)).all():
-                bad = flags[~flags.isin((0, 1))].tolist()[0]
-                raise _not_results(db, f"{table}.{name} holds {bad!r:.40}, not 0 or 1")
-
-
-def _check_stored_numbers(conn: sqlite3.Connection, table: str, db: Path) -> None:
-    """:func:`_check_numbers` for a table not read into a frame, in one pass of SQL over its
-    rows (a resumed run reads none of the episodes, and must refuse them before it runs a
-    cell). Text and blobs sort after every number, so ``x >= ''`` finds them by comparison:
-    a call of ``typeof`` per value would cost twice as much."""
+    layout = _layout(table == "episodes")[table]
     present = _columns(conn, table)  # an older database lacks the columns added since
     wrong = {name: f"{name} >= ''" + (f" OR typeof({name}) = 'real'" if kind == "INTEGER" else "")
              + (f" OR {name} NOT IN (0, 1)" if name in FLAGS else "")
-             for name, (kind, _, _) in _layout()[table].items() if kind in ("INTEGER", "REAL")
+             for name, (kind, _, _) in layout.items() if kind in ("INTEGER", "REAL")
              and name in present}
     row = conn.execute(f"SELECT {', '.join(f'({w}), {n}' for n, w in wrong.items())} "
                        f"FROM {table} WHERE {' OR '.join(wrong.values())} LIMIT 1").fetchone()
@@ -396,7 +391,124 @@ def _check_stored_numbers(conn: sqlite3.Connection, table: str, db: Path) -> Non
                            in zip(wrong, row[::2], row[1::2], strict=True) if flag)
         if name in FLAGS and isinstance(value, int):
             raise _not_results(db, f"{table}.{name} holds {value!r}, not 0 or 1")
-        raise _not_a_number(db, table, name, value, _layout()[table][name][0] == "INTEGER")
+        raise _not_a_number(db, table, name, value, layout[name][0] == "INTEGER")
+
+
+def _check_values(values: np.ndarray, db: Path) -> None:
+    """Refuse episode values (rows of :data:`BLOCK_COLUMNS`) that their columns cannot
+    hold: NaN (NULL) where a number belongs, a fraction or an infinity where an integer
+    does, a flag other than 0 and 1; one whole-column operation each, no Python per row.
+
+    Raises:
+        ConfigError: Naming the column and the first such value.
+    """
+    for j, column in enumerate(BLOCK_COLUMNS):
+        x = values[:, j]
+        known = ~np.isnan(x)
+        if "NOT NULL" in column.sql and not known.all():
+            raise _not_results(db, f"episodes.{column.name} holds NULL, not a number")
+        if column.name in FLAGS:
+            bad = known & (x != 0) & (x != 1)
+        elif column.sql.startswith("INTEGER"):
+            bad = known & ~(np.isfinite(x) & (x == np.floor(x)))
+        else:
+            continue
+        if bad.any():
+            value = x[np.argmax(bad)].item()
+            if column.name in FLAGS:
+                raise _not_results(db, f"episodes.{column.name} holds {value!r}, not 0 or 1")
+            raise _not_a_number(db, "episodes", column.name, value, True)
+
+
+def _blocks(cells: Sequence[CellResult]) -> list[bytes]:
+    """The episode block of each cell: its :data:`BLOCK_COLUMNS` as rows of float64, built
+    column by column over all the cells at once."""
+    if not cells:
+        return []
+    from dynaq.metrics import policy_is_optimal
+
+    rec = np.concatenate([cell.records for cell in cells])
+    v_star = np.concatenate([np.asarray(cell.v_star_start, dtype=float) for cell in cells])
+    optimal = policy_is_optimal(rec[:, POLICY_VALUE], v_star).astype(float)
+    values = {name: rec[:, i] for i, name in enumerate(RECORD_NAMES)}
+    values.update(policy_optimal=np.where(np.isnan(rec[:, POLICY_VALUE]), np.nan, optimal),
+                  v_star_start=v_star)
+    table = np.column_stack([values[c.name] for c in BLOCK_COLUMNS]).astype(_BLOCK_DTYPE)
+    ends = np.cumsum([len(cell.records) for cell in cells]).tolist()
+    return [table[start:end].tobytes()
+            for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def _decode(key: str, blob: object, episodes: int, db: Path) -> np.ndarray:
+    """A stored episode block as ``(episodes, len(BLOCK_COLUMNS))`` values.
+
+    Raises:
+        ConfigError: If it is not a block of that many episodes.
+    """
+    if not isinstance(blob, bytes) or len(blob) != episodes * _WIDTH * _BLOCK_DTYPE.itemsize:
+        held = f"{len(blob)} bytes" if isinstance(blob, bytes) else type(blob).__name__
+        raise _not_results(db, f"the episode block of cell {key} holds {held}, not "
+                               f"{episodes} episodes of {_WIDTH} float64 values")
+    return np.frombuffer(blob, _BLOCK_DTYPE).reshape(episodes, _WIDTH)
+
+
+def _read_blocks(conn: sqlite3.Connection, db: Path, cells: Sequence[StoredCell]
+                 ) -> list[np.ndarray]:
+    """The checked episode blocks of ``cells``, in their order, in one query."""
+    found = dict(conn.execute(
+        "SELECT cell_key, records FROM episode_blocks WHERE cell_key IN "
+        "(SELECT value FROM json_each(?))", (json.dumps([cell[0] for cell in cells]),)))
+    missing = next((cell[0] for cell in cells if cell[0] not in found), None)
+    if missing is not None:
+        raise _not_results(db, f"cell {missing} has no episode block")
+    blocks = [_decode(key, found[key], episodes, db) for key, _, _, episodes in cells]
+    if blocks:
+        _check_values(np.concatenate(blocks), db)
+    return blocks
+
+
+def _row_blocks(conn: sqlite3.Connection, db: Path, cells: Sequence[StoredCell]
+                ) -> dict[str, np.ndarray]:
+    """The episode blocks of the cells of an older database, from its ``episodes`` rows
+    (checked as that layout is: :func:`_check_stored_numbers`; a column it lacks is NaN).
+
+    Raises:
+        ConfigError: If the rows are damaged, or a cell's are not its episodes 1 to n.
+    """
+    _check_stored_numbers(conn, "episodes", db)
+    present = _columns(conn, "episodes")
+    columns = ", ".join(c.name if c.name in present else "NULL" for c in BLOCK_COLUMNS)
+    rows = conn.execute(f"SELECT cell_key, episode, {columns} FROM episodes "
+                        "ORDER BY cell_key, episode")
+    # NULL reads as None, which float64 holds as NaN
+    found = {key: np.array([row[1:] for row in part], dtype=float)
+             for key, part in groupby(rows, key=lambda row: row[0])}
+    blocks = {}
+    for key, _, _, episodes in cells:
+        values = found.get(key, np.empty((0, _WIDTH + 1)))
+        if not np.array_equal(values[:, 0], np.arange(1, episodes + 1)):
+            raise _not_results(db, f"the episodes of cell {key} are not its episodes 1 to "
+                                   f"{episodes}")
+        blocks[key] = values[:, 1:]
+    return blocks
+
+
+StoredCell = tuple[str, str, int, int]
+"""A stored cell: (cell_key, config JSON, seed, episodes)."""
+
+
+def _stored_cells(conn: sqlite3.Connection, db: Path) -> list[StoredCell]:
+    """The stored cells, their seeds and episodes checked to be integers and their configs
+    JSON objects.
+
+    Raises:
+        ConfigError: Naming what is damaged.
+    """
+    _check_stored_numbers(conn, "cells", db)
+    cells = conn.execute("SELECT cell_key, config, seed, episodes FROM cells").fetchall()
+    for config in {cell[1] for cell in cells}:
+        _json_object(config, "cells.config", db)
+    return cells
 
 
 def _is_legacy(conn: sqlite3.Connection) -> bool:
@@ -440,11 +552,28 @@ def _migrate_keys(conn: sqlite3.Connection, db: Path) -> None:
     (value,) = conn.execute("SELECT value FROM meta WHERE key = 'experiment'").fetchone()
     with conn:
         for old, new in renamed.items():
-            for table in ("cells", "episodes", "failures"):
+            for table in ("cells", "episodes" if _is_rows(conn) else "episode_blocks",
+                          "failures"):
                 conn.execute(f"UPDATE {table} SET cell_key = ? WHERE cell_key = ?", (new, old))
         conn.execute("UPDATE meta SET value = ? WHERE key = 'experiment'",
                      (json.dumps(_current(json.loads(value), db)),))
         conn.execute("INSERT INTO meta VALUES ('keys', ?)", (KEY_SCHEME,))
+
+
+def _migrate_rows(conn: sqlite3.Connection, db: Path) -> None:
+    """Convert an older database's ``episodes`` rows to episode blocks, in one transaction
+    (nothing else changes; its damage is refused first, as when it is read)."""
+    if not _is_rows(conn):
+        return
+    blocks = _row_blocks(conn, db, _stored_cells(conn, db))
+    with conn:
+        conn.execute("BEGIN")  # sqlite3 opens a transaction itself only for a change of rows
+        for table in _TABLES:
+            conn.execute(table)
+        conn.executemany("INSERT INTO episode_blocks VALUES (?, ?)", (
+            (key, np.ascontiguousarray(values, _BLOCK_DTYPE).tobytes())
+            for key, values in blocks.items()))
+        conn.execute("DROP TABLE episodes")
 
 
 def _current(experiment: dict, db: Path) -> dict:
@@ -475,63 +604,6 @@ def discard_results(out: Path) -> None:
             path.unlink()
 
 
-def _episode_columns(cells: Sequence[CellResult]) -> dict[str, np.ndarray]:
-    """The ``episodes`` columns of some cells (:data:`STORED`, NaN for NULL), computed over
-    all of them at once."""
-    rec = np.concatenate([cell.records for cell in cells])
-    v_star = np.concatenate([np.asarray(cell.v_star_start, dtype=float) for cell in cells])
-    lengths = [len(cell.records) for cell in cells]
-    optimal = policy_is_optimal(rec[:, POLICY_VALUE], v_star).astype(np.int64)
-    values = {name: rec[:, i] for i, name in enumerate(RECORD_NAMES)}
-    values.update(episode=np.concatenate([np.arange(1, n + 1) for n in lengths]),
-                  policy_optimal=np.where(np.isnan(rec[:, POLICY_VALUE]), np.nan, optimal),
-                  v_star_start=v_star)
-    return {"cell_key": np.repeat([cell.key for cell in cells], lengths),
-            **{c.name: values[c.name] for c in STORED}}
-
-
-def _episode_rows(cells: Sequence[CellResult]) -> tuple[str, Iterator[tuple]]:
-    """The statement that stores the ``episodes`` rows of some cells, and its rows, built
-    column by column over all the cells (a unit stores 10^4 rows: Python per value would
-    cost more than SQLite). A column that is NULL in every row (the deep agents' in a
-    tabular run) is the literal NULL in the statement, as binding costs per value."""
-    columns = _episode_columns(cells)
-    empty = {c.name for c in STORED if c.sql == "REAL" and np.isnan(columns[c.name]).all()}
-    sql = (f"INSERT INTO episodes VALUES (?, "
-           f"{', '.join('NULL' if c.name in empty else '?' for c in STORED)})")
-    return sql, zip(columns["cell_key"].tolist(), *(
-        _sql_values(columns[c.name], c.sql) for c in STORED if c.name not in empty),
-        strict=True)
-
-
-def _episode_frame(cells: Sequence[CellResult]) -> pd.DataFrame:
-    """The ``episodes`` rows of some cells as :func:`load_results` reads them from the
-    database: a column of integers as int64, of reals (NULL: NaN) as float64."""
-    columns = _episode_columns(cells)
-    frame = {"cell_key": columns["cell_key"].astype(object)}
-    frame.update({c.name: columns[c.name].astype(np.int64 if c.sql == "INTEGER NOT NULL"
-                                                 else float) for c in STORED})
-    return pd.DataFrame(frame)
-
-
-def _sql_values(values: np.ndarray, sql: str) -> list:
-    """A column's values as Python numbers for sqlite3; NaN as NULL where ``sql`` allows."""
-    integer = sql.startswith("INTEGER")
-    if "NOT NULL" in sql:
-        return values.astype(np.int64).tolist() if integer else values.tolist()
-    return _nullable(values, int if integer else float)
-
-
-def _nullable(values: np.ndarray, kind: type = float) -> list:
-    """Values as Python numbers, NaN as None (SQL NULL)."""
-    missing = np.isnan(values)
-    if not missing.any():  # the common case, a whole column of numbers, at C speed
-        return (values if kind is float else values.astype(np.int64)).tolist()
-    out = values.astype(object)
-    out[missing] = None
-    return out.tolist() if kind is float else [None if v is None else int(v) for v in out]
-
-
 def check_compatible(out: str | Path, experiment: Experiment, force_new: bool = False
                      ) -> None:
     """Refuse an output directory that holds another experiment's results (unless
@@ -559,8 +631,7 @@ def check_compatible(out: str | Path, experiment: Experiment, force_new: bool = 
         stored = _experiment(conn, db)
         if stored is not None and grows(stored, experiment.to_dict()):
             # the run adds to these rows: refuse them damaged now, not once its cells have run
-            _cells(conn, db)
-            _check_stored_numbers(conn, "episodes", db)
+            _check_stored(conn, db)
             return
     raise ConfigError(f"out: {path} holds another experiment's results "
                       f"({_difference(stored, experiment.to_dict())}; a directory grows by "
@@ -620,106 +691,106 @@ def load_results(out: str | Path) -> pd.DataFrame:
     Columns: the run config's (:meth:`RunConfig.columns`: env, agent, alpha, …), seed,
     then episode, steps, return, env_steps, backups, value_error, policy_value,
     policy_optimal, truncated, wall_s, v_star_start (of the dynamics in force),
-    model_error, reward_error, model_coverage.
+    model_error, reward_error, model_coverage, eval_return, term_recall, term_precision,
+    rollout_error; sorted by the config columns, seed and episode.
 
     Raises:
         ConfigError: If ``out`` holds no results database, one of an older layout, or one
-            that is damaged (see :func:`describe`).
+            that is damaged (see :func:`describe`; the episodes' values too).
     """
-    return _load(out)
+    (frame,) = _frames(out, by_config=False)
+    return frame
 
 
-def results_after(out: str | Path, stored_before: int, cells: Sequence[CellResult]
-                  ) -> pd.DataFrame:
-    """:func:`load_results` of ``out`` just after a driver stored ``cells`` there, without
-    reading them back: the frame is the same, the episodes of those cells taken from
-    memory and only the cells stored before them (``cells`` rows up to
-    :attr:`Store.stored_before`) from the database.
+def results_by_config(out: str | Path) -> Iterator[pd.DataFrame]:
+    """:func:`load_results` one run config at a time, in its order: the frames, put end
+    to end, are :func:`load_results`'s (the same columns and dtypes), but only one
+    config's episodes are in memory at once, so a sweep of 10^7 episodes is summarised
+    in the memory of its largest config.
 
     Raises:
-        ConfigError: As :func:`load_results`, for the cells read.
+        ConfigError: As :func:`load_results`, when the config whose episodes are damaged is
+            reached.
     """
-    return _load(out, stored_before, cells)
+    return _frames(out, by_config=True)
 
 
-def _load(out: str | Path, stored_before: int | None = None,
-          recent: Sequence[CellResult] = ()) -> pd.DataFrame:
-    """:func:`load_results`, the cells after rowid ``stored_before`` being ``recent``."""
+def _frames(out: str | Path, by_config: bool) -> Iterator[pd.DataFrame]:
+    """The stored episodes as frames of :func:`load_results`: one per run config, or one."""
     db = Path(out) / DB_NAME
-    cells_sql, episodes_sql = "SELECT cell_key, config, seed FROM cells", "SELECT * FROM episodes"
-    if stored_before is not None:  # cells are only ever added, so rowids tell their order
-        cells_sql += f" WHERE rowid <= {int(stored_before)}"
-        episodes_sql += f" WHERE cell_key IN (SELECT cell_key FROM ({cells_sql}))"
     with _reading(out) as conn:
-        raw = pd.read_sql_query(cells_sql, conn)
-        eps = pd.read_sql_query(f"{episodes_sql} ORDER BY cell_key, episode", conn)
-    _check_numbers(raw, "cells", db)
-    _check_numbers(eps, "episodes", db)
-    for name in ADDED:  # a database of an older dynaq, not yet opened to write
-        if name not in eps:
-            eps[name] = np.nan
-    if recent:
-        config = _config_json()
-        new = pd.DataFrame({"cell_key": [c.key for c in recent],
-                            "config": [config(c.run) for c in recent],
-                            "seed": np.array([c.seed for c in recent], dtype=np.int64)})
-        # a column of NULLs only reads as objects: as NaN, as load_results makes it below
-        eps = eps.astype(dict.fromkeys([*NULLABLE, "policy_optimal"], float))
-        raw, eps = (pd.concat([part for part in parts if len(part)], ignore_index=True)
-                    for parts in ((raw, new), (eps, _episode_frame(recent))))
-    df = _joined(_config_frame(raw, db), eps)
-    df[list(NULLABLE)] = df[list(NULLABLE)].astype(float)  # a column of NULLs only reads as objects
-    df["policy_optimal"] = df["policy_optimal"].astype("boolean")
-    df["truncated"] = df["truncated"].astype(bool)
-    return df
+        cells = _stored_cells(conn, db)
+        frame = _cell_frame(cells, db)
+        config = list(frame.columns.drop("seed"))
+        order = frame.sort_values([*config, "seed"], kind="stable").index.to_numpy()
+        rows = _row_blocks(conn, db, cells) if _is_rows(conn) else None
+        for part in _runs_of(frame[config].iloc[order]) if by_config else [slice(None)]:
+            wanted = [cells[i] for i in order[part]]
+            blocks = (_read_blocks(conn, db, wanted) if rows is None
+                      else [rows[cell[0]] for cell in wanted])
+            yield _episode_frame(frame, order[part], blocks)
 
 
-def _joined(cells: pd.DataFrame, eps: pd.DataFrame) -> pd.DataFrame:
-    """Each episode beside its cell's columns (as ``cells.merge(eps, on="cell_key")``
-    without the key), sorted by the config columns, seed and episode.
-
-    The order is found for the cells, then for the episodes of each, and each frame is
-    taken in it once: neither 10^5 rows merged by a text key nor sorted by a dozen columns.
-    Cells alike in every column and seed (none that this dynaq writes) would interleave
-    their episodes in that sort, so they are merged and sorted row by row.
-    """
-    config = [*cells.columns.drop(["cell_key", "seed"]), "seed"]
-    if cells.duplicated(config).any():
-        df = cells.merge(eps, on="cell_key").drop(columns="cell_key")
-        return df.sort_values([*config, "episode"], kind="stable", ignore_index=True)
-    cells = cells.reset_index(drop=True)
-    rank = np.empty(len(cells), np.int64)
-    rank[cells.sort_values(config, kind="stable").index.to_numpy()] = np.arange(len(cells))
-    cell = pd.Index(cells["cell_key"]).get_indexer(eps["cell_key"])
-    rows = np.flatnonzero(cell >= 0)  # an episode of no stored cell: not in a merge either
-    rows = rows[np.lexsort((eps["episode"].to_numpy()[rows], rank[cell[rows]]))]
-    return pd.concat([cells.drop(columns="cell_key").iloc[cell[rows]].reset_index(drop=True),
-                      eps.drop(columns="cell_key").iloc[rows].reset_index(drop=True)], axis=1)
+def _runs_of(configs: pd.DataFrame) -> Iterator[slice]:
+    """The runs of equal rows (NaN equal to NaN) of sorted ``configs``, as slices."""
+    shifted = configs.shift()
+    changed = (configs.ne(shifted) & ~(configs.isna() & shifted.isna())).any(axis=1)
+    starts = np.flatnonzero(changed.to_numpy())
+    starts = [0, *starts[starts > 0].tolist()] if len(configs) else []
+    yield from (slice(start, end) for start, end
+                in zip(starts, [*starts[1:], len(configs)], strict=True))
 
 
-def _cells(conn: sqlite3.Connection, db: Path) -> pd.DataFrame:
-    """The stored cells: the run config's columns (:func:`_row`), then cell_key and seed.
+def _episode_frame(cells: pd.DataFrame, positions: np.ndarray, blocks: Sequence[np.ndarray]
+                   ) -> pd.DataFrame:
+    """The episodes of the cells at ``positions`` of ``cells`` (config columns and seed),
+    whose ``blocks`` these are, as :func:`load_results` gives them."""
+    import pandas as pd
 
-    Raises:
-        ConfigError: If a seed is not an integer or a config not a JSON object.
-    """
-    cells = pd.read_sql_query("SELECT cell_key, config, seed FROM cells", conn)
-    _check_numbers(cells, "cells", db)
-    return _config_frame(cells, db)
+    lengths = [len(block) for block in blocks]
+    values = np.concatenate(blocks) if blocks else np.empty((0, _WIDTH))
+    columns = {"episode": np.concatenate([np.arange(1, n + 1) for n in lengths])
+               if blocks else np.empty(0, np.int64)}
+    for j, column in enumerate(BLOCK_COLUMNS):
+        columns[column.name] = (values[:, j].astype(np.int64)
+                                if column.sql == "INTEGER NOT NULL" else values[:, j])
+    episodes = pd.DataFrame(columns)
+    episodes["policy_optimal"] = episodes["policy_optimal"].astype("boolean")
+    episodes["truncated"] = episodes["truncated"].astype(bool)
+    config = cells.iloc[np.repeat(positions, lengths)].reset_index(drop=True)
+    return pd.concat([config, episodes], axis=1)
 
 
-def _config_frame(cells: pd.DataFrame, db: Path) -> pd.DataFrame:
-    """Cells as (cell_key, config JSON, seed) → the run config's columns, cell_key, seed.
+def _cell_frame(cells: Sequence[StoredCell], db: Path) -> pd.DataFrame:
+    """Stored cells as the run config's columns (:func:`_row`), then seed: a frame of the
+    distinct configs, taken once per cell, so that each column's type is inferred from
+    the values it holds as if it had been built row by row."""
+    import pandas as pd
 
-    Raises:
-        ConfigError: If a config is not a JSON object.
-    """
-    rows = {c: _row(_json_object(c, "cells.config", db)) for c in cells["config"].unique()}
+    texts = list(dict.fromkeys(cell[1] for cell in cells))
+    rows = [_row(_json_object(text, "cells.config", db)) for text in texts]
     # a sequence setting (hidden widths) as text, "64×64": a table cell holds one value
-    rows = {c: {k: "×".join(map(str, v)) if isinstance(v, list) else v
-                for k, v in row.items()} for c, row in rows.items()}
-    config = pd.DataFrame([rows[c] for c in cells.pop("config")], index=cells.index)
-    return pd.concat([config, cells], axis=1)
+    rows = [{k: "×".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
+            for row in rows]
+    place = {text: i for i, text in enumerate(texts)}
+    frame = pd.DataFrame(rows).iloc[[place[cell[1]] for cell in cells]].reset_index(drop=True)
+    frame["seed"] = np.array([cell[2] for cell in cells], dtype=np.int64)
+    return frame
+
+
+def _check_stored(conn: sqlite3.Connection, db: Path) -> None:
+    """Refuse damaged stored cells and episodes, reading the blocks a batch at a time (a
+    resumed run must refuse them before it runs a cell, and keeps little in memory).
+
+    Raises:
+        ConfigError: Naming what is damaged.
+    """
+    cells = _stored_cells(conn, db)
+    if _is_rows(conn):
+        _row_blocks(conn, db, cells)
+        return
+    for start in range(0, len(cells), _READ_BATCH):
+        _read_blocks(conn, db, cells[start:start + _READ_BATCH])
 
 
 def _row(stored: dict) -> dict:
@@ -746,7 +817,7 @@ def describe(out: str | Path) -> str:
     with _reading(out, "dir") as conn:
         exp = _experiment(conn, db)
         current = _renamed_keys(conn, db) if _is_legacy(conn) else {}
-        done = {current.get(k, k) for k in _cells(conn, db)["cell_key"]}
+        done = {current.get(cell[0], cell[0]) for cell in _stored_cells(conn, db)}
         failed = {current.get(k, k) for (k,) in conn.execute("SELECT cell_key FROM failures")}
     if exp is None:
         return f"{out}: {len(done)} cells, no experiment recorded"
