@@ -39,7 +39,10 @@ An agent is two pieces:
    :meth:`~TabularAgent.observe`, :meth:`~TabularAgent.plan`,
    :meth:`~TabularAgent.end_episode`) is derived from the kernels, so for one seed a
    Gymnasium loop (:func:`dynaq.agents.run_episode`) and the compiled runner give the same
-   episodes.
+   episodes. The registered agents import their kernels inside ``kernels``,
+   ``hyperparameters`` and the methods that read an agent's state, never at module level:
+   a run config, ``dynaq ls`` and ``dynaq --help`` read the classes' names and configs
+   without waiting on numba.
 
 Registering it is one line in :data:`dynaq.agents.AGENTS`; an agent outside the package
 runs by its import path instead (``--agent my_pkg.my_module:MyAgent``). A model that
@@ -52,17 +55,27 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
 
-from dynaq import rng as rng_mod
 from dynaq.checks import check_count, check_index, check_number, check_real
 from dynaq.errors import ConfigError, StochasticWorldWarning
-from dynaq.kernels.agent import AgentKernels
 from dynaq.limits import MAX_PLANNING_STEPS
-from dynaq.mdp import has_random_outcomes, require_discrete
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+
+    from dynaq.kernels.agent import AgentKernels
+
+
+def __getattr__(name: str) -> Any:
+    # AgentKernels' module imports numba: configs and names import this one without it
+    if name == "AgentKernels":
+        from dynaq.kernels.agent import AgentKernels
+
+        return AgentKernels
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def warn_deterministic_model(agent: type[TabularAgent], config: Any, env: str,
@@ -122,6 +135,8 @@ class TabularAgent:
         check_count("n_actions", n_actions, 1)
         self.config = self.Config() if config is None else config
         self.check_config(self.config)
+        from dynaq import rng as rng_mod
+
         self.hp = self.hyperparameters(self.config)
         self._fns = self.kernels(self.config)
         self.Q = np.zeros((int(n_states), int(n_actions)))
@@ -167,6 +182,8 @@ class TabularAgent:
         Raises:
             ConfigError: If either space is not Discrete.
         """
+        from dynaq.mdp import has_random_outcomes, require_discrete
+
         require_discrete(env, f"agent {cls.name}")
         agent = cls(int(env.observation_space.n), int(env.action_space.n), config, seed)
         if has_random_outcomes(env):

@@ -19,12 +19,17 @@ seed both give the same episodes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
+from dynaq.agents.base import TabularAgent, TabularConfig
 from dynaq.checks import check_choice
 from dynaq.errors import ConfigError
-from dynaq.kernels import dyna_q as dq
+from dynaq.kernels import SAMPLINGS
 from dynaq.models import MODELS, CountsModel, DeterministicModel
+
+if TYPE_CHECKING:
+    from dynaq.kernels import dyna_q as dq
+    from dynaq.kernels.agent import AgentKernels
 
 BACKUPS = ("sample", "expected")
 """Planning backups of the counts model (§8.5)."""
@@ -49,7 +54,7 @@ class DynaQConfig(TabularConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         for name, allowed in (("model", MODELS), ("backup", BACKUPS),
-                              ("sampling", dq.SAMPLINGS)):
+                              ("sampling", SAMPLINGS)):
             check_choice(name, getattr(self, name), allowed)
         backups = MODELS[self.model].BACKUPS
         if self.backup not in backups:
@@ -87,6 +92,8 @@ class DynaQ(TabularAgent):
     @classmethod
     def kernels(cls, config: DynaQConfig) -> AgentKernels:
         """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
+        from dynaq.kernels import dyna_q as dq
+
         fns = MODELS[config.model].DYNA_Q
         if config.sampling != "uniform" and fns.learn is dq.learn:
             # focused planning (§8.6) has a loop of its own; the uniform one stays the fastest
@@ -96,8 +103,10 @@ class DynaQ(TabularAgent):
     @classmethod
     def hyperparameters(cls, config: DynaQConfig) -> dq.DynaQParams:
         """``hp`` for :meth:`kernels`."""
+        from dynaq.kernels import dyna_q as dq
+
         return dq.DynaQParams(float(config.alpha), float(config.gamma), float(config.epsilon),
-                              int(config.planning_steps), dq.SAMPLINGS.index(config.sampling),
+                              int(config.planning_steps), SAMPLINGS.index(config.sampling),
                               config.backup == "expected")
 
     @property

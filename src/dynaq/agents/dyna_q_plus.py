@@ -20,11 +20,15 @@ so for one seed both give the same episodes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
+from dynaq.agents.base import TabularAgent, TabularConfig
 from dynaq.checks import check_finite, check_index
 from dynaq.errors import ConfigError
-from dynaq.kernels import dyna_q_plus as kernels
+
+if TYPE_CHECKING:
+    from dynaq.kernels import dyna_q_plus as kernels
+    from dynaq.kernels.agent import AgentKernels
 
 BONUSES = ("planning", "action")
 """Where the bonus κ√τ goes: planning backups (§8.3) or the action choice (Exercise 8.4)."""
@@ -77,12 +81,17 @@ class DynaQPlus(TabularAgent):
     @classmethod
     def kernels(cls, config: TabularConfig) -> AgentKernels:
         """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
+        from dynaq.kernels import dyna_q_plus as kernels
+        from dynaq.kernels.agent import AgentKernels
+
         return AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
                             observe=kernels.observe, plan=kernels.plan)
 
     @classmethod
     def hyperparameters(cls, config: DynaQPlusConfig) -> kernels.DynaQPlusParams:
         """``hp`` for :meth:`kernels`."""
+        from dynaq.kernels import dyna_q_plus as kernels
+
         return kernels.DynaQPlusParams(float(config.alpha), float(config.gamma),
                                        float(config.epsilon), int(config.planning_steps),
                                        float(config.kappa), config.bonus == "planning")

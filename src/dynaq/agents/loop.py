@@ -23,11 +23,12 @@ Episode(steps=111, return_=1.0, terminated=True, truncated=False)
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, NamedTuple, Protocol
-
-import gymnasium as gym
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from dynaq.errors import ConfigError
+
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 __all__ = ["Episode", "StepAgent", "run_episode", "run_episodes"]
 

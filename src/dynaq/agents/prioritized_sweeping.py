@@ -20,26 +20,38 @@ one seed both give the same episodes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
+from dynaq.agents.base import TabularAgent, TabularConfig
 from dynaq.checks import check_finite
 from dynaq.errors import ConfigError
-from dynaq.kernels import prioritized as kernels
-from dynaq.kernels.dyna_q import PAIR
 from dynaq.models import CountsModel, DeterministicModel
 
-_KERNELS = {
-    DeterministicModel: AgentKernels(kernels.init, kernels.act, kernels.learn,
-                                     kernels.diagnose, observe=kernels.observe,
-                                     plan=kernels.plan),
-    CountsModel: AgentKernels(kernels.init_counts, kernels.act, kernels.learn_counts,
-                              kernels.diagnose_counts, observe=kernels.observe_counts,
-                              plan=kernels.plan_counts)}
-"""Prioritized sweeping's compiled functions for each model it runs with."""
+if TYPE_CHECKING:
+    from dynaq.kernels import prioritized as kernels
+    from dynaq.kernels.agent import AgentKernels
+    from dynaq.models.base import Model
+
 _BACKUPS = {DeterministicModel: "sample", CountsModel: "expected"}
-"""The one backup it has with each model."""
-_MODELS = {model.name: model for model in _KERNELS}
+"""The models it runs with, and the one backup it has with each."""
+_MODELS = {model.name: model for model in _BACKUPS}
+
+
+@functools.cache
+def _kernels(model: type[Model]) -> AgentKernels:
+    """Prioritized sweeping's compiled functions with ``model`` (one of :data:`_BACKUPS`)."""
+    from dynaq.kernels import prioritized as kernels
+    from dynaq.kernels.agent import AgentKernels
+
+    if model is CountsModel:
+        return AgentKernels(kernels.init_counts, kernels.act, kernels.learn_counts,
+                            kernels.diagnose_counts, observe=kernels.observe_counts,
+                            plan=kernels.plan_counts)
+    return AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
+                        observe=kernels.observe, plan=kernels.plan)
+
 
 @dataclass(frozen=True)
 class PrioritizedSweepingConfig(TabularConfig):
@@ -107,17 +119,21 @@ class PrioritizedSweeping(TabularAgent):
     @classmethod
     def kernels(cls, config: PrioritizedSweepingConfig) -> AgentKernels:
         """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
-        return _KERNELS[_MODELS[config.model]]
+        return _kernels(_MODELS[config.model])
 
     @classmethod
     def hyperparameters(cls, config: PrioritizedSweepingConfig) -> kernels.SweepingParams:
         """``hp`` for :meth:`kernels`."""
+        from dynaq.kernels import prioritized as kernels
+
         return kernels.SweepingParams(float(config.alpha), float(config.gamma),
                                       float(config.epsilon), int(config.planning_steps),
                                       float(config.theta))
 
     def queue(self) -> list[tuple[tuple[int, int], float]]:
         """The queued pairs ``((state, action), priority)``, highest priority first."""
+        from dynaq.kernels.dyna_q import PAIR
+
         m_int, heap, prio = self.state.m_int, self.state.heap, self.state.prio
         size = int(heap[0])
         pairs = [divmod(int(m_int[PAIR, i]), self.Q.shape[1]) for i in heap[1:size + 1]]

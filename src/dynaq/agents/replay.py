@@ -18,12 +18,15 @@ functions the compiled runner uses, so for one seed both give the same episodes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dynaq.agents.base import AgentKernels, TabularAgent, TabularConfig
+from dynaq.agents.base import TabularAgent, TabularConfig
 from dynaq.checks import check_count
-from dynaq.kernels import replay as kernels
 from dynaq.limits import MAX_BUFFER
+
+if TYPE_CHECKING:
+    from dynaq.kernels import replay as kernels
+    from dynaq.kernels.agent import AgentKernels
 
 
 @dataclass(frozen=True)
@@ -67,16 +70,23 @@ class Replay(TabularAgent):
     @classmethod
     def kernels(cls, config: Any) -> AgentKernels:
         """The compiled functions that :mod:`dynaq.kernels.run` and the step API run."""
+        from dynaq.kernels import replay as kernels
+        from dynaq.kernels.agent import AgentKernels
+
         return AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
                             observe=kernels.observe, plan=kernels.plan)
 
     @classmethod
     def hyperparameters(cls, config: Any) -> kernels.ReplayParams:
         """``hp`` for :meth:`kernels`."""
+        from dynaq.kernels import replay as kernels
+
         return kernels.ReplayParams(float(config.alpha), float(config.gamma),
                                     float(config.epsilon), int(config.planning_steps),
                                     int(config.buffer_size))
 
     def __len__(self) -> int:
         """Number of transitions held."""
-        return int(self.state.count[kernels.STORED])
+        from dynaq.kernels.replay import STORED
+
+        return int(self.state.count[STORED])

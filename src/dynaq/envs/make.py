@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 from gymnasium.envs.registration import load_env_creator
 
+from dynaq.env_kwargs import canonical_kwargs, check_kwargs
 from dynaq.errors import ConfigError
 from dynaq.mdp import TabularMDP, require_discrete
 
@@ -42,7 +42,7 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.En
             registered id, then the dynaq ids), a keyword the env does not take (naming
             ``env_kwargs``, the key and the keywords it takes), or a bad value of one.
     """
-    kwargs = _check_kwargs(env_kwargs)
+    kwargs = check_kwargs(env_kwargs)
     try:
         with warnings.catch_warnings():  # a deprecation notice would break the one-line error
             warnings.simplefilter("ignore")
@@ -90,40 +90,6 @@ def _env_model(env_id: str, kwargs_json: str) -> tuple[TabularMDP | None, int]:
     mdp = TabularMDP.from_gymnasium(env) if hasattr(env.unwrapped, "P") else None
     env.close()
     return mdp, limit
-
-
-def _check_kwargs(env_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
-    if env_kwargs is None:
-        return {}
-    if not isinstance(env_kwargs, Mapping) or not all(isinstance(k, str) for k in env_kwargs):
-        raise ConfigError(f"env_kwargs must be a mapping of keyword names to values, got "
-                          f"{reprlib.repr(env_kwargs)}")
-    return dict(env_kwargs)
-
-
-def canonical_kwargs(env_kwargs: Mapping[str, Any] | None) -> str:
-    """``env_kwargs`` as JSON with sorted keys (tuples and numpy arrays as lists, bytes as
-    text): the cache key of :func:`env_model`, and what a run config keeps.
-
-    Raises:
-        ConfigError: For kwargs that are not a mapping of names to JSON-like values.
-    """
-    def plain(value: Any) -> Any:
-        if isinstance(value, np.ndarray | np.generic):
-            return plain(value.tolist())
-        if isinstance(value, bytes):
-            return value.decode("utf-8", errors="replace")
-        if isinstance(value, tuple | list):
-            return [plain(v) for v in value]
-        raise TypeError(type(value).__name__)
-
-    try:
-        return json.dumps(_check_kwargs(env_kwargs), sort_keys=True, default=plain,
-                          allow_nan=False)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"env_kwargs must hold JSON-like values (numbers, strings, "
-                          f"booleans, lists, mappings), got {reprlib.repr(env_kwargs)} "
-                          f"({err})") from None
 
 
 def _check_keywords(spec: gym.envs.registration.EnvSpec, kwargs: Mapping[str, Any]) -> None:

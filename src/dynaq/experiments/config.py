@@ -27,8 +27,8 @@ import functools
 import hashlib
 import inspect
 import json
+import linecache
 import platform
-import textwrap
 import tomllib
 import typing
 from dataclasses import dataclass, field, fields, replace
@@ -46,7 +46,7 @@ from dynaq.deep.config import (
     DeepConfig,
     check_agent,
 )
-from dynaq.envs.make import canonical_kwargs
+from dynaq.env_kwargs import canonical_kwargs
 from dynaq.errors import ConfigError
 from dynaq.limits import MAX_EPISODES, MAX_RUNS, MAX_SEEDS, MAX_STEPS, MAX_TOML_BYTES
 
@@ -188,17 +188,51 @@ def field_docs(cls: type) -> dict[str, str]:
     inherited fields included; a class whose source cannot be read has none."""
     docs: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
-        except (OSError, TypeError):
-            continue
-        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        node = _class_node(klass)
+        body = node.body if node is not None else []
         for node, doc in zip(body, body[1:], strict=False):
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
                     isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and \
                     isinstance(doc.value.value, str):
                 docs[node.target.id] = " ".join(doc.value.value.split())
     return docs
+
+
+def _class_node(klass: type) -> ast.ClassDef | None:
+    """The definition of ``klass`` in its source file, found as :func:`inspect.getsource`
+    finds it (the first of its qualified name); None where there is none to read."""
+    try:
+        file = inspect.getsourcefile(klass)
+    except TypeError:  # a built-in class
+        return None
+    if file is None:
+        return None
+    linecache.checkcache(file)
+    return _class_nodes("".join(linecache.getlines(file))).get(klass.__qualname__)
+
+
+@functools.lru_cache(maxsize=64)
+def _class_nodes(source: str) -> dict[str, ast.ClassDef]:
+    """Every class defined in ``source``, by qualified name: one parse of a module for all
+    the config classes it defines (``inspect.getsource`` parses it again for each)."""
+    found: dict[str, ast.ClassDef] = {}
+
+    def visit(nodes: list[ast.stmt], prefix: str) -> None:
+        for node in nodes:
+            if isinstance(node, ast.ClassDef):
+                found.setdefault(prefix + node.name, node)
+                visit(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(node.body, f"{prefix}{node.name}.<locals>.")
+            else:
+                visit([n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)],
+                      prefix)
+
+    try:
+        visit(ast.parse(source).body, "")
+    except (SyntaxError, ValueError):
+        return {}
+    return found
 
 
 @dataclass(frozen=True, init=False)

@@ -3,15 +3,31 @@ Dyna-Q learns and plans with, over arrays its kernels own."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from dynaq.checks import check_choice, check_count, check_index, check_number
 from dynaq.errors import ConfigError
-from dynaq.kernels import dyna_q as dq
-from dynaq.kernels.agent import AgentKernels
+from dynaq.kernels import SAMPLINGS
 from dynaq.limits import MAX_PLANNING_STEPS
+
+if TYPE_CHECKING:
+    from dynaq.kernels.agent import AgentKernels
+
+
+class built_on_first_read:
+    """A class attribute that ``build()`` makes when it is first read, once: a model's
+    kernels, which reading its name or backups (a config's checks) must not import."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = functools.cache(build)
+        self.__doc__ = build.__doc__
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        return self._build()
 
 
 def check_sizes(n_states: Any, n_actions: Any) -> None:
@@ -41,14 +57,18 @@ class Model:
     @property
     def n_seen(self) -> int:
         """Number of distinct (s, a) pairs recorded."""
-        return int(self.count[dq.N_SEEN])
+        from dynaq.kernels.dyna_q import N_SEEN
+
+        return int(self.count[N_SEEN])
 
     def __len__(self) -> int:
         """Number of distinct (s, a) pairs recorded."""
         return self.n_seen
 
     def __contains__(self, sa: tuple[int, int]) -> bool:
-        return bool(self.table[dq.SLOT, self.pair(*sa)] >= 0)
+        from dynaq.kernels.dyna_q import SLOT
+
+        return bool(self.table[SLOT, self.pair(*sa)] >= 0)
 
     def next_state(self, next_state: int) -> int:
         """``next_state`` as an int.
@@ -83,17 +103,19 @@ class Model:
                 :meth:`check_plan`), another sampling, an unseen ``pair`` or a ``state`` out
                 of range.
         """
+        from dynaq.kernels.dyna_q import SLOT
+
         self.check_plan(Q, steps, alpha, gamma, rng)
-        check_choice("sampling", sampling, dq.SAMPLINGS)
+        check_choice("sampling", sampling, SAMPLINGS)
         check_number("epsilon", epsilon, 0.0, 1.0, "[0, 1]")
         if sampling == "latest":
             pair = check_index("pair", pair, self.table.shape[1])
-            if self.n_seen and self.table[dq.SLOT, pair] < 0:
+            if self.n_seen and self.table[SLOT, pair] < 0:
                 raise ConfigError(f"pair must be a seen pair (state * n_actions + action), "
                                   f"got {pair}, never tried")
         if sampling == "trajectory":
             state = check_index("state", state, self.table.shape[1] // self.n_actions)
-        return int(self._plan_with(Q, steps, alpha, gamma, rng, dq.SAMPLINGS.index(sampling),
+        return int(self._plan_with(Q, steps, alpha, gamma, rng, SAMPLINGS.index(sampling),
                                    pair, state, epsilon))
 
     def check_plan(self, Q: Any, steps: Any, alpha: Any, gamma: Any, rng: Any) -> None:

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from dynaq.checks import check_real
 from dynaq.errors import ConfigError
-from dynaq.kernels import counts as kernels
-from dynaq.kernels import dyna_q as dq
-from dynaq.kernels.agent import AgentKernels
-from dynaq.models.base import Model, check_sizes
+from dynaq.models.base import Model, built_on_first_read, check_sizes
+
+if TYPE_CHECKING:
+    from dynaq.kernels import counts as kernels
+    from dynaq.kernels.agent import AgentKernels
 
 Outcome = tuple[float, int, float, bool]
 """(probability, next state, mean reward, terminated), as in a toy-text ``P[s][a]``."""
+
+
+@built_on_first_read
+def _dyna_q() -> AgentKernels:
+    """Dyna-Q's compiled functions with the counts model."""
+    from dynaq.kernels import counts as kernels
+    from dynaq.kernels import dyna_q as dq
+    from dynaq.kernels.agent import AgentKernels
+
+    return AgentKernels(kernels.init, dq.act, kernels.learn, kernels.diagnose,
+                        observe=kernels.observe, plan=kernels.plan)
 
 
 class CountsModel(Model):
@@ -41,10 +55,11 @@ class CountsModel(Model):
     name = "counts"
     BACKUPS = ("sample", "expected")
     """Its planning backups (§8.5)."""
-    DYNA_Q = AgentKernels(kernels.init, dq.act, kernels.learn, kernels.diagnose,
-                          observe=kernels.observe, plan=kernels.plan)
+    DYNA_Q = _dyna_q
 
     def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
+        from dynaq.kernels import counts as kernels
+
         check_sizes(n_states, n_actions)
         if backup not in self.BACKUPS:
             raise ConfigError(f"backup must be one of sample, expected; got {backup!r}")
@@ -70,6 +85,8 @@ class CountsModel(Model):
             ConfigError: If a state or the action is out of range, or the reward is not a
                 finite number.
         """
+        from dynaq.kernels import counts as kernels
+
         sa, s2 = self.pair(state, action), self.next_state(next_state)
         check_real("reward", reward)
         kernels.model_update(self.table, self.pool, self.count, self.n_actions,
@@ -83,6 +100,8 @@ class CountsModel(Model):
             KeyError: If (state, action) has never been tried.
             ConfigError: If ``state`` or ``action`` is out of range.
         """
+        from dynaq.kernels import counts as kernels
+
         i = self.table[kernels.SLOT, self.pair(state, action)]
         if i < 0:
             raise KeyError((state, action))
@@ -101,6 +120,8 @@ class CountsModel(Model):
             KeyError: If (state, action) has never been tried.
             ConfigError: If ``state`` or ``action`` is out of range.
         """
+        from dynaq.kernels import counts as kernels
+
         if rng is None:
             _, s2, r, term = max(self.distribution(state, action), key=lambda o: o[0])
             return s2, r, term
@@ -128,6 +149,8 @@ class CountsModel(Model):
     def _plan_with(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
                    rng: np.ndarray, sampling: int, pair: int, state: int,
                    epsilon: float) -> int:
+        from dynaq.kernels import counts as kernels
+
         return kernels.plan_sampled(Q, self.table, self.pool.p_int, self.pool.p_reward,
                                     self.n_seen, self.backup == "expected", sampling, pair,
                                     state, steps, alpha, gamma, epsilon, rng)

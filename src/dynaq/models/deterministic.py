@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from dynaq.checks import check_real
 from dynaq.errors import ConfigError
-from dynaq.kernels import dyna_q as kernels
-from dynaq.kernels.agent import AgentKernels
-from dynaq.models.base import Model, check_sizes
+from dynaq.models.base import Model, built_on_first_read, check_sizes
+
+if TYPE_CHECKING:
+    from dynaq.kernels import dyna_q as kernels
+    from dynaq.kernels.agent import AgentKernels
+
+
+@built_on_first_read
+def _dyna_q() -> AgentKernels:
+    """Dyna-Q's compiled functions with the deterministic model."""
+    from dynaq.kernels import dyna_q as kernels
+    from dynaq.kernels.agent import AgentKernels
+
+    return AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
+                        observe=kernels.observe, plan=kernels.plan)
 
 
 class DeterministicModel(Model):
@@ -27,10 +41,11 @@ class DeterministicModel(Model):
     name = "deterministic"
     BACKUPS = ("sample",)
     """Its planning backups: one outcome per pair, so an expected backup is the sample."""
-    DYNA_Q = AgentKernels(kernels.init, kernels.act, kernels.learn, kernels.diagnose,
-                          observe=kernels.observe, plan=kernels.plan)
+    DYNA_Q = _dyna_q
 
     def __init__(self, n_states: int, n_actions: int, backup: str = "sample") -> None:
+        from dynaq.kernels import dyna_q as kernels
+
         check_sizes(n_states, n_actions)
         if backup not in self.BACKUPS:
             raise ConfigError(f"backup must be sample for the deterministic model, got "
@@ -59,6 +74,8 @@ class DeterministicModel(Model):
             ConfigError: If a state or the action is out of range, or the reward is not a
                 finite number.
         """
+        from dynaq.kernels import dyna_q as kernels
+
         sa, s2 = self.pair(state, action), self.next_state(next_state)
         check_real("reward", reward)
         self.count[kernels.N_SEEN] = kernels.model_update(
@@ -72,6 +89,8 @@ class DeterministicModel(Model):
             KeyError: If (state, action) has never been tried.
             ConfigError: If ``state`` or ``action`` is out of range.
         """
+        from dynaq.kernels import dyna_q as kernels
+
         i = self.table[kernels.SLOT, self.pair(state, action)]
         if i < 0:
             raise KeyError((state, action))
@@ -88,6 +107,8 @@ class DeterministicModel(Model):
         Raises:
             ConfigError: For an argument compiled code cannot take (:meth:`check_plan`).
         """
+        from dynaq.kernels import dyna_q as kernels
+
         self.check_plan(Q, steps, alpha, gamma, rng)
         return int(kernels.plan_uniform(Q, self.table, self.reward, self.n_seen, steps, alpha,
                                         gamma, rng))
@@ -95,5 +116,7 @@ class DeterministicModel(Model):
     def _plan_with(self, Q: np.ndarray, steps: int, alpha: float, gamma: float,
                    rng: np.ndarray, sampling: int, pair: int, state: int,
                    epsilon: float) -> int:
+        from dynaq.kernels import dyna_q as kernels
+
         return kernels.plan_with(Q, kernels.TableModel(self.table, self.reward), sampling,
                                  self.n_seen, pair, state, steps, alpha, gamma, epsilon, rng)
