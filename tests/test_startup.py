@@ -1,5 +1,6 @@
-"""What starting dynaq imports: ``import dynaq`` and ``dynaq --help`` none of the heavy
-libraries, ``dynaq ls`` none of those it does not use; the public names, the numba cache
+"""What starting dynaq imports: ``import dynaq``, ``dynaq --help`` and ``dynaq reproduce
+--list`` none of the heavy libraries, ``dynaq ls`` none of those it does not use, a run
+config and the agents' configs no kernels; the public names, the kernels, the numba cache
 stamp and the Gymnasium ids still arrive when first needed.
 
 Each check runs in a fresh interpreter, since this one has imported everything already.
@@ -52,6 +53,55 @@ def test_dynaq_ls_imports_no_plotting_statistics_or_torch(tmp_path, capsys):
     code = f"from dynaq.cli import main\nassert main(['ls', {str(out)!r}]) == 0"
     # pandas still comes with dynaq.experiments.store, which reads cells with it
     assert not set(_imported(code)) & {"matplotlib", "torch", "scipy.stats", "tqdm"}
+
+
+def test_a_run_config_imports_no_kernels_gymnasium_or_pandas():
+    # what dynaq ls reads besides the store: run configs, their keys, rows and settings
+    code = ("from dynaq.experiments.config import RunConfig, cell_key, known_settings, uses\n"
+            "run = RunConfig(env='dynaq/DynaMaze-v0', agent='dyna-q', planning_steps=5, "
+            "episodes=3, env_kwargs={'slip': 0.1})\n"
+            "cell_key(run, 0), run.row(), known_settings()['kappa'].help()\n"
+            "assert not uses('dyna-q', 'kappa')")
+    assert not set(_imported(code)) & {*HEAVY, "numba", "gymnasium"}
+
+
+def test_agent_and_model_configs_and_registries_import_no_kernels():
+    code = ("from dynaq.agents import AGENTS, DynaQConfig, PrioritizedSweepingConfig, "
+            "resolve_agent\n"
+            "from dynaq.agents.registry import default_planning_steps\n"
+            "from dynaq.models import MODELS\n"
+            "DynaQConfig(model='counts', backup='expected', sampling='latest')\n"
+            "PrioritizedSweepingConfig(model='counts')\n"
+            "assert resolve_agent('replay') is AGENTS['replay']\n"
+            "assert default_planning_steps('dyna-q+') == 50\n"
+            "assert MODELS['counts'].BACKUPS == ('sample', 'expected')")
+    assert not set(_imported(code)) & {*HEAVY, "numba", "gymnasium"}
+
+
+def test_building_an_agent_loads_its_kernels_then():
+    code = ("import sys\nfrom dynaq.agents import DynaQ, DynaQConfig\n"
+            "assert 'numba' not in sys.modules\n"
+            "agent = DynaQ(3, 2, DynaQConfig(planning_steps=2))\n"
+            "from dynaq.agents import AgentKernels\n"
+            "from dynaq.agents.base import AgentKernels as same\n"
+            "assert isinstance(DynaQ.kernels(agent.config), AgentKernels) and same is AgentKernels")
+    assert "numba" in _imported(code)
+
+
+def test_the_sampling_names_the_configs_check_are_the_kernels():
+    from dynaq import kernels
+    from dynaq.kernels import dyna_q
+
+    assert kernels.SAMPLINGS == dyna_q.SAMPLINGS
+
+
+def test_dynaq_reproduce_list_imports_no_preset_nor_anything_heavy():
+    code = ("import contextlib, io, sys\nfrom dynaq.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    assert main(['reproduce', '--list']) == 0\n"
+            "assert not [m for m in sys.modules if m.startswith('dynaq.experiments.presets.')"
+            " and m != 'dynaq.experiments.presets.base']")
+    assert _imported(code) == []
 
 
 @pytest.mark.parametrize("name", dynaq.__all__)
@@ -120,7 +170,7 @@ def test_failed_cells_still_exit_1_though_main_imports_the_driver_late(tmp_path,
     assert "dynaq: 1 cell(s) failed" in err and "(seed 1): RuntimeError: boom" in err
 
 
-def test_a_run_listens_for_compiling_and_ls_does_not(tmp_path, monkeypatch, capsys):
+def test_a_run_listens_for_compiling_and_ls_and_listing_do_not(tmp_path, monkeypatch, capsys):
     import contextlib
 
     from numba.core import event
@@ -137,4 +187,5 @@ def test_a_run_listens_for_compiling_and_ls_does_not(tmp_path, monkeypatch, caps
     assert notices == ["numba:compile"]
     installed.clear()
     assert main(["ls", out]) == 0
+    assert main(["reproduce", "--list"]) == 0
     assert installed == []

@@ -160,7 +160,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
     from dynaq.agents.dyna_q import BACKUPS
     from dynaq.agents.dyna_q_plus import BONUSES
     from dynaq.deep.config import DEVICES, TERMINATIONS, WORLD_MODELS
-    from dynaq.kernels.dyna_q import SAMPLINGS
+    from dynaq.kernels import SAMPLINGS
     from dynaq.models import MODELS
 
     return {"model": tuple(MODELS), "backup": BACKUPS, "sampling": SAMPLINGS,
@@ -475,15 +475,16 @@ def _sweep(cmd: Sweep) -> Path:
 
 
 def _reproduce(cmd: Reproduce) -> Path | None:
-    from dynaq.checks import check_count
-    from dynaq.experiments.presets import all_presets, get_preset
+    from dynaq.experiments.presets import descriptions, get_preset
 
     if cmd.list or cmd.name is None:
-        presets = all_presets()
-        width = max(map(len, presets))
-        for preset in presets.values():
-            print(f"{preset.name:<{width}}  {preset.description}")
+        listed = descriptions()  # no preset is imported: they import pandas and the runner
+        width = max(map(len, listed))
+        for name, description in listed.items():
+            print(f"{name:<{width}}  {description}")
         return None
+    from dynaq.checks import check_count  # after the listing, which needs no numpy
+
     preset = get_preset(cmd.name)
     seeds = cmd.seeds if cmd.seeds is not None else preset.default_seeds
     check_count("seeds", seeds, 1, MAX_SEEDS)
@@ -610,6 +611,13 @@ _READ_ONLY = (Ls, Export)
 """Commands that only read a results directory, so never compile a kernel."""
 
 
+def _compiles(cmd: object) -> bool:
+    """Whether ``cmd`` may compile a kernel: not a read-only command, nor a listing of the
+    reproductions."""
+    listing = isinstance(cmd, Reproduce) and (cmd.list or cmd.name is None)
+    return not (listing or isinstance(cmd, _READ_ONLY))
+
+
 @functools.cache
 def _compile_notice() -> type:
     """The class of :data:`CompileNotice`, a numba listener (so built once numba is needed)."""
@@ -678,7 +686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     handler = next(fn for name, (_, fn) in COMMANDS.items() if isinstance(cmd, classes[name]))
     quiet = getattr(getattr(cmd, "how", None), "quiet", False)
-    if quiet or isinstance(cmd, _READ_ONLY):
+    if quiet or not _compiles(cmd):
         notice: contextlib.AbstractContextManager = contextlib.nullcontext()
     else:
         from numba.core import event

@@ -4,6 +4,10 @@ Two kinds, one call: a :class:`LearningPreset` runs learning runs (an
 :class:`~dynaq.experiments.config.Experiment`) through the driver; a
 :class:`ComputedPreset` computes one results table directly (Figures 8.7 and 8.8 are not
 sets of learning runs). ``dynaq reproduce`` calls :meth:`Preset.reproduce` on either.
+
+The driver (pandas, the runner and its kernels) is imported only to reproduce: this
+module is imported by every preset, and by ``dynaq reproduce --list``, which reads none of
+that.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    from pathlib import Path
 
-from dynaq.experiments.config import Experiment
-from dynaq.experiments.driver import Options, Reporter, execute, execute_table
+    import pandas as pd
+
+    from dynaq.experiments.config import Experiment
+    from dynaq.experiments.driver import Options, Reporter
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class LearningPreset(Preset):
 
     def reproduce(self, seeds: int, out: Path, options: Options) -> None:
         """Run (or resume) the experiment in ``out`` through the driver."""
+        from dynaq.experiments.driver import execute
+
         if options.backend == "serial" and self.backend != "serial":
             options = replace(options, backend=self.backend)
         execute(self.experiment(seeds), out, reporter=self.reporter, options=options)
@@ -62,4 +71,6 @@ class ComputedPreset(Preset):
 
     def reproduce(self, seeds: int, out: Path, options: Options) -> None:
         """Compute the table and write it with the reporter's outputs."""
+        from dynaq.experiments.driver import execute_table
+
         execute_table(self.name, self.compute(seeds, options.quiet), out, self.reporter)

@@ -22,6 +22,7 @@ from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.envs import env_model
 from dynaq.experiments.config import RunConfig
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import ComputedPreset
 from dynaq.experiments.runner import run_cells
 from dynaq.kernels import run as K
@@ -303,6 +304,5 @@ def _report(table: pd.DataFrame, _: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = ComputedPreset("common-mistakes", "the course's common-mistakes table: each mistake "
-                        "made on purpose and measured, beside dynaq's default",
-                        default_seeds=30, reporter=_report, compute=_compute)
+PRESET = ComputedPreset("common-mistakes", description("common-mistakes"), default_seeds=30,
+                        reporter=_report, compute=_compute)

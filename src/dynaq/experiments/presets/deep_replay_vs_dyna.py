@@ -30,6 +30,7 @@ import pandas as pd
 
 from dynaq.experiments.config import Experiment, RunConfig
 from dynaq.experiments.presets import deep_eval as ev
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import LearningPreset
 
 ENVS = ("CartPole-v1", "Acrobot-v1")
@@ -290,7 +291,5 @@ def _plot_auc(seeds: pd.DataFrame, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-PRESET = LearningPreset(
-    "deep-replay-vs-dyna", "DQN replay vs Dyna-DQN (learned, known-termination, true-simulator "
-    "and ensemble-rollout models) at matched gradient steps, CartPole-v1 and Acrobot-v1",
-    default_seeds=10, reporter=report, experiment=_experiment, backend="process")
+PRESET = LearningPreset("deep-replay-vs-dyna", description("deep-replay-vs-dyna"), default_seeds=10,
+                        reporter=report, experiment=_experiment, backend="process")

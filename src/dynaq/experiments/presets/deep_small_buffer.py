@@ -21,6 +21,7 @@ import pandas as pd
 from dynaq.experiments.config import Experiment, RunConfig
 from dynaq.experiments.presets import deep_eval as ev
 from dynaq.experiments.presets import deep_replay_vs_dyna as rvd
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import LearningPreset
 
 ENV = "CartPole-v1"
@@ -94,7 +95,5 @@ def conclusions(seeds: pd.DataFrame) -> list[str]:
     return notes
 
 
-PRESET = LearningPreset(
-    "deep-small-buffer", "Where a model should beat replay: DQN and Dyna-DQN with a replay "
-    f"buffer of {SMALL:,} against {LARGE:,}, CartPole-v1", default_seeds=10, reporter=report,
-    experiment=_experiment, backend="process")
+PRESET = LearningPreset("deep-small-buffer", description("deep-small-buffer"), default_seeds=10,
+                        reporter=report, experiment=_experiment, backend="process")

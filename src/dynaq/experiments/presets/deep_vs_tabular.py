@@ -27,6 +27,7 @@ import pandas as pd
 
 from dynaq.experiments.config import Experiment, RunConfig
 from dynaq.experiments.presets import deep_eval as ev
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import LearningPreset
 
 WORLDS = {"dynaq/DynaMaze-v0": 4000, "dynaq/FrozenLakeNotSlippery-v0": 4000,
@@ -198,8 +199,5 @@ def _plot(df: pd.DataFrame, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-PRESET = LearningPreset(
-    "deep-vs-tabular", "DQN and Dyna-DQN (categorical and regression models) beside Q-learning, "
-    "Dyna-Q and tabular replay at equal backups, against the exact MDP: Dyna maze, FrozenLake "
-    "with and without slipping", default_seeds=10, reporter=report, experiment=_experiment,
-    backend="process")
+PRESET = LearningPreset("deep-vs-tabular", description("deep-vs-tabular"), default_seeds=10,
+                        reporter=report, experiment=_experiment, backend="process")

@@ -28,6 +28,7 @@ from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci, bootstrap_interval
 from dynaq.envs import DYNA_MAZE_IDS, env_model
 from dynaq.experiments.config import Experiment, RunConfig
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import LearningPreset
 
 AGENTS = {"prioritized-sweeping": {"theta": 1e-9}, "dyna-q": {}}
@@ -198,6 +199,5 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = LearningPreset("example8.4", "Sutton & Barto Example 8.4: prioritized sweeping vs "
-                        "Dyna-Q, updates until the path is found, Dyna maze at 47 … 6016 "
-                        "states", default_seeds=30, reporter=_report, experiment=_experiment)
+PRESET = LearningPreset("example8.4", description("example8.4"), default_seeds=30, reporter=_report,
+                        experiment=_experiment)

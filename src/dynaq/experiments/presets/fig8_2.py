@@ -19,6 +19,7 @@ from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.envs import env_model
 from dynaq.experiments.config import Experiment, RunConfig
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import LearningPreset
 from dynaq.metrics import GroundTruth, egreedy_episode_length
 
@@ -77,6 +78,5 @@ def _fig82_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = LearningPreset("fig8.2", "Sutton & Barto Figure 8.2: Dyna maze, k ∈ {0, 5, 50}, "
-                        "50 episodes", default_seeds=300, reporter=_fig82_report,
+PRESET = LearningPreset("fig8.2", description("fig8.2"), default_seeds=300, reporter=_fig82_report,
                         experiment=_fig82_experiment)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dynaq.envs import BLOCKING_SWITCH
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.common import DQ, DQ_PLUS, ChangingMaze, ahead, ci, count
 
 COMPANION = ("the book's companion code (ShangtongZhang/reinforcement-learning-an-introduction, "
@@ -62,5 +63,4 @@ def _settings_row(maze: ChangingMaze) -> tuple[str, str]:
 BLOCKING = ChangingMaze("fig8.4", "dynaq/BlockingMaze-v0", "Figure 8.4", BLOCKING_SWITCH, 3000,
                         _blocking_claims)
 
-PRESET = BLOCKING.preset("Sutton & Barto Figure 8.4: blocking maze, Dyna-Q vs Dyna-Q+ (and the "
-                         "action bonus), cumulative reward over 3000 steps")
+PRESET = BLOCKING.preset(description(BLOCKING.name))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dynaq.envs import SHORTCUT_SWITCH
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.common import (
     DQ,
     DQ_ACTION,
@@ -65,5 +66,4 @@ def _shortcut_claims(scores: pd.DataFrame, maze: ChangingMaze) -> list[tuple[str
 SHORTCUT = ChangingMaze("fig8.5", "dynaq/ShortcutMaze-v0", "Figure 8.5", SHORTCUT_SWITCH, 6000,
                         _shortcut_claims)
 
-PRESET = SHORTCUT.preset("Sutton & Barto Figure 8.5: shortcut maze, Dyna-Q vs Dyna-Q+ (and the "
-                         "action bonus), cumulative reward over 6000 steps")
+PRESET = SHORTCUT.preset(description(SHORTCUT.name))

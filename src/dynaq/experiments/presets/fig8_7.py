@@ -19,6 +19,7 @@ import pandas as pd
 
 from dynaq import rng
 from dynaq.analysis.plots import figures, save_figure
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import ComputedPreset
 from dynaq.kernels.sample_vs_expected import sample_update_errors
 
@@ -116,6 +117,5 @@ def _report(table: pd.DataFrame, _: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = ComputedPreset("fig8.7", "Sutton & Barto Figure 8.7: expected vs sample updates, "
-                        "RMS error vs max_a′ Q computations, b ∈ {2, 10, 100, 1000, 10000}",
-                        default_seeds=1000, reporter=_report, compute=compute)
+PRESET = ComputedPreset("fig8.7", description("fig8.7"), default_seeds=1000, reporter=_report,
+                        compute=compute)

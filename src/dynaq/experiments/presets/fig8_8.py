@@ -22,6 +22,7 @@ import pandas as pd
 from dynaq import rng
 from dynaq.analysis.plots import figures, save_figure
 from dynaq.analysis.stats import bootstrap_ci
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import ComputedPreset
 from dynaq.kernels.trajectory_sampling import start_values
 
@@ -149,6 +150,5 @@ def _report(table: pd.DataFrame, _: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = ComputedPreset("fig8.8", "Sutton & Barto Figure 8.8: trajectory sampling vs uniform "
-                        "expected updates, 1000 states (b = 1, 3, 10) and 10000 states (b = 1)",
-                        default_seeds=200, reporter=_report, compute=compute)
+PRESET = ComputedPreset("fig8.8", description("fig8.8"), default_seeds=200, reporter=_report,
+                        compute=compute)

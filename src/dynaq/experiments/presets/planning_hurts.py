@@ -26,6 +26,7 @@ from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.envs import BLOCKING_SWITCH, SHORTCUT_SWITCH
 from dynaq.experiments.config import Experiment, RunConfig
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import LearningPreset
 from dynaq.experiments.presets.common import KAPPA, first_layout_value
 from dynaq.metrics import policy_is_optimal
@@ -243,7 +244,5 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = LearningPreset("planning-hurts", "the course's 'When Dyna-Q fails': a stale model "
-                        "(blocking, shortcut maze) and a deterministic model in a slippery "
-                        "world, k ∈ {0, 5, 50}", default_seeds=30, reporter=_report,
-                        experiment=_experiment)
+PRESET = LearningPreset("planning-hurts", description("planning-hurts"), default_seeds=30,
+                        reporter=_report, experiment=_experiment)

@@ -14,6 +14,7 @@ from dynaq.analysis.plots import figures, plot_curves, save_figure
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.experiments.config import Experiment, RunConfig
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import LearningPreset
 from dynaq.experiments.presets.common import (
     STOCHASTIC_WORLDS,
@@ -150,6 +151,5 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = LearningPreset("replay-vs-dyna", "tabular replay vs Dyna-Q: the same on a "
-                        "deterministic maze, different in stochastic worlds", default_seeds=30,
+PRESET = LearningPreset("replay-vs-dyna", description("replay-vs-dyna"), default_seeds=30,
                         reporter=_report, experiment=_experiment)

@@ -14,6 +14,7 @@ from dynaq.analysis.plots import plot_curves
 from dynaq.analysis.report import fmt_ci
 from dynaq.analysis.stats import bootstrap_ci
 from dynaq.experiments.config import Experiment, RunConfig
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import LearningPreset
 
 ENVS = {"dynaq/DynaMaze-v0": 100, "dynaq/SinglePath9x9-v0": 100}
@@ -132,7 +133,5 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = LearningPreset("sampling", "the course's checkpoint: plan from uniform, latest, "
-                        f"on-policy trajectories or prioritized (ŝ, â), k = {K}, Dyna maze and "
-                        "9×9 single path", default_seeds=30, reporter=_report,
+PRESET = LearningPreset("sampling", description("sampling"), default_seeds=30, reporter=_report,
                         experiment=_experiment)

@@ -10,6 +10,7 @@ from dynaq.analysis.plots import plot_curves
 from dynaq.analysis.report import fmt_ci
 from dynaq.envs import env_model
 from dynaq.experiments.config import Experiment, RunConfig
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import LearningPreset
 from dynaq.experiments.runner import UNTIL_NEAR_OPTIMAL_MAX_FACTOR
 from dynaq.metrics import NEAR_OPTIMAL_RTOL
@@ -100,6 +101,5 @@ def _seed_table_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> st
     return "\n".join(lines)
 
 
-PRESET = LearningPreset("seed-table", "the course's worked example: 9×9 single-path maze, "
-                        "k ∈ {0, 5, 50, 200}, until near-optimal", default_seeds=30,
+PRESET = LearningPreset("seed-table", description("seed-table"), default_seeds=30,
                         reporter=_seed_table_report, experiment=_seed_table_experiment)

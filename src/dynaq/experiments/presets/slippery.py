@@ -12,6 +12,7 @@ import pandas as pd
 
 from dynaq.analysis.plots import figures, plot_curves, save_figure
 from dynaq.experiments.config import Experiment, RunConfig
+from dynaq.experiments.presets import description
 from dynaq.experiments.presets.base import LearningPreset
 from dynaq.experiments.presets.common import (
     STOCHASTIC_WORLDS,
@@ -134,6 +135,5 @@ def _report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     return "\n".join(lines)
 
 
-PRESET = LearningPreset("slippery", "deterministic vs counts model (sample, expected), "
-                        "k ∈ {0, 5, 50}, on the slippery cliff and FrozenLake-v1",
-                        default_seeds=30, reporter=_report, experiment=_experiment)
+PRESET = LearningPreset("slippery", description("slippery"), default_seeds=30, reporter=_report,
+                        experiment=_experiment)
