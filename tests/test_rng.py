@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dynaq import ConfigError, DynaQ, rng
 
 MASK = (1 << 64) - 1
+EDGE_SEEDS = [0, 1, 2**32 - 1, 2**32, 2**63 - 1, 2**63, 2**64 - 1]
 
 
 def reference_xoshiro256ss(words: list[int], n: int) -> list[int]:
@@ -84,6 +87,65 @@ def test_make_states_stacks_per_seed_states():
         np.testing.assert_array_equal(row, rng.make_state(seed, rng.ENV))
     empty = rng.make_states([])
     assert empty.shape == (0, 4) and empty.dtype == np.uint64
+
+
+def seed_sequence_states(seeds, stream: int) -> np.ndarray:
+    """The derivation make_state documents, one SeedSequence per seed."""
+    return np.array([np.random.SeedSequence(entropy=int(seed), spawn_key=(stream,))
+                     .generate_state(4, np.uint64) for seed in seeds], np.uint64).reshape(-1, 4)
+
+
+@pytest.fixture
+def batch_calls(monkeypatch):
+    """How many times make_states took the batched path."""
+    calls = []
+    batched = rng._seed_sequence_states
+
+    def spy(seeds, stream):
+        calls.append(len(seeds))
+        return batched(seeds, stream)
+
+    monkeypatch.setattr(rng, "_seed_sequence_states", spy)
+    return calls
+
+
+@settings(max_examples=200, deadline=None)
+@given(seeds=st.lists(st.sampled_from(EDGE_SEEDS) | st.integers(0, 2**64 - 1), min_size=1,
+                      max_size=40),
+       stream=st.sampled_from([rng.AGENT, rng.ENV]) | st.integers(0, 2**32 - 1))
+def test_batched_states_are_the_seed_sequence_words(seeds, stream):
+    expected = seed_sequence_states(seeds, stream)
+    batched = rng._seed_sequence_states(np.array(seeds, np.uint64), stream)
+    assert batched.dtype == np.uint64 and batched.flags.c_contiguous
+    np.testing.assert_array_equal(batched, expected)
+    np.testing.assert_array_equal(rng.make_states(seeds, stream), expected)
+
+
+@pytest.mark.parametrize("stream", [rng.AGENT, rng.ENV])
+def test_make_states_batches_every_kind_of_seed_list_exactly(stream, batch_calls):
+    seeds = EDGE_SEEDS + list(range(2, 300))
+    expected = seed_sequence_states(seeds, stream)
+    for given_seeds in (seeds, np.array(seeds, np.uint64), [np.uint64(s) for s in seeds]):
+        np.testing.assert_array_equal(rng.make_states(given_seeds, stream), expected)
+    for given_seeds in (range(300), np.arange(300)):
+        np.testing.assert_array_equal(rng.make_states(given_seeds, stream),
+                                      seed_sequence_states(range(300), stream))
+    assert batch_calls == [len(seeds)] * 3 + [300] * 2
+
+
+@pytest.mark.parametrize(("seeds", "stream"), [
+    ([2**64], rng.AGENT), ([3, 2**64 + 5, 2**64 - 1], rng.ENV), ([2**96, 2**128 + 1], rng.AGENT),
+    ([0, 7, 2**64 - 1], 2**32), ([5], 2**40)])
+def test_make_states_beyond_the_batched_range_uses_seed_sequence(seeds, stream, batch_calls):
+    np.testing.assert_array_equal(rng.make_states(seeds, stream),
+                                  seed_sequence_states(seeds, stream))
+    assert batch_calls == []
+
+
+@pytest.mark.parametrize("seeds", [[1, -1], [0, True], [2, 1.5], [2**64, -3]])
+def test_make_states_refuses_a_bad_seed_in_one_line(seeds):
+    with pytest.raises(ConfigError, match="seed must be an integer >= 0"):
+        rng.make_states(seeds)
 
 
 def test_next_u64_matches_reference_xoshiro256ss():
