@@ -8,8 +8,9 @@ warm the file cache, then ``--rounds`` times; the median wall time is printed, a
 median CPU time (user + system) that the process used, steadier on a shared machine; with
 ``--before`` (the ``src`` directory of another checkout, put first on ``PYTHONPATH``) also
 the earlier medians and the ratios before / now. ``dynaq ls`` reads a small results
-directory that this tree writes first (numba's kernel cache should be warm, or that first
-run compiles). Nothing is asserted: timings depend on the machine and its load.
+directory that each checkout writes first, since their stores' formats may differ (numba's
+kernel cache should be warm, or that first run compiles). Nothing is asserted: timings
+depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -56,12 +57,12 @@ def _medians_s(args: list[str], src: Path, rounds: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
-def _results_dir(parent: Path) -> Path:
-    """A small results directory (2 configs × 2 seeds of 3 episodes), written by this tree."""
-    out = parent / "results"
+def _results_dir(out: Path, src: Path) -> Path:
+    """A small results directory (2 configs × 2 seeds of 3 episodes), written by the
+    checkout whose source is ``src``."""
     subprocess.run([sys.executable, "-m", "dynaq", "run", "--env", "dynaq/DynaMaze-v0",
                     "--planning-steps", "0", "5", "--seeds", "2", "--episodes", "3", "--out",
-                    str(out), "--quiet"], env={**os.environ, "PYTHONPATH": str(SRC)},
+                    str(out), "--quiet"], env={**os.environ, "PYTHONPATH": str(src)},
                    check=True, stdout=subprocess.DEVNULL)
     return out
 
@@ -72,13 +73,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="timed runs per command")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        commands = _commands(_results_dir(Path(tmp)))
+        commands = _commands(_results_dir(Path(tmp) / "now", SRC))
+        earlier = (_commands(_results_dir(Path(tmp) / "before", args.before)) if args.before
+                   else {})
         print(f"whole-process times, median of {args.rounds} runs (s): wall, then CPU")
         print(f"   {'command':<24}" + "".join(f"{h:>9}" for h in (
             "before", "now", "ratio", "cpu bef.", "cpu now", "ratio")))
         for label, command in commands.items():
             now = _medians_s(command, SRC, args.rounds)
-            before = (_medians_s(command, args.before, args.rounds) if args.before
+            before = (_medians_s(earlier[label], args.before, args.rounds) if args.before
                       else (math.nan, math.nan))
             cells = [before[0], now[0], before[0] / now[0], before[1], now[1],
                      before[1] / now[1]]
