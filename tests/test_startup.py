@@ -87,11 +87,11 @@ def test_building_an_agent_loads_its_kernels_then():
     assert "numba" in _imported(code)
 
 
-def test_the_sampling_names_the_configs_check_are_the_kernels():
-    from dynaq import kernels
-    from dynaq.kernels import dyna_q
+def test_the_sampling_indices_the_kernels_read_name_the_configs_samplings():
+    from dynaq.kernels import SAMPLINGS, dyna_q
 
-    assert kernels.SAMPLINGS == dyna_q.SAMPLINGS
+    assert [SAMPLINGS[i] for i in (dyna_q.UNIFORM, dyna_q.LATEST, dyna_q.TRAJECTORY)] == [
+        "uniform", "latest", "trajectory"]
 
 
 def test_dynaq_reproduce_list_imports_no_preset_nor_anything_heavy():

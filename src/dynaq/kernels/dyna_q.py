@@ -36,10 +36,8 @@ from dynaq.rng import _UNIT, randint, step_words
 SLOT, PAIR, NEXT_ROW, TERM = range(4)
 """Rows of the deterministic model's integer table ``m_int``."""
 
-SAMPLINGS = ("uniform", "latest", "trajectory")
-"""Planning distributions; :attr:`DynaQParams.sampling` holds the index: ``UNIFORM``,
-``LATEST``, ``TRAJECTORY``."""
 UNIFORM, LATEST, TRAJECTORY = range(3)
+"""Indices of :data:`dynaq.kernels.SAMPLINGS`, which :attr:`DynaQParams.sampling` holds."""
 
 N_SEEN, N_CHANGES, DIAG_CHANGES, DIAG_BASE, DIAG_SEEN, LATEST_PAIR, LATEST_STATE = range(7)
 """Entries of :attr:`DynaQState.count`: pairs seen, changes to known pairs' outcomes; at
