@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from dynaq import load_results
 
 SWEEP = """name = "bench-1000"
 seeds = {seeds}
@@ -46,11 +47,10 @@ def main() -> None:
         subprocess.run([*cmd, str(sweep), "--out", f"{tmp}/out"], check=True,
                        capture_output=True)
         wall = time.perf_counter() - t0
-        with sqlite3.connect(f"{tmp}/out/results.sqlite") as conn:
-            cells = conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
-            rows = conn.execute("SELECT COUNT(*) FROM episodes").fetchone()[0]
-            backups = conn.execute("SELECT SUM(backups) FROM episodes e WHERE episode = 50"
-                                   ).fetchone()[0]
+        df = load_results(f"{tmp}/out")
+        cells = len(df.groupby(["planning_steps", "seed"]))
+        rows = len(df)
+        backups = int(df.groupby(["planning_steps", "seed"])["backups"].last().sum())
     print(f"{args.seeds} seeds x 4 k x 50 episodes, backend {args.backend}, "
           f"{os.cpu_count()} cores")
     print(f"  wall (whole command, incl. start-up and outputs): {wall:.2f} s   target <= 10 s")

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -71,12 +70,13 @@ def _cells_s(k: int, seeds: range) -> float:
     return time.perf_counter() - t0
 
 
-def _added_backups(db: Path, first_seed: int) -> int:
+def _added_backups(out: Path, first_seed: int) -> int:
     """Backups of the stored cells of seed >= ``first_seed`` (their last episode's)."""
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT SUM(e.backups) FROM episodes e JOIN cells c USING "
-                            "(cell_key) WHERE c.seed >= ? AND e.episode = c.episodes",
-                            (first_seed,)).fetchone()[0]
+    from dynaq import load_results
+
+    df = load_results(out)
+    last = df[df["seed"] >= first_seed].groupby(["planning_steps", "seed"])["backups"].last()
+    return int(last.sum())
 
 
 def measure(fig_seeds: int) -> dict[str, float]:
@@ -98,7 +98,7 @@ def measure(fig_seeds: int) -> dict[str, float]:
         grow_s = _wall([*grow, "--seeds", str(GROWN)], env)
         big_s = _wall([*run, "--planning-steps", "50", "--seeds", str(GROWN),
                        "--out", f"{tmp}/big"], env)
-        added = _added_backups(Path(tmp) / "grow" / "results.sqlite", SEEDS)
+        added = _added_backups(Path(tmp) / "grow", SEEDS)
         kernel_s = _cells_s(50, range(SEEDS, GROWN))
         fig = _wall([*dynaq, "reproduce", "fig8.2", "--seeds", str(fig_seeds),
                      "--out", f"{tmp}/fig"], env)
