@@ -1,6 +1,7 @@
 """Every plot writes a real image file, atomically, and refuses what it cannot draw."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -102,3 +103,28 @@ def test_value_heatmap_scales_colours_over_negative_values_too():
     _, ax = figures.subplots()
     view = ValueView.draw(ax, as_world(DYNA_MAZE), Q)
     assert view.image.norm.vmin == Q.max(axis=1).min() < 0 and view.image.norm.vmax > -1e-6
+
+
+def pixels(path):
+    with Image.open(path) as image:
+        return np.asarray(image)
+
+
+@pytest.mark.parametrize("kwargs", [{"first": 2, "ylabel": "steps per episode"},
+                                    {"x": "env_steps", "y": "return", "cumulative": True,
+                                     "first": 0, "vline": (60, "the world changes")}])
+def test_plot_bands_of_curves_computed_config_by_config_draws_what_plot_curves_does(
+        sweep, tmp_path, kwargs):
+    from dynaq.analysis.plots import curve_title, plot_bands
+    from dynaq.analysis.stats import config_groups, curve, step_curve, varying_columns
+
+    df = sweep.sample(frac=1, random_state=0)  # the configs' rows interleaved
+    plot_curves(df, tmp_path / "whole.png", **kwargs)
+    x, y = kwargs.get("x", "episode"), kwargs.get("y", "steps")
+    parts = [df.iloc[rows] for _, rows in config_groups(df)]
+    data = pd.concat([step_curve(p, y, cumulative=True, points=400) if x == "env_steps"
+                      else curve(p, y) for p in reversed(parts)], ignore_index=True)
+    plot_bands(data, tmp_path / "bands.png", x=x, varying=varying_columns(df),
+               first=kwargs["first"], ylabel=kwargs.get("ylabel", y), vline=kwargs.get("vline"),
+               title=curve_title(df["env"].unique(), df["seed"].nunique()))
+    np.testing.assert_array_equal(pixels(tmp_path / "bands.png"), pixels(tmp_path / "whole.png"))

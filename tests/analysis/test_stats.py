@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dynaq import ConfigError
 from dynaq.analysis.stats import (
@@ -252,3 +254,127 @@ def test_the_success_rate_is_shown_only_where_a_positive_return_means_a_goal(env
     run = RunConfig(env=env, planning_steps=5, model="counts", episodes=30)
     execute(Experiment("t", (run,), 2), tmp_path, quiet=True)
     assert outcome_metrics(summarize(load_results(tmp_path))) == shown
+
+
+# The fast paths against the pandas formulas they replaced, bit for bit, on frames with
+# what makes grouping tricky: NaN and None keys, constant and varying config columns, an
+# object column pandas reads a key of otherwise (5 as 5.0 beside a NaN), missing episodes,
+# missing values and repeated (seed, episode) rows.
+
+CONFIG_VALUES = {"env": ["a", "b"], "agent": ["dyna-q", "q-learning"],
+                 "planning_steps": [0, 5, 50], "kappa": [0.5, np.nan],
+                 "buffer_size": [None, 10, np.nan]}
+DTYPES = {"env": "str", "agent": "str", "buffer_size": object}
+
+
+@st.composite
+def config_frames(draw, most=40):
+    """1 to ``most`` rows of config columns (see :data:`CONFIG_VALUES`), each constant or
+    varying."""
+    n = draw(st.integers(1, most))
+    columns = {}
+    for name, values in CONFIG_VALUES.items():
+        if draw(st.booleans()):
+            column = [draw(st.sampled_from(values))] * n
+        else:
+            column = draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
+        columns[name] = pd.Series(column, dtype=DTYPES.get(name))
+    return pd.DataFrame(columns)
+
+
+def same_key(a, b):
+    return type(a) is type(b) and (a == b or (pd.isna(a) and pd.isna(b)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(config_frames(), st.booleans())
+def test_config_groups_are_the_groupby_groups(df, sort):
+    from dynaq.analysis.stats import _group_numbers, config_columns, config_groups
+
+    cfg = config_columns(df)
+    grouped = df.groupby(cfg, dropna=False, sort=sort)
+    np.testing.assert_array_equal(
+        _group_numbers(df, cfg), df.groupby(cfg, dropna=False, sort=False).ngroup())
+    groups = config_groups(df, sort=sort)
+    assert len(groups) == grouped.ngroups
+    for (config, rows), (key, group) in zip(groups, grouped, strict=True):
+        assert list(config) == cfg
+        assert all(same_key(config[c], k) for c, k in zip(cfg, key, strict=True))
+        np.testing.assert_array_equal(rows, group.index.to_numpy())
+
+
+@settings(max_examples=150, deadline=None)
+@given(config_frames())
+def test_varying_columns_are_those_of_more_than_one_value(df):
+    from dynaq.analysis.stats import config_columns, varying_columns
+
+    assert varying_columns(df) == [c for c in config_columns(df)
+                                   if df[c].nunique(dropna=False) > 1]
+
+
+@st.composite
+def result_frames(draw):
+    """Episodes of 1 to 12 seeds of the configs of :func:`config_frames`, some episodes
+    missing or repeated, with random values (some missing) in ``value_error``."""
+    configs = draw(config_frames(most=4))
+    seeds, episodes = draw(st.integers(1, 12)), draw(st.integers(1, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    grid = pd.MultiIndex.from_product([range(len(configs)), range(seeds),
+                                       range(1, episodes + 1)],
+                                      names=["config", "seed", "episode"]).to_frame(index=False)
+    df = configs.iloc[grid["config"]].reset_index(drop=True).join(grid.drop(columns="config"))
+    df["value_error"] = rng.exponential(size=len(df))
+    df["steps"] = rng.integers(1, 100, len(df))
+    df.loc[rng.random(len(df)) < draw(st.sampled_from([0, 0.2])), "value_error"] = np.nan
+    kept = rng.random(len(df)) >= draw(st.sampled_from([0, 0.1]))
+    df = df[kept | (np.arange(len(df)) == 0)]
+    repeated = df[rng.random(len(df)) < draw(st.sampled_from([0, 0.1]))]
+    return pd.concat([df, repeated.assign(value_error=repeated["value_error"] / 3)],
+                     ignore_index=True).sample(frac=1, random_state=1, ignore_index=True)
+
+
+def pivot_curve(df, y):
+    """The curve as it was computed: a pivot table per config."""
+    from dynaq.analysis.stats import config_columns
+
+    cfg = config_columns(df)
+    parts = []
+    for values, group in df.groupby(cfg, dropna=False, sort=False):
+        table = group.pivot_table(index="seed", columns="episode", values=y).dropna(axis=1)
+        mean, lo, hi = bootstrap_ci(table.to_numpy(), axis=0)
+        config = dict(zip(cfg, values, strict=True))
+        parts.append(pd.DataFrame({"episode": table.columns.to_numpy(), "mean": mean,
+                                   "lo": lo, "hi": hi}).assign(**config))
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")
+@settings(max_examples=80, deadline=None)
+@given(result_frames(), st.sampled_from(["value_error", "steps"]))
+def test_curve_is_the_pivot_table_curve_bit_for_bit(df, y):
+    # the seeds' table in the pivot table's (row-major) order: a mean down a column-major
+    # table sums in another order, which changes the last bits of float values
+    pd.testing.assert_frame_equal(curve(df, y=y), pivot_curve(df, y), check_exact=True)
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")
+def test_curves_of_configs_apart_concatenate_to_the_curve_of_all(sweep, episodes):
+    from dynaq.analysis.stats import config_columns
+
+    df = pd.concat([sweep, pd.DataFrame(episodes([True] * 12, [0.0] * 12, k=7, steps=3))],
+                   ignore_index=True).sample(frac=1, random_state=0)
+    parts = [part for _, part in df.groupby(config_columns(df), dropna=False, sort=False)]
+    for compute in (curve, lambda d: step_curve(d, "return", cumulative=True)):
+        pd.testing.assert_frame_equal(pd.concat([compute(p) for p in parts], ignore_index=True),
+                                      compute(df), check_exact=True)
+
+
+def test_bootstrap_interval_of_constant_samples_skips_the_resamples(monkeypatch):
+    from dynaq.analysis import stats
+
+    monkeypatch.setattr(stats, "_resample_indices", None)  # called, it would raise
+    value, low, high = stats.bootstrap_interval([np.full(5, 2.0), np.full(3, np.inf)],
+                                                lambda x, y, axis: x.mean(axis) + y.mean(axis))
+    assert value == low == high == np.inf
+    for bounds in performance_profile(np.ones(4), [0.5, 2.0]):
+        np.testing.assert_array_equal(bounds, [1, 0])

@@ -19,7 +19,7 @@ import pandas as pd
 from dynaq.analysis.compare import HIGHER_IS_BETTER, compare, group_columns, task_scores
 from dynaq.analysis.report import metric_label
 from dynaq.analysis.stats import (
-    config_columns,
+    config_groups,
     curve,
     per_seed,
     performance_profile,
@@ -81,19 +81,79 @@ def config_label(config: dict, varying: Sequence[str]) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _bands(ax: Any, data: pd.DataFrame, x: str, varying: list[str]) -> None:
-    """One line with its CI band per config of ``data`` (as from curve or step_curve)."""
-    cfg = config_columns(data)
-    for values, part in data.groupby(cfg, dropna=False, sort=True):
-        label = config_label(dict(zip(cfg, values, strict=True)), varying)
-        (line,) = ax.plot(part[x], part["mean"], label=label, lw=1.5)
-        ax.fill_between(part[x], part["lo"], part["hi"], color=line.get_color(), alpha=0.2,
-                        lw=0)
+CURVE_CAPTION = "mean over {n} seeds, 95% bootstrap CI"
+"""What a curve plot's default title says after its envs (``{n}``: the seeds)."""
 
 
-def _title(df: pd.DataFrame, what: str = "mean over {n} seeds, 95% bootstrap CI") -> str:
-    envs = ", ".join(map(str, df["env"].unique()))
-    return f"{envs}: {what.format(n=df['seed'].nunique())}"
+def curve_title(envs: Sequence[str], seeds: int, what: str = CURVE_CAPTION) -> str:
+    """A plot title: the envs (in order of first appearance in the results), then ``what``
+    with ``{n}`` the number of seeds."""
+    return f"{', '.join(map(str, envs))}: {what.format(n=seeds)}"
+
+
+def _title(df: pd.DataFrame, what: str = CURVE_CAPTION) -> str:
+    return curve_title(df["env"].unique(), df["seed"].nunique(), what)
+
+
+def plot_bands(data: pd.DataFrame, path: str | Path, *, title: str, ylabel: str,
+               x: str = "episode", varying: Sequence[str] = (), first: float = 1,
+               logy: bool = False, hline: tuple[float, str] | None = None,
+               vline: tuple[float, str] | None = None) -> Path:
+    """Draw curve tables: one line per config with its 95% CI band, as
+    :func:`plot_curves` draws them from results, but from the curves alone.
+
+    A sweep too large to hold at once can be drawn config by config: computing
+    :func:`~dynaq.analysis.stats.curve` (or :func:`~dynaq.analysis.stats.step_curve`) of
+    each config's results alone and concatenating the tables gives the table of all the
+    results, and so this function draws what :func:`plot_curves` would::
+
+        data = pd.concat([curve(part) for part in parts], ignore_index=True)
+        plot_bands(data, path, x="episode", varying=varying, first=2,
+                   title=curve_title(envs, seeds), ylabel="steps per episode")
+
+    Args:
+        data: Curves as from :func:`~dynaq.analysis.stats.curve` or
+            :func:`~dynaq.analysis.stats.step_curve`: columns ``x``, ``mean``, ``lo``,
+            ``hi`` and the config columns, any number of configs in any order. Lines are
+            drawn (and coloured) in the order of their configs' values.
+        path: Where to write the PNG (atomically).
+        title: Figure title, e.g. :func:`curve_title` of the envs and the number of seeds.
+        ylabel: Vertical axis label.
+        x: Column on the horizontal axis (``episode``, or ``env_steps`` for step curves).
+        varying: The config columns that vary across all the results (as
+            :func:`~dynaq.analysis.stats.varying_columns` of them): the legend names those
+            that each line's agent uses, besides the agent and k.
+        first: Smallest ``x`` shown (Figure 8.2 starts at episode 2).
+        logy: Logarithmic vertical axis.
+        hline: An optional horizontal reference line ``(value, label)``.
+        vline: An optional vertical reference line ``(value, label)``, e.g. when the
+            world changes.
+
+    Returns:
+        The path written.
+    """
+    fig, ax = figures.subplots(figsize=(7, 4.5))
+    shown = data[x].to_numpy() >= first
+    xs, mean, lo, hi = (data[c].to_numpy() for c in (x, "mean", "lo", "hi"))
+    for config, rows in config_groups(data, sort=True):
+        rows = rows[shown[rows]]
+        if len(rows):
+            (line,) = ax.plot(xs[rows], mean[rows], label=config_label(config, varying),
+                              lw=1.5)
+            ax.fill_between(xs[rows], lo[rows], hi[rows], color=line.get_color(),
+                            alpha=0.2, lw=0)
+    for line, draw in ((hline, ax.axhline), (vline, ax.axvline)):
+        if line is not None:
+            draw(line[0], color="grey", ls="--", lw=1, label=line[1])
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save_figure(fig, path)
 
 
 def plot_curves(df: pd.DataFrame, path: str | Path, y: str = "steps", x: str = "episode",
@@ -101,7 +161,8 @@ def plot_curves(df: pd.DataFrame, path: str | Path, y: str = "steps", x: str = "
                 title: str | None = None, hline: tuple[float, str] | None = None,
                 vline: tuple[float, str] | None = None, cumulative: bool = False) -> Path:
     """Mean ``y`` against ``x``, one line per config (labelled by agent, k and the other
-    config columns that vary), with 95% bootstrap CI bands.
+    config columns that vary), with 95% bootstrap CI bands (the curves drawn by
+    :func:`plot_bands`).
 
     Args:
         df: Results as from :func:`dynaq.load_results`.
@@ -127,20 +188,9 @@ def plot_curves(df: pd.DataFrame, path: str | Path, y: str = "steps", x: str = "
         raise ConfigError(f"cumulative needs x='env_steps', got x={x!r}")
     else:
         data = curve(df, y=y, x=x)
-    fig, ax = figures.subplots(figsize=(7, 4.5))
-    _bands(ax, data[data[x] >= first], x, varying_columns(df))
-    for line, draw in ((hline, ax.axhline), (vline, ax.axvline)):
-        if line is not None:
-            draw(line[0], color="grey", ls="--", lw=1, label=line[1])
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(x.replace("_", " "))
-    ax.set_ylabel(ylabel or y.replace("_", " "))
-    ax.set_title(title or _title(df))
-    ax.legend(frameon=False)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return save_figure(fig, path)
+    return plot_bands(data, path, x=x, varying=varying_columns(df), first=first, logy=logy,
+                      ylabel=ylabel or y.replace("_", " "), title=title or _title(df),
+                      hline=hline, vline=vline)
 
 
 def step_axis(df: pd.DataFrame) -> str:

@@ -40,7 +40,67 @@ def config_columns(df: pd.DataFrame) -> list[str]:
 
 def varying_columns(df: pd.DataFrame) -> list[str]:
     """The config columns whose value is not the same in every row."""
-    return [c for c in config_columns(df) if df[c].nunique(dropna=False) > 1]
+    return [c for c in config_columns(df)
+            if not _constant(df[c]) and df[c].nunique(dropna=False) > 1]
+
+
+def _constant(column: pd.Series) -> bool:
+    """Whether ``column`` certainly holds one value (missing counting as one), which
+    comparing with its first value tells without hashing every row (a results frame has
+    some forty config columns, nearly all constant). False may still be one value: where
+    the values are missing of several kinds (``nunique`` counts None and NaN apart)."""
+    if len(column) == 0:
+        return True
+    first = column.iloc[0]
+    if not pd.isna(first):
+        return bool(column.eq(first).to_numpy(bool, na_value=False).all())
+    if column.dtype.kind == "f":  # NaN is its one missing value
+        return bool(column.isna().all())
+    return first is None and column.dtype == object and bool(
+        (column.to_numpy() == None).all())  # noqa: E711 (elementwise: every value is None)
+
+
+def _group_numbers(df: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
+    """``df.groupby(keys, dropna=False, sort=False).ngroup()`` as an array: each row's
+    combination of ``keys`` numbered in order of first appearance. Only the columns that
+    vary are factorized; a constant one splits no group."""
+    number = np.zeros(len(df), dtype=np.int64)
+    for key in keys:
+        if not _constant(df[key]):
+            codes, uniques = pd.factorize(df[key], use_na_sentinel=False)
+            # below rows² (no overflow), renumbered in order of first appearance
+            number = pd.factorize(number * len(uniques) + codes)[0]
+    return number
+
+
+def config_groups(df: pd.DataFrame, sort: bool = False) -> list[tuple[dict, np.ndarray]]:
+    """The groups of ``df.groupby(config_columns(df), dropna=False, sort=sort)``, in its
+    order, as pairs of a config and the positions of its rows (ascending), hashing only the
+    columns that vary (a results frame has some forty config columns, nearly all constant).
+
+    The config is the groupby's key as a dict: a column's value, or as pandas spells an
+    object column's (None as NaN, 5 as 5.0 beside a NaN).
+    """
+    cfg = config_columns(df)
+    if df.empty:
+        return []
+    number = _group_numbers(df, cfg)
+    order = np.argsort(number, kind="stable")
+    rows = np.split(order, np.cumsum(np.bincount(number))[:-1])
+    # pandas groups one row of each group, by the columns that tell the groups apart and
+    # those whose key it may spell unlike the value (objects); a key of another column is
+    # its value as a Python scalar, as ``tolist`` gives it
+    heads = df[cfg].iloc[[r[0] for r in rows]].reset_index(drop=True)
+    keys = [c for c in cfg if heads[c].dtype == object or not _constant(heads[c])]
+    same = {c: heads[c].tolist()[0] for c in cfg if c not in keys}
+    if not keys:
+        return [(same, rows[0])]
+    groups = []
+    for values, head in heads.groupby(keys, dropna=False, sort=sort):
+        config = {**same, **dict(zip(keys, values, strict=True))}
+        groups.append(({c: config[c] for c in cfg}, rows[head.index[0]] if len(head) == 1
+                       else np.sort(np.concatenate([rows[i] for i in head.index]))))
+    return groups
 
 
 def bootstrap_interval(samples: Sequence[np.ndarray], statistic: Callable[..., np.ndarray],
@@ -70,17 +130,19 @@ def bootstrap_interval(samples: Sequence[np.ndarray], statistic: Callable[..., n
     # one vectorised call (scipy.stats.bootstrap does the same, but importing it costs
     # more than the rest of a small reproduction).
     samples = [np.moveaxis(sample, axis, -1) for sample in samples]
-    indices = _resample_indices(tuple(sample.shape[-1] for sample in samples), seed)
-    resampled = [sample[..., index] for sample, index in zip(samples, indices, strict=True)]
-    replicas = np.asarray(statistic(*resampled, axis=-1), dtype=float)
-    low, high = np.percentile(replicas, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)],
-                              axis=-1)
     # The statistic of resamples of constant data is that constant up to rounding. Constant
     # is max == min, not ptp == 0: a sample may be all ±inf (seeds that never reached a
     # "to" metric, ranked worst), where max − min is inf − inf.
     constant = np.all([np.max(s, axis=-1) == np.min(s, axis=-1) for s in samples], axis=0)
     if np.ndim(constant) < np.ndim(value):
         constant = np.broadcast_to(constant, value.shape)
+    if np.all(constant):  # the bounds are the estimate whatever the resamples give
+        return value, np.where(constant, value, np.nan), np.where(constant, value, np.nan)
+    indices = _resample_indices(tuple(sample.shape[-1] for sample in samples), seed)
+    resampled = [sample[..., index] for sample, index in zip(samples, indices, strict=True)]
+    replicas = np.asarray(statistic(*resampled, axis=-1), dtype=float)
+    low, high = np.percentile(replicas, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)],
+                              axis=-1)
     return value, np.where(constant, value, low), np.where(constant, value, high)
 
 
@@ -89,9 +151,10 @@ def _resample_indices(sizes: tuple[int, ...], seed: int) -> tuple[np.ndarray, ..
     """The resampled observations of :func:`bootstrap_interval`, one ``(N_RESAMPLES, n)``
     array per stratum of ``n``, drawn one stratum after the other from ``seed``'s stream.
     They depend on the sizes and the seed alone, so a summary's many metrics and configs
-    of as many seeds share one draw (kept as int32: the same indices in half the memory)."""
+    of as many seeds share one draw (kept as intp, numpy's index type: indexing with int32
+    indices converts them first, which took longer than the gather itself)."""
     rng = np.random.default_rng(seed)
-    return tuple(_frozen(rng.integers(0, n, (N_RESAMPLES, n)).astype(np.int32)) for n in sizes)
+    return tuple(_frozen(rng.integers(0, n, (N_RESAMPLES, n)).astype(np.intp)) for n in sizes)
 
 
 @functools.lru_cache(maxsize=4)
@@ -242,12 +305,13 @@ def probability_of_improvement(x: Samples, y: Samples,
     return float(value), float(low), float(high)
 
 
-def _reached(df: pd.DataFrame, cell: pd.Series, flag: pd.Series, name: str) -> pd.DataFrame:
-    """Per cell: first episode from which ``flag`` holds to the end, and env steps then."""
+def _reached(df: pd.DataFrame, cell: np.ndarray, last: pd.Series, flag: pd.Series,
+             name: str) -> pd.DataFrame:
+    """Per cell: first episode from which ``flag`` holds to the end, and env steps then
+    (``last``: each row's last episode of its cell)."""
     last_bad = df["episode"].where(~flag.astype(bool)).groupby(cell).transform("max").fillna(0)
-    last = df["episode"].groupby(cell).transform("max")
-    hit = (df["episode"] == last_bad + 1) & (last_bad < last)
-    rows = df.loc[hit, ["episode", "env_steps"]].set_axis(cell[hit].to_numpy())
+    hit = ((df["episode"] == last_bad + 1) & (last_bad < last)).to_numpy()
+    rows = df.loc[hit, ["episode", "env_steps"]].set_axis(cell[hit])
     return rows.rename(columns={"episode": f"episodes_to_{name}",
                                 "env_steps": f"env_steps_to_{name}"})
 
@@ -271,18 +335,23 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     """
     _check_results_frame(df)
     keys = [*config_columns(df), "seed"]
-    cell = df.groupby(keys, dropna=False, sort=False).ngroup()
+    cell = _group_numbers(df, keys)
     g = df.groupby(cell)
     finals = {f"final_{c}": (c, "last") for c in DIAGNOSTICS if c in df.columns}
-    out = g[[*keys, "v_star_start"]].first().join(
-        g.agg(episodes_run=("episode", "max"), env_steps=("env_steps", "max"),
-              backups=("backups", "max"), wall_s=("wall_s", "max"),
-              mean_return=("return", "mean"), total_return=("return", "sum"), **finals))
+    # A cell's rows share its keys: they are those of its first row (``first`` would look
+    # for the first non-missing value of each of some forty columns).
+    heads = np.unique(cell, return_index=True)[1]
+    out = df[keys].iloc[heads].set_axis(np.arange(len(heads))).join(
+        g.agg(v_star_start=("v_star_start", "first"), episodes_run=("episode", "max"),
+              env_steps=("env_steps", "max"), backups=("backups", "max"),
+              wall_s=("wall_s", "max"), mean_return=("return", "mean"),
+              total_return=("return", "sum"), **finals))
     out["success_rate"] = (df["return"] > 0).groupby(cell).mean()
     near = q_is_near_optimal(df["value_error"].to_numpy(float), df["v_star_start"].to_numpy())
+    last = g["episode"].transform("max")
     for name, flag in (("optimal_policy", df["policy_optimal"].fillna(False)),
                        ("near_optimal_q", pd.Series(near, index=df.index))):
-        out = out.join(_reached(df, cell, flag, name))
+        out = out.join(_reached(df, cell, last, flag, name))
     return out.reset_index(drop=True)
 
 
@@ -320,15 +389,31 @@ def summarize(df: pd.DataFrame, stats: Sequence[str] = ("mean",),
             ``{metric}_{stat}_lo``, ``{metric}_{stat}_hi``.
         metrics: Columns of :func:`per_seed`.
     """
+    return pd.DataFrame(summary_rows(df, stats, metrics))
+
+
+def summary_rows(df: pd.DataFrame, stats: Sequence[str] = ("mean",),
+                 metrics: Sequence[str] = SUMMARY_METRICS + OUTCOME_METRICS) -> list[dict]:
+    """:func:`summarize`'s rows as dicts, one per config, in order of first appearance.
+    A config's row depends on its own results alone, so the rows of each config's results
+    computed apart, concatenated in that order, make the summary of them all
+    (``pd.DataFrame(rows)``) without holding them all at once.
+
+    Args:
+        df: Results as from :func:`dynaq.load_results`.
+        stats: As for :func:`summarize`.
+        metrics: As for :func:`summarize`.
+    """
     seeds = per_seed(df)
-    cfg = config_columns(df)
+    measured = seeds["v_star_start"].notna().to_numpy()
+    values = {metric: seeds[metric].to_numpy(float) for metric in metrics}
     rows = []
-    for values, group in seeds.groupby(cfg, dropna=False, sort=False):
-        row = dict(zip(cfg, values, strict=True))
-        row["seeds"] = len(group)
-        measurable = group["v_star_start"].notna().any()  # else no ground truth to reach
+    for config, where in config_groups(seeds):
+        row = {**config, "seeds": len(where)}
+        measurable = measured[where].any()  # else no ground truth to reach
         for metric in metrics:
-            x = group[metric].dropna().to_numpy(float)
+            x = values[metric][where]
+            x = x[~np.isnan(x)]
             for stat in stats:
                 name = metric if stat == "mean" else f"{metric}_{stat}"
                 est = aggregate_ci(x, stat) if x.size else (np.nan, np.nan, np.nan)
@@ -336,27 +421,68 @@ def summarize(df: pd.DataFrame, stats: Sequence[str] = ("mean",),
             if is_to_metric(metric):
                 row[f"{metric}_reached"] = int(x.size) if measurable else np.nan
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
 
 
 def curve(df: pd.DataFrame, y: str = "steps", x: str = "episode") -> pd.DataFrame:
     """Mean of ``y`` with its 95% bootstrap CI at each ``x`` per config, over the seeds.
 
     Only the ``x`` values every seed reached are kept, so each point averages all seeds.
+    Each config's rows are its own: the curve of a frame is the concatenation (ignoring the
+    index) of the curves of its configs, each computed alone, in order of first appearance.
     """
-    cfg = config_columns(df)
     parts = []
-    for values, group in df.groupby(cfg, dropna=False, sort=False):
-        table = group.pivot_table(index="seed", columns=x, values=y).dropna(axis=1)
-        parts.append(_band(table.columns.to_numpy(), table.to_numpy(), x,
-                           dict(zip(cfg, values, strict=True))))
+    for config, rows in config_groups(df):
+        grid, table = _seed_table(df, rows, y, x)
+        parts.append(_band(grid, table, x, config))
     return pd.concat(parts, ignore_index=True)
+
+
+def _seed_table(df: pd.DataFrame, rows: np.ndarray, y: str,
+                x: str) -> tuple[np.ndarray, np.ndarray]:
+    """The ``x`` values every seed of ``rows`` has a ``y`` at, and those ``y`` (a row per
+    seed, ascending; a column per ``x``, ascending): what
+    ``df.iloc[rows].pivot_table(index="seed", columns=x, values=y).dropna(axis=1)`` holds
+    (the mean of no value is missing; a seed with none is left out), placed directly when
+    each (seed, x) has at most one row (a mean of one value is that value)."""
+    columns = ["seed", x, y]
+    if (len(set(columns)) == 3 and all(df[c].dtype.kind in "iuf" for c in columns[:2])
+            and pd.api.types.is_numeric_dtype(df[y])):
+        seeds, xs = df["seed"].to_numpy()[rows], df[x].to_numpy()[rows]
+        ys = df[y].to_numpy(float, na_value=np.nan)[rows]
+        keep = ~np.isnan(ys)
+        seeds, xs, ys = seeds[keep], xs[keep], ys[keep]
+        if len(ys) and not np.isnan(seeds.astype(float)).any() and not np.isnan(
+                xs.astype(float)).any():
+            seed_ids, seed_at = _sorted_codes(seeds)
+            grid, x_at = _sorted_codes(xs)
+            at = seed_at * len(grid) + x_at
+            if np.bincount(at).max() == 1:
+                table = np.full((len(seed_ids), len(grid)), np.nan)
+                table.flat[at] = ys
+                full = ~np.isnan(table).any(axis=0)
+                # C order, as pivot_table's: a mean down the seeds sums in another order
+                # (so other bits) over a column-major table
+                return grid[full], np.ascontiguousarray(table[:, full])
+    table = df.iloc[rows].pivot_table(index="seed", columns=x, values=y).dropna(axis=1)
+    return table.columns.to_numpy(), table.to_numpy()
+
+
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``, counting instead of sorting where the
+    values are integers of a range not much wider than their number (seeds, episodes)."""
+    if values.dtype.kind in "iu":
+        low = values.min()
+        if values.max() - low < 4 * len(values):
+            present = np.bincount(values - low) > 0
+            return np.flatnonzero(present) + low, (np.cumsum(present) - 1)[values - low]
+    return np.unique(values, return_inverse=True)
 
 
 def _band(grid: np.ndarray, table: np.ndarray, x: str, config: dict) -> pd.DataFrame:
     """Mean and CI over the seeds (rows of ``table``) at each point of ``grid``."""
     mean, lo, hi = bootstrap_ci(table, axis=0)
-    return pd.DataFrame({x: grid, "mean": mean, "lo": lo, "hi": hi}).assign(**config)
+    return pd.DataFrame({x: grid, "mean": mean, "lo": lo, "hi": hi, **config})
 
 
 def step_curve(df: pd.DataFrame, y: str = "steps", points: int = 200,
@@ -378,17 +504,16 @@ def step_curve(df: pd.DataFrame, y: str = "steps", points: int = 200,
     Returns:
         Columns ``env_steps``, ``mean``, ``lo``, ``hi`` and the config columns.
     """
-    cfg = config_columns(df)
+    series = df[list(dict.fromkeys(["seed", "episode", "env_steps", y]))]
     parts = []
-    for values, group in df.groupby(cfg, dropna=False, sort=False):
+    for config, rows in config_groups(df):
         runs = [(s["env_steps"].to_numpy(float), s[y].to_numpy(float))
-                for _, s in group.sort_values("episode").groupby("seed")]
+                for _, s in series.iloc[rows].sort_values("episode").groupby("seed")]
         grid = np.linspace(0.0, min(xs[-1] for xs, _ in runs), points)
         if cumulative:
             table = [np.concatenate([[0.0], np.cumsum(ys)])[np.searchsorted(xs, grid, "right")]
                      for xs, ys in runs]
         else:
             table = [np.interp(grid, xs, ys) for xs, ys in runs]
-        parts.append(_band(grid, np.array(table), "env_steps",
-                           dict(zip(cfg, values, strict=True))))
+        parts.append(_band(grid, np.array(table), "env_steps", config))
     return pd.concat(parts, ignore_index=True)
