@@ -294,7 +294,7 @@ def test_config_groups_are_the_groupby_groups(df, sort):
     cfg = config_columns(df)
     grouped = df.groupby(cfg, dropna=False, sort=sort)
     np.testing.assert_array_equal(
-        _group_numbers(df, cfg), df.groupby(cfg, dropna=False, sort=False).ngroup())
+        _group_numbers(df, cfg)[0], df.groupby(cfg, dropna=False, sort=False).ngroup())
     groups = config_groups(df, sort=sort)
     assert len(groups) == grouped.ngroups
     for (config, rows), (key, group) in zip(groups, grouped, strict=True):

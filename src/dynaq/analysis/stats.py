@@ -53,24 +53,28 @@ def _constant(column: pd.Series) -> bool:
         return True
     first = column.iloc[0]
     if not pd.isna(first):
-        return bool(column.eq(first).to_numpy(bool, na_value=False).all())
+        same = column.array == first  # numpy's bools for numpy and str columns, and quick
+        if not isinstance(same, np.ndarray):  # masked: missing compares as missing
+            same = column.eq(first).to_numpy(bool, na_value=False)
+        return bool(same.all())
     if column.dtype.kind == "f":  # NaN is its one missing value
         return bool(column.isna().all())
     return first is None and column.dtype == object and bool(
         (column.to_numpy() == None).all())  # noqa: E711 (elementwise: every value is None)
 
 
-def _group_numbers(df: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
+def _group_numbers(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """``df.groupby(keys, dropna=False, sort=False).ngroup()`` as an array: each row's
-    combination of ``keys`` numbered in order of first appearance. Only the columns that
-    vary are factorized; a constant one splits no group."""
-    number = np.zeros(len(df), dtype=np.int64)
+    combination of ``keys`` numbered in order of first appearance; and the keys that may
+    vary. Only those are factorized: a constant one splits no group."""
+    number, varied = np.zeros(len(df), dtype=np.int64), []
     for key in keys:
         if not _constant(df[key]):
             codes, uniques = pd.factorize(df[key], use_na_sentinel=False)
             # below rows² (no overflow), renumbered in order of first appearance
             number = pd.factorize(number * len(uniques) + codes)[0]
-    return number
+            varied.append(key)
+    return number, varied
 
 
 def config_groups(df: pd.DataFrame, sort: bool = False) -> list[tuple[dict, np.ndarray]]:
@@ -84,17 +88,17 @@ def config_groups(df: pd.DataFrame, sort: bool = False) -> list[tuple[dict, np.n
     cfg = config_columns(df)
     if df.empty:
         return []
-    number = _group_numbers(df, cfg)
+    number, varied = _group_numbers(df, cfg)
     order = np.argsort(number, kind="stable")
     rows = np.split(order, np.cumsum(np.bincount(number))[:-1])
-    # pandas groups one row of each group, by the columns that tell the groups apart and
-    # those whose key it may spell unlike the value (objects); a key of another column is
-    # its value as a Python scalar, as ``tolist`` gives it
-    heads = df[cfg].iloc[[r[0] for r in rows]].reset_index(drop=True)
-    keys = [c for c in cfg if heads[c].dtype == object or not _constant(heads[c])]
-    same = {c: heads[c].tolist()[0] for c in cfg if c not in keys}
+    # pandas groups one row of each group by the columns that may tell the groups apart
+    # and those whose key it may spell unlike the value (objects); the key of a constant
+    # column is its value as a Python scalar, as ``tolist`` gives it
+    keys = [c for c in cfg if c in varied or df[c].dtype == object]
+    same = {c: df[c].iloc[:1].tolist()[0] for c in cfg if c not in keys}
     if not keys:
         return [(same, rows[0])]
+    heads = df[keys].iloc[[r[0] for r in rows]].reset_index(drop=True)
     groups = []
     for values, head in heads.groupby(keys, dropna=False, sort=sort):
         config = {**same, **dict(zip(keys, values, strict=True))}
@@ -335,7 +339,7 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     """
     _check_results_frame(df)
     keys = [*config_columns(df), "seed"]
-    cell = _group_numbers(df, keys)
+    cell = _group_numbers(df, keys)[0]
     g = df.groupby(cell)
     finals = {f"final_{c}": (c, "last") for c in DIAGNOSTICS if c in df.columns}
     # A cell's rows share its keys: they are those of its first row (``first`` would look
