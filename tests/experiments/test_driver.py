@@ -49,27 +49,35 @@ def test_the_plots_fit_the_task_and_figure_8_2_is_named_only_for_its_maze(tmp_pa
 
 
 @pytest.mark.parametrize("runs", [
-    (RunConfig(planning_steps=0, episodes=8), RunConfig(planning_steps=5, episodes=8)),
+    (RunConfig(planning_steps=0, episodes=12), RunConfig(planning_steps=5, episodes=12)),
     (RunConfig(env="dynaq/ShortcutMaze-v0", planning_steps=5, total_steps=300, episodes=None),),
     (RunConfig(env="FrozenLake-v1", planning_steps=5, model="counts", episodes=8),
      RunConfig(env="CliffWalking-v1", agent="q-learning", episodes=3)),
 ])
-def test_outputs_come_from_memory_as_from_the_database(tmp_path, monkeypatch, runs):
-    """The driver summarises the cells it ran from memory and reads back only those stored
-    before (a grown directory): the frame is load_results's, value for value and dtype for
-    dtype, fresh, grown by seeds, grown by a run config and run again with nothing new."""
-    from dynaq.experiments import driver
+def test_outputs_computed_config_by_config_are_those_of_the_whole_frame(tmp_path, runs):
+    """The driver summarises and plots the stored results one run config at a time: the
+    summary is summarize's of load_results, value for value and dtype for dtype, and each
+    plot is, byte for byte, the one plots draws from the whole frame; fresh, grown by
+    seeds, grown by a run config and run again with nothing new."""
+    from dynaq.analysis.plots import plot_cumulative_reward, plot_curves, plot_metric
+    from dynaq.analysis.stats import summarize
     from dynaq.experiments.store import load_results
 
-    seen = []
-    write_outputs = driver.write_outputs
-    monkeypatch.setattr(driver, "write_outputs", lambda *args: seen.append(args[3])
-                        or write_outputs(*args))
-    out = tmp_path / "out"
+    out, whole = tmp_path / "out", tmp_path / "whole"
+    whole.mkdir()
     for exp in (Experiment("grow", runs[:1], 3), Experiment("grow", runs[:1], 5),
                 Experiment("grow", runs, 5), Experiment("grow", runs, 5)):
-        execute(exp, out, quiet=True)
-        pd.testing.assert_frame_equal(seen[-1], load_results(out), check_exact=True)
+        summary = execute(exp, out, quiet=True)
+        df = load_results(out)
+        pd.testing.assert_frame_equal(summary, summarize(df), check_exact=True)
+        plot_curves(df, whole / "steps_per_episode.png", y="steps",
+                    first=2 if df["episode"].max() >= 10 else 1, ylabel="steps per episode")
+        plot_cumulative_reward(df, whole / "cumulative_reward.png")
+        plot_metric(df, "return", whole / "return.png")
+        drawn = sorted(p.name for p in out.glob("*.png"))
+        assert "steps_per_episode.png" in drawn
+        for name in drawn:
+            assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 
 
 def test_ctrl_c_of_a_serial_run_keeps_the_stored_cells_and_resumes(tmp_path, sigint_default):

@@ -104,6 +104,14 @@ def test_the_estimate_grows_with_the_workers_in_flight():
     assert memory_need(exp, Options(backend="process", workers=2)) > serial
 
 
+def test_the_estimate_counts_the_results_of_the_largest_config_alone():
+    """The outputs read one run config at a time: more configs need no more memory."""
+    one = Experiment("x", (RunConfig(planning_steps=0, episodes=10**5),), 256)
+    ten = Experiment("x", tuple(RunConfig(planning_steps=k, episodes=10**5)
+                                for k in range(10)), 256)
+    assert memory_need(ten) == memory_need(one)
+
+
 def test_the_largest_k_counts_exactly(tmp_path):
     # backups = steps × (k + 1) at the bound stays an exact integer in the results
     run = RunConfig(planning_steps=MAX_PLANNING_STEPS, episodes=1, max_episode_steps=3)

@@ -6,26 +6,34 @@ It is the only code that writes to an output directory.
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import signal
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
-from dynaq.analysis.plots import plot_cumulative_reward, plot_curves, plot_metric
-from dynaq.analysis.report import outcome_metrics, write_summary, write_text
-from dynaq.analysis.stats import summarize
+from dynaq.analysis.plots import curve_title, plot_bands, step_axis
+from dynaq.analysis.report import metric_label, outcome_metrics, write_summary, write_text
+from dynaq.analysis.stats import (
+    config_groups,
+    curve,
+    step_curve,
+    summarize,
+    summary_rows,
+    varying_columns,
+)
 from dynaq.errors import ConfigError
 from dynaq.experiments.backends import execute_units
 from dynaq.experiments.config import Experiment, RunConfig, cell_key
 from dynaq.experiments.runner import memory_estimate, validate
-from dynaq.experiments.store import Store, load_results, make_output_dir
+from dynaq.experiments.store import Store, load_results, make_output_dir, results_by_config
 from dynaq.limits import check_memory
 from dynaq.records import N_FIELDS
 
@@ -173,8 +181,9 @@ def _import_meanwhile(modules: tuple[str, ...]) -> threading.Thread:
 def memory_need(experiment: Experiment, options: Options | None = None) -> int:
     """About how many bytes running ``experiment`` needs at its peak: the units of work in
     flight at once (:func:`~dynaq.experiments.runner.memory_estimate`), and the results
-    table that the outputs are computed from (about 11 bytes per value were measured on
-    pandas 3: 370 per row of 35 columns; 12 are counted).
+    of its largest run config, from which the outputs are computed one config at a time
+    (about 11 bytes per value were measured on pandas 3: 370 per row of 35 columns; 12 are
+    counted).
 
     Raises:
         ConfigError: For an env that cannot be made.
@@ -183,7 +192,7 @@ def memory_need(experiment: Experiment, options: Options | None = None) -> int:
     cells = min(opts.chunk, experiment.seeds)
     needs = [memory_estimate(run, cells) for run in experiment.runs]
     unit = max(need.unit_bytes for need in needs)
-    rows = experiment.seeds * sum(need.episodes for need in needs)
+    rows = experiment.seeds * max(need.episodes for need in needs)
     row_bytes = 12 * (len(RunConfig.columns()) + N_FIELDS + 2)  # + seed, episode
     return unit * _concurrent(experiment, opts) + rows * row_bytes
 
@@ -208,14 +217,20 @@ def _test_signal(stored: int) -> None:
             signal.raise_signal(signal.Signals[name])
 
 
-def write_outputs(experiment: Experiment, out: Path, reporter: Reporter | None = None,
-                  results: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Write ``config.toml``, ``summary.csv``, ``summary.md`` and the plots of ``out``, from
-    ``results`` (default: :func:`~dynaq.experiments.store.load_results` of ``out``)."""
-    df = load_results(out) if results is None else results
-    summary = summarize(df)
+def write_outputs(experiment: Experiment, out: Path, reporter: Reporter | None = None
+                  ) -> pd.DataFrame:
+    """Write ``config.toml``, ``summary.csv``, ``summary.md`` and the plots of ``out`` from
+    its stored results: for the default report one run config at a time
+    (:func:`~dynaq.experiments.store.results_by_config`: a sweep of 10^7 episodes is
+    summarised in the memory of its largest config), for a reproduction's own reporter
+    from the frame of :func:`~dynaq.experiments.store.load_results`."""
     write_text(out / "config.toml", experiment.to_toml())
-    notes = (reporter or default_report)(df, summary, out)
+    if reporter is None:
+        summary, notes = _default_outputs(lambda: results_by_config(out), out)
+    else:
+        df = load_results(out)
+        summary = summarize(df)
+        notes = reporter(df, summary, out)
     write_summary(summary, out, f"dynaq: {experiment.name}", notes)
     return summary
 
@@ -249,23 +264,70 @@ def default_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
     per config); ``cumulative_reward.png`` for runs of a number of real steps (Sutton &
     Barto Figures 8.4-8.5's measure); ``return.png`` where the summary shows returns (no
     exact model, or a stochastic world: see
-    :func:`~dynaq.analysis.report.outcome_metrics`)."""
-    first = 2 if df["episode"].max() >= 10 else 1
-    plot_curves(df, out / "steps_per_episode.png", y="steps", first=first,
-                ylabel="steps per episode")
+    :func:`~dynaq.analysis.report.outcome_metrics`). They are those of
+    :func:`~dynaq.analysis.plots.plot_curves`, :func:`~dynaq.analysis.plots.plot_metric`
+    and :func:`~dynaq.analysis.plots.plot_cumulative_reward` of ``df``, computed config by
+    config."""
+    return _default_outputs(lambda: [df.iloc[rows] for _, rows in config_groups(df)], out,
+                            summary)[1]
+
+
+def _default_outputs(frames: Callable[[], Iterable[pd.DataFrame]], out: Path,
+                     summary: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
+    """The summary (unless given) and :func:`default_report`'s plots and notes, from results
+    that ``frames()`` gives one run config per frame, in the order of the results (called
+    once more for the plots of returns, if the summary shows returns)."""
+    rows, steps, envs, seeds, last = [], [], {}, set(), 0
+    for frame in frames():
+        if summary is None:
+            rows += summary_rows(frame)
+        steps.append(curve(frame, y="steps"))
+        envs.update(dict.fromkeys(frame["env"].unique()))
+        seeds.update(frame["seed"].unique().tolist())
+        last = max(last, int(frame["episode"].max()))
+    summary = pd.DataFrame(rows) if summary is None else summary
+    varying, title = varying_columns(summary), curve_title(list(envs), len(seeds))
+    first = 2 if last >= 10 else 1
+    plot_bands(pd.concat(steps, ignore_index=True), out / "steps_per_episode.png",
+               first=first, varying=varying, title=title, ylabel="steps per episode")
     notes = ["![steps per episode](steps_per_episode.png)", ""]
     if first == 2:
         # the first episode's length is how long an agent that knows nothing wanders
-        book = (", as in Sutton & Barto Figure 8.2"
-                if set(df["env"].unique()) <= {"dynaq/DynaMaze-v0"} else "")
+        book = ", as in Sutton & Barto Figure 8.2" if set(envs) <= {"dynaq/DynaMaze-v0"} else ""
         notes += [f"Episode 1 is left out of the plot{book}: an agent that knows nothing yet "
                   "wanders about as long whatever it plans, and its length would set the "
                   "scale.", ""]
     shown = outcome_metrics(summary)
-    if "total_return" in shown:
-        plot_cumulative_reward(df, out / "cumulative_reward.png")
+    if "total_return" in shown or "mean_return" in shown:
+        notes += _return_plots(frames(), shown, step_axis(summary), out,
+                               dict(varying=varying, title=title))
+    return summary, "\n".join(notes)
+
+
+def _return_plots(frames: Iterable[pd.DataFrame], shown: tuple[str, ...], x: str, out: Path,
+                  common: dict) -> list[str]:
+    """The plots of returns the summary shows (``shown``, of
+    :func:`~dynaq.analysis.report.outcome_metrics`), as
+    :func:`~dynaq.analysis.plots.plot_cumulative_reward` and
+    :func:`~dynaq.analysis.plots.plot_metric` of the whole results draw them, and their
+    notes; ``x`` is the results' :func:`~dynaq.analysis.plots.step_axis`."""
+    cumulative, per_episode, low, high = [], [], math.inf, -math.inf
+    for frame in frames:
+        if "total_return" in shown:
+            cumulative.append(step_curve(frame, y="return", cumulative=True, points=400))
+        if "mean_return" in shown:
+            per_episode.append(step_curve(frame, y="return", points=400) if x == "env_steps"
+                               else curve(frame, y="return"))
+            low, high = min(low, frame["return"].min()), max(high, frame["return"].max())
+    notes = []
+    if cumulative:
+        plot_bands(pd.concat(cumulative, ignore_index=True), out / "cumulative_reward.png",
+                   x="env_steps", first=0, ylabel="cumulative reward", **common)
         notes += ["![cumulative reward](cumulative_reward.png)", ""]
-    if "mean_return" in shown:
-        plot_metric(df, "return", out / "return.png")
+    if per_episode:
+        # as plot_metric: logarithmic where the returns, all positive, span two decades
+        plot_bands(pd.concat(per_episode, ignore_index=True), out / "return.png", x=x,
+                   logy=bool(low > 0 and high > 100 * low), ylabel=metric_label("return"),
+                   **common)
         notes += ["![return per episode](return.png)", ""]
-    return "\n".join(notes)
+    return notes
