@@ -155,10 +155,13 @@ def _resample_indices(sizes: tuple[int, ...], seed: int) -> tuple[np.ndarray, ..
     """The resampled observations of :func:`bootstrap_interval`, one ``(N_RESAMPLES, n)``
     array per stratum of ``n``, drawn one stratum after the other from ``seed``'s stream.
     They depend on the sizes and the seed alone, so a summary's many metrics and configs
-    of as many seeds share one draw (kept as intp, numpy's index type: indexing with int32
-    indices converts them first, which took longer than the gather itself)."""
+    of as many seeds share one draw (drawn as intp, numpy's index type: indexing with int32
+    indices converts them first, which took longer than the gather itself; on a 64-bit
+    machine intp is the int64 drawn, and no copy is made: it would cost as long as the
+    draw)."""
     rng = np.random.default_rng(seed)
-    return tuple(_frozen(rng.integers(0, n, (N_RESAMPLES, n)).astype(np.intp)) for n in sizes)
+    return tuple(_frozen(rng.integers(0, n, (N_RESAMPLES, n)).astype(np.intp, copy=False))
+                 for n in sizes)
 
 
 @functools.lru_cache(maxsize=4)
