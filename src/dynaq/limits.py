@@ -2,7 +2,7 @@
 
 Every count is bounded so that it, and the products the runner forms from it, fit the
 integer types they meet: kernels count steps and backups in int64, results store them in
-float64 (exact up to 2**53) and SQLite INTEGER (int64). Backups are the largest:
+float64 (exact up to 2**53). Backups are the largest:
 ``steps × (k + 1) <= MAX_STEPS × (MAX_PLANNING_STEPS + 1) ≈ 10**15 < 2**53``. The bounds
 leave room for real use (a ten-thousand-seed sweep, k in the hundreds of thousands, runs
 of a billion steps); what they do not stop is a run whose memory cannot fit, which

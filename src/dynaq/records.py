@@ -1,6 +1,7 @@
 """The per-episode record schema, written once: the columns the runners fill (the compiled
-numba loop and the step-by-step and deep runners alike), the ``episodes`` table of the
-results database, and the columns the analysis reads.
+numba loop and the step-by-step and deep runners alike), the columns of the episode blocks
+the results database stores (and of the ``episodes`` table of an older one's), and the
+columns the analysis reads.
 
 A runner returns one ``float64`` row per episode with the :data:`RECORD` columns in order
 (indexed by :data:`STEPS`, :data:`RETURN`, …); the store adds the columns derived from
@@ -17,7 +18,8 @@ class Column(NamedTuple):
 
     name: str
     sql: str
-    """Its type in the ``episodes`` table; nullable columns hold NULL for NaN."""
+    """Its SQL type in an older database's ``episodes`` table (nullable columns hold NULL,
+    NaN in a block): an INTEGER holds whole numbers, a NOT NULL never NaN."""
     doc: str
 
 
@@ -58,8 +60,8 @@ N_FIELDS = len(RECORD)
 RECORD_NAMES = tuple(c.name for c in RECORD)
 
 ADDED = ("eval_return", "term_recall", "term_precision", "rollout_error")
-"""Nullable columns added after the first layout: a database without them gains them when a
-driver opens it to write, and reads them as NaN until then."""
+"""Nullable columns added after the first layout: an older database's ``episodes`` table
+may lack them, and they read as NaN (as they are in its blocks once a driver converts it)."""
 DEEP_ONLY = (EVAL_RETURN, TERM_RECALL, TERM_PRECISION, ROLLOUT_ERROR)
 """Record columns only the deep runner fills (NaN elsewhere)."""
 
@@ -75,7 +77,9 @@ STORED = (
     *(_BY_NAME[n] for n in ("model_error", "reward_error", "model_coverage")),
     *(_BY_NAME[n] for n in ADDED),
 )
-"""The ``episodes`` table's columns after ``cell_key``, in the table's order (which older
+"""The stored columns: ``episode``, then those of an episode block in its order
+(:data:`dynaq.experiments.store.BLOCK_COLUMNS`); also the ``episodes`` table's columns
+after ``cell_key``, in the table's order (which older
 databases fix: new columns go at the end)."""
 STORED_NAMES = tuple(c.name for c in STORED)
 NULLABLE = tuple(c.name for c in STORED if c.sql == "REAL")

@@ -60,7 +60,8 @@ FLAGS = ("policy_optimal", "truncated")
 
 BLOCK_COLUMNS = STORED[1:]
 """The columns of a cell's episode block, in order: every stored column but ``episode``,
-which is the row's place in the block, from 1."""
+which is the row's place in the block, from 1. A column added later goes at the end, so a
+stored block's width (its length over its episodes) tells which columns it holds."""
 _WIDTH = len(BLOCK_COLUMNS)
 _BLOCK_DTYPE = np.dtype("<f8")
 _READ_BATCH = 4096
