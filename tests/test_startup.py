@@ -45,6 +45,13 @@ def test_dynaq_help_imports_no_heavy_library_and_no_numba():
     assert _imported(code) == []
 
 
+def test_the_driver_leaves_pandas_and_plotting_to_its_outputs():
+    """The driver imports its outputs (pandas, the analysis, matplotlib) while the first
+    cells run, not before they start."""
+    imported = _imported("import dynaq.experiments.driver")
+    assert not set(imported) & {"pandas", "matplotlib"}
+
+
 def test_dynaq_ls_imports_no_heavy_library_kernels_or_gymnasium(tmp_path, capsys):
     out = tmp_path / "res"
     assert main(["run", "--env", "dynaq/DynaMaze-v0", "--planning-steps", "0", "--seeds", "1",

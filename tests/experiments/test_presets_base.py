@@ -8,7 +8,8 @@ import pytest
 from dynaq.cli import main
 from dynaq.errors import ConfigError
 from dynaq.experiments import driver, presets
-from dynaq.experiments.driver import Options, default_report
+from dynaq.experiments.driver import Options
+from dynaq.experiments.outputs import default_report
 from dynaq.experiments.presets import ComputedPreset, LearningPreset
 
 

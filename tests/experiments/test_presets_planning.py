@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dynaq import Experiment, execute, load_results
-from dynaq.experiments.driver import execute_table
+from dynaq.experiments.outputs import execute_table
 from dynaq.experiments.presets import example8_4, fig8_7, fig8_8, get_preset
 
 

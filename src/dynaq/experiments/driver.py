@@ -6,34 +6,22 @@ It is the only code that writes to an output directory.
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import signal
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from tqdm import tqdm
 
-from dynaq.analysis.plots import curve_title, plot_bands, step_axis
-from dynaq.analysis.report import metric_label, outcome_metrics, write_summary, write_text
-from dynaq.analysis.stats import (
-    config_groups,
-    curve,
-    step_curve,
-    summarize,
-    summary_rows,
-    varying_columns,
-)
 from dynaq.errors import ConfigError
 from dynaq.experiments.backends import execute_units
 from dynaq.experiments.config import Experiment, RunConfig, cell_key
 from dynaq.experiments.runner import memory_estimate, validate
-from dynaq.experiments.store import Store, load_results, make_output_dir, results_by_config
+from dynaq.experiments.store import Store
 from dynaq.limits import check_memory
 from dynaq.records import N_FIELDS
 
@@ -46,8 +34,10 @@ TEST_SIGNAL_ENV = "DYNAQ_TEST_SIGNAL"
 ``"2:SIGINT"``), it makes :func:`execute` raise that signal in its own process as soon as
 N cells have been stored, so those tests need no sleeps nor timing."""
 
-Reporter = Callable[[pd.DataFrame, pd.DataFrame, Path], str]
-"""Writes an experiment's plots from (results, summary, out) and returns Markdown notes."""
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dynaq.experiments.outputs import Reporter
 
 
 @dataclass(frozen=True)
@@ -94,7 +84,8 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
         out: The output directory (created if missing).
         quiet: No progress bar (or set ``options.quiet``).
         reporter: Writes plots and returns notes for ``summary.md``; the default draws
-            ``steps_per_episode.png`` (see :func:`default_report`).
+            ``steps_per_episode.png`` (see
+            :func:`~dynaq.experiments.outputs.default_report`).
         options: Backend, workers and the other :class:`Options`.
 
     Returns:
@@ -120,7 +111,7 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
         store = Store(out, experiment, force_new=opts.force_new)
     for w in noted:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    plotting = None
+    outputs = None
     try:
         failed = store.failed()
         skip = store.done_keys() | (set() if opts.retry_failed else set(failed))
@@ -128,7 +119,6 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
                  for seeds in [[s for s in range(experiment.seeds)
                                 if cell_key(run, s) not in skip]]
                  for i in range(0, len(seeds), opts.chunk)]
-        plotting = _import_meanwhile(_PLOTTING) if units else None
         with tqdm(total=sum(len(s) for _, s in units), desc=experiment.name, unit="cell",
                   file=sys.stderr, disable=opts.quiet or quiet, delay=1.0) as bar:
             stored = 0
@@ -142,6 +132,8 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
             for result in execute_units(units, opts.backend, opts.workers, opts.ray_address,
                                         progress=None if bar.disable else within):
                 store.write(result.cells, result.failures)
+                if outputs is None:  # the first unit has imported all that the cells need
+                    outputs = _import_meanwhile(_OUTPUTS)
                 stored += len(result.cells) + len(result.failures)
                 bar.n = stored
                 bar.refresh()
@@ -149,16 +141,21 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
         failed, any_done = store.failed(), bool(store.done_keys())
     finally:
         store.close()
-        if plotting is not None:
-            plotting.join()
+        if outputs is not None:
+            outputs.join()
+    import pandas as pd  # with the outputs, imported while the cells ran
+
+    from dynaq.experiments.outputs import write_outputs
+
     summary = write_outputs(experiment, out, reporter) if any_done else pd.DataFrame()
     if failed:
         raise FailedCells(failed)
     return summary
 
 
-_PLOTTING = ("matplotlib.figure", "matplotlib.backends.backend_agg")
-"""What the plots of the outputs import: a third of a second, spent while the cells run."""
+_OUTPUTS = ("dynaq.experiments.outputs", "matplotlib.figure", "matplotlib.backends.backend_agg")
+"""What the outputs import (pandas, the analysis, matplotlib's figure and Agg canvas): most
+of a second, spent while the cells run."""
 
 
 def _import_meanwhile(modules: tuple[str, ...]) -> threading.Thread:
@@ -215,119 +212,3 @@ def _test_signal(stored: int) -> None:
             # raise_signal, not os.kill: the handler runs before it returns (SIGINT's
             # KeyboardInterrupt is raised right here), whichever thread the OS would pick.
             signal.raise_signal(signal.Signals[name])
-
-
-def write_outputs(experiment: Experiment, out: Path, reporter: Reporter | None = None
-                  ) -> pd.DataFrame:
-    """Write ``config.toml``, ``summary.csv``, ``summary.md`` and the plots of ``out`` from
-    its stored results: for the default report one run config at a time
-    (:func:`~dynaq.experiments.store.results_by_config`: a sweep of 10^7 episodes is
-    summarised in the memory of its largest config), for a reproduction's own reporter
-    from the frame of :func:`~dynaq.experiments.store.load_results`."""
-    write_text(out / "config.toml", experiment.to_toml())
-    if reporter is None:
-        summary, notes = _default_outputs(lambda: results_by_config(out), out)
-    else:
-        df = load_results(out)
-        summary = summarize(df)
-        notes = reporter(df, summary, out)
-    write_summary(summary, out, f"dynaq: {experiment.name}", notes)
-    return summary
-
-
-def execute_table(name: str, table: pd.DataFrame, out: str | Path,
-                  reporter: Reporter) -> pd.DataFrame:
-    """Write a computed results table (a reproduction that is not a set of learning runs):
-    ``results.csv``, the reporter's plots and ``summary.md`` with its notes.
-
-    Raises:
-        ConfigError: If ``out`` holds something else.
-    """
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(
-            p.name not in _TABLE_OUTPUTS and not p.name.endswith(".png")
-            for p in out.iterdir())):
-        raise ConfigError(f"out: {out} is not an empty directory nor a previous {name} "
-                          "output; choose another")
-    make_output_dir(out)
-    write_text(out / "results.csv", table.to_csv(index=False))
-    notes = reporter(table, table, out)
-    write_text(out / "summary.md", f"# dynaq: {name}\n\n{notes.strip()}\n")
-    return table
-
-
-_TABLE_OUTPUTS = {"results.csv", "summary.md"}
-
-
-def default_report(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> str:
-    """The plots of a plain run: ``steps_per_episode.png`` (mean steps per episode, one line
-    per config); ``cumulative_reward.png`` for runs of a number of real steps (Sutton &
-    Barto Figures 8.4-8.5's measure); ``return.png`` where the summary shows returns (no
-    exact model, or a stochastic world: see
-    :func:`~dynaq.analysis.report.outcome_metrics`). They are those of
-    :func:`~dynaq.analysis.plots.plot_curves`, :func:`~dynaq.analysis.plots.plot_metric`
-    and :func:`~dynaq.analysis.plots.plot_cumulative_reward` of ``df``, computed config by
-    config."""
-    return _default_outputs(lambda: [df.iloc[rows] for _, rows in config_groups(df)], out,
-                            summary)[1]
-
-
-def _default_outputs(frames: Callable[[], Iterable[pd.DataFrame]], out: Path,
-                     summary: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
-    """The summary (unless given) and :func:`default_report`'s plots and notes, from results
-    that ``frames()`` gives one run config per frame, in the order of the results (called
-    once more for the plots of returns, if the summary shows returns)."""
-    rows, steps, envs, seeds, last = [], [], {}, set(), 0
-    for frame in frames():
-        if summary is None:
-            rows += summary_rows(frame)
-        steps.append(curve(frame, y="steps"))
-        envs.update(dict.fromkeys(frame["env"].unique()))
-        seeds.update(frame["seed"].unique().tolist())
-        last = max(last, int(frame["episode"].max()))
-    summary = pd.DataFrame(rows) if summary is None else summary
-    varying, title = varying_columns(summary), curve_title(list(envs), len(seeds))
-    first = 2 if last >= 10 else 1
-    plot_bands(pd.concat(steps, ignore_index=True), out / "steps_per_episode.png",
-               first=first, varying=varying, title=title, ylabel="steps per episode")
-    notes = ["![steps per episode](steps_per_episode.png)", ""]
-    if first == 2:
-        # the first episode's length is how long an agent that knows nothing wanders
-        book = ", as in Sutton & Barto Figure 8.2" if set(envs) <= {"dynaq/DynaMaze-v0"} else ""
-        notes += [f"Episode 1 is left out of the plot{book}: an agent that knows nothing yet "
-                  "wanders about as long whatever it plans, and its length would set the "
-                  "scale.", ""]
-    shown = outcome_metrics(summary)
-    if "total_return" in shown or "mean_return" in shown:
-        notes += _return_plots(frames(), shown, step_axis(summary), out,
-                               dict(varying=varying, title=title))
-    return summary, "\n".join(notes)
-
-
-def _return_plots(frames: Iterable[pd.DataFrame], shown: tuple[str, ...], x: str, out: Path,
-                  common: dict) -> list[str]:
-    """The plots of returns the summary shows (``shown``, of
-    :func:`~dynaq.analysis.report.outcome_metrics`), as
-    :func:`~dynaq.analysis.plots.plot_cumulative_reward` and
-    :func:`~dynaq.analysis.plots.plot_metric` of the whole results draw them, and their
-    notes; ``x`` is the results' :func:`~dynaq.analysis.plots.step_axis`."""
-    cumulative, per_episode, low, high = [], [], math.inf, -math.inf
-    for frame in frames:
-        if "total_return" in shown:
-            cumulative.append(step_curve(frame, y="return", cumulative=True, points=400))
-        if "mean_return" in shown:
-            per_episode.append(step_curve(frame, y="return", points=400) if x == "env_steps"
-                               else curve(frame, y="return"))
-            low, high = min(low, frame["return"].min()), max(high, frame["return"].max())
-    notes = []
-    if cumulative:
-        plot_bands(pd.concat(cumulative, ignore_index=True), out / "cumulative_reward.png",
-                   x="env_steps", first=0, ylabel="cumulative reward", **common)
-        notes += ["![cumulative reward](cumulative_reward.png)", ""]
-    if per_episode:
-        # as plot_metric: logarithmic where the returns, all positive, span two decades
-        plot_bands(pd.concat(per_episode, ignore_index=True), out / "return.png", x=x,
-                   logy=bool(low > 0 and high > 100 * low), ylabel=metric_label("return"),
-                   **common)
-        notes += ["![return per episode](return.png)", ""]
-    return notes

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from dynaq.experiments.config import Experiment
-    from dynaq.experiments.driver import Options, Reporter
+    from dynaq.experiments.driver import Options
+    from dynaq.experiments.outputs import Reporter
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,6 @@ class ComputedPreset(Preset):
 
     def reproduce(self, seeds: int, out: Path, options: Options) -> None:
         """Compute the table and write it with the reporter's outputs."""
-        from dynaq.experiments.driver import execute_table
+        from dynaq.experiments.outputs import execute_table
 
         execute_table(self.name, self.compute(seeds, options.quiet), out, self.reporter)
