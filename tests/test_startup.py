@@ -46,8 +46,8 @@ def test_dynaq_help_imports_no_heavy_library_and_no_numba():
 
 
 def test_the_driver_leaves_pandas_and_plotting_to_its_outputs():
-    """The driver imports its outputs (pandas, the analysis, matplotlib) while the first
-    cells run, not before they start."""
+    """The driver imports its outputs (pandas, the analysis, matplotlib) once the cells are
+    stored, not before they run."""
     imported = _imported("import dynaq.experiments.driver")
     assert not set(imported) & {"pandas", "matplotlib"}
 

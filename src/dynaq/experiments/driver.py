@@ -5,11 +5,9 @@ It is the only code that writes to an output directory.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import sys
-import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +109,6 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
         store = Store(out, experiment, force_new=opts.force_new)
     for w in noted:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    outputs = None
     try:
         failed = store.failed()
         skip = store.done_keys() | (set() if opts.retry_failed else set(failed))
@@ -132,8 +129,6 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
             for result in execute_units(units, opts.backend, opts.workers, opts.ray_address,
                                         progress=None if bar.disable else within):
                 store.write(result.cells, result.failures)
-                if outputs is None:  # the first unit has imported all that the cells need
-                    outputs = _import_meanwhile(_OUTPUTS)
                 stored += len(result.cells) + len(result.failures)
                 bar.n = stored
                 bar.refresh()
@@ -141,9 +136,9 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
         failed, any_done = store.failed(), bool(store.done_keys())
     finally:
         store.close()
-        if outputs is not None:
-            outputs.join()
-    import pandas as pd  # with the outputs, imported while the cells ran
+    # pandas, the analysis and matplotlib, imported once the cells are stored: a command
+    # refused or interrupted before then has not waited for them
+    import pandas as pd
 
     from dynaq.experiments.outputs import write_outputs
 
@@ -151,28 +146,6 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
     if failed:
         raise FailedCells(failed)
     return summary
-
-
-_OUTPUTS = ("dynaq.experiments.outputs", "matplotlib.figure", "matplotlib.backends.backend_agg")
-"""What the outputs import (pandas, the analysis, matplotlib's figure and Agg canvas): most
-of a second, spent while the cells run."""
-
-
-def _import_meanwhile(modules: tuple[str, ...]) -> threading.Thread:
-    """Import ``modules`` in a thread, started now: the kernels run without the GIL, so the
-    import goes on beside them instead of after them (Python's import lock makes a later
-    import of the same modules wait for this one). A module that cannot be imported is
-    left for that later import to report."""
-    def run() -> None:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except ImportError:
-                return
-
-    thread = threading.Thread(target=run, name="dynaq-imports", daemon=True)
-    thread.start()
-    return thread
 
 
 def memory_need(experiment: Experiment, options: Options | None = None) -> int:

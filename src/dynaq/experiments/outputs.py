@@ -2,8 +2,8 @@
 ``config.toml``, ``summary.csv``, ``summary.md`` and the plots; and those of a computed
 table (a reproduction that is not a set of learning runs).
 
-The driver imports this module (pandas, the analysis, matplotlib) while its first cells
-run, not before: the kernels hold no GIL, so the imports go on beside them.
+The driver imports this module (pandas, the analysis, matplotlib: most of a second) once
+its cells are stored, not before they run.
 """
 
 from __future__ import annotations
