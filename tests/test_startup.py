@@ -61,26 +61,30 @@ def test_dynaq_ls_imports_no_heavy_library_kernels_or_gymnasium(tmp_path, capsys
     assert not set(_imported(code)) & {*HEAVY, "numba", "gymnasium"}
 
 
-def test_a_run_config_imports_no_kernels_gymnasium_or_pandas():
+LIGHT = {
     # what dynaq ls reads besides the store: run configs, their keys, rows and settings
-    code = ("from dynaq.experiments.config import RunConfig, cell_key, known_settings, uses\n"
-            "run = RunConfig(env='dynaq/DynaMaze-v0', agent='dyna-q', planning_steps=5, "
-            "episodes=3, env_kwargs={'slip': 0.1})\n"
-            "cell_key(run, 0), run.row(), known_settings()['kappa'].help()\n"
-            "assert not uses('dyna-q', 'kappa')")
-    assert not set(_imported(code)) & {*HEAVY, "numba", "gymnasium"}
+    "run configs": (
+        "from dynaq.experiments.config import RunConfig, cell_key, known_settings, uses\n"
+        "run = RunConfig(env='dynaq/DynaMaze-v0', agent='dyna-q', planning_steps=5, "
+        "episodes=3, env_kwargs={'slip': 0.1})\n"
+        "cell_key(run, 0), run.row(), known_settings()['kappa'].help()\n"
+        "assert not uses('dyna-q', 'kappa')"),
+    "agent and model configs and registries": (
+        "from dynaq.agents import AGENTS, DynaQConfig, PrioritizedSweepingConfig, "
+        "resolve_agent\n"
+        "from dynaq.agents.registry import default_planning_steps\n"
+        "from dynaq.models import MODELS\n"
+        "DynaQConfig(model='counts', backup='expected', sampling='latest')\n"
+        "PrioritizedSweepingConfig(model='counts')\n"
+        "assert resolve_agent('replay') is AGENTS['replay']\n"
+        "assert default_planning_steps('dyna-q+') == 50\n"
+        "assert MODELS['counts'].BACKUPS == ('sample', 'expected')"),
+}
+"""Code that needs no kernels, Gymnasium nor pandas, by what it exercises."""
 
 
-def test_agent_and_model_configs_and_registries_import_no_kernels():
-    code = ("from dynaq.agents import AGENTS, DynaQConfig, PrioritizedSweepingConfig, "
-            "resolve_agent\n"
-            "from dynaq.agents.registry import default_planning_steps\n"
-            "from dynaq.models import MODELS\n"
-            "DynaQConfig(model='counts', backup='expected', sampling='latest')\n"
-            "PrioritizedSweepingConfig(model='counts')\n"
-            "assert resolve_agent('replay') is AGENTS['replay']\n"
-            "assert default_planning_steps('dyna-q+') == 50\n"
-            "assert MODELS['counts'].BACKUPS == ('sample', 'expected')")
+@pytest.mark.parametrize("code", LIGHT.values(), ids=LIGHT.keys())
+def test_configs_and_registries_import_no_kernels_gymnasium_or_pandas(code):
     assert not set(_imported(code)) & {*HEAVY, "numba", "gymnasium"}
 
 
