@@ -105,11 +105,14 @@ def test_the_estimate_grows_with_the_workers_in_flight():
 
 
 def test_the_estimate_counts_the_results_of_the_largest_config_alone():
-    """The outputs read one run config at a time: more configs need no more memory."""
+    """The default outputs read one run config at a time: more configs need no more
+    memory."""
     one = Experiment("x", (RunConfig(planning_steps=0, episodes=10**5),), 256)
     ten = Experiment("x", tuple(RunConfig(planning_steps=k, episodes=10**5)
                                 for k in range(10)), 256)
     assert memory_need(ten) == memory_need(one)
+    # a reporter of its own reads every row at once: then all ten configs count
+    assert memory_need(ten, whole=True) > memory_need(ten)
 
 
 def test_the_largest_k_counts_exactly(tmp_path):

@@ -102,7 +102,8 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
         for run in experiment.runs:
             validate(run)
         execute_units([], opts.backend, opts.workers, opts.ray_address)  # checks the options
-        check_memory(memory_need(experiment, opts), f"this experiment ({len(experiment.runs)} "
+        check_memory(memory_need(experiment, opts, whole=reporter is not None),
+                     f"this experiment ({len(experiment.runs)} "
                      f"run config(s) × {experiment.seeds} seed(s), on "
                      f"{_concurrent(experiment, opts)} worker(s))")
         out = Path(out)
@@ -148,12 +149,14 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
     return summary
 
 
-def memory_need(experiment: Experiment, options: Options | None = None) -> int:
+def memory_need(experiment: Experiment, options: Options | None = None,
+                whole: bool = False) -> int:
     """About how many bytes running ``experiment`` needs at its peak: the units of work in
     flight at once (:func:`~dynaq.experiments.runner.memory_estimate`), and the results
-    of its largest run config, from which the outputs are computed one config at a time
-    (about 11 bytes per value were measured on pandas 3: 370 per row of 35 columns; 12 are
-    counted).
+    the outputs are computed from: those of its largest run config, as the default
+    outputs read them one config at a time, or with ``whole`` (a reproduction's own
+    reporter, which reads every row at once) those of all its configs (about 11 bytes per
+    value were measured on pandas 3: 370 per row of 35 columns; 12 are counted).
 
     Raises:
         ConfigError: For an env that cannot be made.
@@ -162,7 +165,7 @@ def memory_need(experiment: Experiment, options: Options | None = None) -> int:
     cells = min(opts.chunk, experiment.seeds)
     needs = [memory_estimate(run, cells) for run in experiment.runs]
     unit = max(need.unit_bytes for need in needs)
-    rows = experiment.seeds * max(need.episodes for need in needs)
+    rows = experiment.seeds * (sum if whole else max)(need.episodes for need in needs)
     row_bytes = 12 * (len(RunConfig.columns()) + N_FIELDS + 2)  # + seed, episode
     return unit * _concurrent(experiment, opts) + rows * row_bytes
 
