@@ -378,3 +378,27 @@ def test_bootstrap_interval_of_constant_samples_skips_the_resamples(monkeypatch)
     assert value == low == high == np.inf
     for bounds in performance_profile(np.ones(4), [0.5, 2.0]):
         np.testing.assert_array_equal(bounds, [1, 0])
+
+
+@pytest.mark.parametrize("gathered", [1, 777, 1 << 17])  # 1 resample, odd blocks, default
+def test_bootstrap_intervals_do_not_depend_on_how_many_resamples_are_gathered_at_once(
+        monkeypatch, gathered):
+    from dynaq.analysis import stats
+
+    rng = np.random.default_rng(3)
+    tasks = [rng.normal(size=n) for n in (2, 9, 130)]
+    taus = np.linspace(-1.5, 1.5, 5)
+
+    def intervals():
+        return [*(aggregate_ci(tasks, stat) for stat in ("mean", "median", "iqm")),
+                performance_profile(tasks, taus),
+                probability_of_improvement(tasks[:2], [t + 0.3 for t in tasks[:2]]),
+                stats.bootstrap_interval([tasks[2], tasks[1]],
+                                         lambda x, y, axis: x.mean(axis) / y.std(axis))]
+
+    monkeypatch.setattr(stats, "_GATHERED", 10**9)
+    expected = intervals()  # every resample gathered at once
+    monkeypatch.setattr(stats, "_GATHERED", gathered)
+    for got, want in zip(intervals(), expected, strict=True):
+        np.testing.assert_array_equal(np.asarray(got, dtype=float),
+                                      np.asarray(want, dtype=float))

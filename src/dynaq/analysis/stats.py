@@ -21,6 +21,9 @@ from dynaq.records import DIAGNOSTICS
 
 CONFIDENCE = 0.95
 N_RESAMPLES = 2000
+_GATHERED = 1 << 17
+"""How many resampled values :func:`bootstrap_interval` gathers at once (1 MB): few enough
+that the allocator reuses their memory from one block of resamples to the next."""
 SUMMARY_METRICS = ("episodes_to_optimal_policy", "env_steps_to_optimal_policy",
                    "episodes_to_near_optimal_q", "env_steps_to_near_optimal_q", "backups",
                    "wall_s")
@@ -117,7 +120,8 @@ def bootstrap_interval(samples: Sequence[np.ndarray], statistic: Callable[..., n
     Args:
         samples: The samples; NaNs are not allowed.
         statistic: ``statistic(*samples, axis=axis)``, vectorised along ``axis``; extra
-            outputs (e.g. one per threshold) go on leading axes.
+            outputs (e.g. one per threshold) go on leading axes. Each resample's value
+            must depend on that resample alone: they are passed a block at a time.
         axis: The axis of the observations.
         seed: Seeds the resampling.
 
@@ -143,8 +147,13 @@ def bootstrap_interval(samples: Sequence[np.ndarray], statistic: Callable[..., n
     if np.all(constant):  # the bounds are the estimate whatever the resamples give
         return value, np.where(constant, value, np.nan), np.where(constant, value, np.nan)
     indices = _resample_indices(tuple(sample.shape[-1] for sample in samples), seed)
-    resampled = [sample[..., index] for sample, index in zip(samples, indices, strict=True)]
-    replicas = np.asarray(statistic(*resampled, axis=-1), dtype=float)
+    # Resamples go through the statistic a block at a time (each one's value is its own):
+    # gathering all at once made arrays of thousands × seeds that the OS maps afresh for
+    # every metric, at times stalling for a second to find huge pages for them.
+    step = max(1, _GATHERED // sum(sample.size for sample in samples))
+    replicas = np.concatenate([np.asarray(statistic(*(
+        sample[..., index[i:i + step]] for sample, index in zip(samples, indices, strict=True)),
+        axis=-1), dtype=float) for i in range(0, N_RESAMPLES, step)], axis=-1)
     low, high = np.percentile(replicas, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)],
                               axis=-1)
     return value, np.where(constant, value, low), np.where(constant, value, high)
