@@ -1,5 +1,6 @@
 """The dynaq command: bad input exits 2 with one clear line, no traceback, nothing written."""
 
+import os
 import re
 import subprocess
 import sys
@@ -300,3 +301,24 @@ def test_warm_compiles_named_reproductions_and_refuses_unknown_ones(capsys):
     assert "kernels of fig8.2 in numba's cache" in capsys.readouterr().out
     assert main(["warm", "fig9.9"]) == 2
     assert "reproduction must be one of" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="numpy madvises on Linux")
+@pytest.mark.parametrize(("preset", "huge"), [(None, "False"), ("1", "True")])
+def test_the_command_turns_numpys_huge_pages_off_unless_the_user_set_them(preset, huge):
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if preset is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = preset
+    script = ("from dynaq.cli import _without_huge_pages; _without_huge_pages(); "
+              "from numpy._core.multiarray import _get_madvise_hugepage as huge; print(huge())")
+    out = subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.split() == [huge]
+
+
+def test_a_library_callers_numpy_is_left_as_it_is(monkeypatch):
+    from dynaq.cli import _without_huge_pages
+
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    _without_huge_pages()  # numpy is imported here: its setting was made at its import
+    assert "NUMPY_MADVISE_HUGEPAGE" not in os.environ

@@ -663,9 +663,23 @@ def _failed_cells() -> tuple[type[BaseException], ...]:
     return (driver.FailedCells,) if driver is not None else ()
 
 
+def _without_huge_pages() -> None:
+    """In the command's own process (numpy not yet imported), numpy does not ask Linux
+    for transparent huge pages (its ``NUMPY_MADVISE_HUGEPAGE``), unless the user set it.
+
+    The outputs allocate short-lived arrays of megabytes, and faulting in fresh 2 MB pages
+    for them stalled a 4-second command for up to a second on a 2-core virtual machine,
+    where 4 KB pages cost a few milliseconds more
+    (``benchmarks/bench_whole.py --huge-pages`` measures both). A library caller's
+    process is left as it is."""
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dynaq`` command; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _without_huge_pages()
     if args[:1] in (["--version"], ["-V"]):
         from importlib import metadata
 
