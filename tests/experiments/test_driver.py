@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from dynaq import ConfigError, Experiment, RunConfig, execute
+from dynaq.experiments.driver import Options
 
 
 def test_outputs_are_written(tmp_path):
@@ -106,3 +107,32 @@ def test_ctrl_c_of_a_serial_run_keeps_the_stored_cells_and_resumes(tmp_path, sig
     subprocess.run(cli(ref), check=True, capture_output=True)
     pd.testing.assert_frame_equal(load_results(out).drop(columns="wall_s"),
                                   load_results(ref).drop(columns="wall_s"), check_exact=True)
+
+
+def test_a_unit_that_cannot_be_stored_stops_the_run_with_the_units_before_it_kept(
+        tmp_path, monkeypatch):
+    """Units are written in a thread of the store's own while the next one computes: an
+    error writing one is raised by execute all the same, and what was committed before
+    it stays, for a rerun to resume from."""
+    import threading
+
+    from dynaq import load_results
+    from dynaq.experiments.store import Store
+
+    write, threads = Store.write, set()
+
+    def full_after_four(store, cells, failures=()):
+        threads.add(threading.current_thread().name)
+        if len(store.done_keys()) >= 4:
+            raise OSError("disk full")
+        write(store, cells, failures)
+
+    monkeypatch.setattr(Store, "write", full_after_four)
+    exp = Experiment("demo", (RunConfig(planning_steps=5, episodes=5),), 12)
+    with pytest.raises(OSError, match="disk full"):
+        execute(exp, tmp_path, options=Options(quiet=True, chunk=2))
+    assert sorted(load_results(tmp_path)["seed"].unique()) == [0, 1, 2, 3]
+    assert threads and threading.current_thread().name not in threads
+    monkeypatch.setattr(Store, "write", write)
+    execute(exp, tmp_path, options=Options(quiet=True, chunk=2))
+    assert sorted(load_results(tmp_path)["seed"].unique()) == list(range(12))

@@ -9,6 +9,8 @@ import os
 import signal
 import sys
 import warnings
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from dynaq.errors import ConfigError
-from dynaq.experiments.backends import execute_units
+from dynaq.experiments.backends import UnitResult, execute_units
 from dynaq.experiments.config import Experiment, RunConfig, cell_key
 from dynaq.experiments.runner import memory_estimate, validate
 from dynaq.experiments.store import Store
@@ -127,13 +129,17 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
                 bar.n = round(stored + cells, 1)
                 bar.refresh()
 
-            for result in execute_units(units, opts.backend, opts.workers, opts.ray_address,
-                                        progress=None if bar.disable else within):
-                store.write(result.cells, result.failures)
-                stored += len(result.cells) + len(result.failures)
+            def committed(cells: int) -> None:
+                nonlocal stored
+                stored += cells
                 bar.n = stored
                 bar.refresh()
                 _test_signal(stored)
+
+            _store_units(store, execute_units(units, opts.backend, opts.workers,
+                                              opts.ray_address,
+                                              progress=None if bar.disable else within),
+                         committed)
         failed, any_done = store.failed(), bool(store.done_keys())
     finally:
         store.close()
@@ -147,6 +153,30 @@ def execute(experiment: Experiment, out: str | Path, quiet: bool = False,
     if failed:
         raise FailedCells(failed)
     return summary
+
+
+def _store_units(store: Store, results: Iterator[UnitResult],
+                 committed: Callable[[int], None]) -> None:
+    """Store each unit's results as they come, in a thread of the store's own: SQLite
+    writes one unit to the disk (releasing the GIL) while the kernels compute the next.
+
+    ``committed`` hears how many cells each unit stored, once its transaction is
+    committed. Whatever stops the loop (an error, Ctrl-C) waits for the unit being
+    written, so an interrupted run keeps every unit it finished.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="dynaq-store") as writer:
+        pending: Future[int] | None = None
+        for result in results:
+            if pending is not None:
+                committed(pending.result())
+            pending = writer.submit(_write, store, result)
+        if pending is not None:
+            committed(pending.result())
+
+
+def _write(store: Store, result: UnitResult) -> int:
+    store.write(result.cells, result.failures)
+    return len(result.cells) + len(result.failures)
 
 
 def memory_need(experiment: Experiment, options: Options | None = None,

@@ -110,7 +110,9 @@ class Store:
         self._lock = _acquire_lock(out)
         if force_new:
             discard_results(out)
-        self.conn = sqlite3.connect(self.path)  # check_compatible has checked what it holds
+        # check_compatible has checked what it holds; the driver writes from a thread of
+        # its own, never while this one uses the connection
+        self.conn = sqlite3.connect(self.path, check_same_thread=False)
         try:
             _migrate_keys(self.conn, self.path)
             _migrate_rows(self.conn, self.path)
