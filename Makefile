@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	# (a looser requirement with no torch installed would pull a multi-GB CUDA build).
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev,deep,ray,parquet]"
+	# the bytecode pip writes for an installed package: an editable install leaves it to the
+	# first import, which never writes it where PYTHONDONTWRITEBYTECODE is set (0.2 s a command)
+	$(BIN)/python -m compileall -q src
 	# numba compiles a kernel on its first call, not at install: compile the demo's now (about
 	# half a minute), so that the first `make demo` loads them from numba's cache
 	$(BIN)/python -m dynaq.warm
