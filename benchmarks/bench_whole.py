@@ -19,9 +19,17 @@ It prints three ratios, each measured in one run (warm numba cache):
    plain-Python sketch (``benchmarks/baseline.py``) doing the same 300 seeds of k in {0, 5,
    50} as a whole process (``--fig-seeds`` runs fewer of both); target >= 10.
 
+Beside them it prints the floor that the imports set: the CPU time of a process that only
+imports what any such command imports (numba, pandas, tyro, matplotlib's figure and Agg
+canvas), spread evenly over the cores as if it overlapped the kernels perfectly, added to
+the kernels' time; no one-process command can beat those two ratios on this machine.
+
 With ``--before``, the same measurements run again on that checkout's ``src``
 (``PYTHONPATH``, which comes before the editable install); the baseline is run once, for
-both. Nothing is asserted: timings depend on the machine and its load.
+both. With ``--huge-pages``, they run again with ``NUMPY_MADVISE_HUGEPAGE=1``: numpy asking
+Linux for transparent huge pages, as it does by default and as the command did before it
+turned that off in its own process. Nothing is asserted: timings depend on the machine
+and its load.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -39,6 +48,8 @@ ENV = "dynaq/DynaMaze-v0"
 KS = (0, 5, 50, 200)
 SEEDS, GROWN, EPISODES, CHUNK = 1000, 3000, 50, 64
 FIG_KS = (0, 5, 50)
+IMPORTS = "import numba, pandas, tyro, matplotlib.figure, matplotlib.backends.backend_agg"
+"""What any such command imports, whatever it does (DESIGN.md's chosen dependencies)."""
 BASELINE = """
 import sys, time
 sys.path.insert(0, {here!r})
@@ -55,6 +66,14 @@ def _wall(cmd: list[str], env: dict[str, str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=env)
     return time.perf_counter() - t0
+
+
+def _cpu_s(cmd: list[str], env: dict[str, str]) -> float:
+    """CPU seconds (user and system) of a whole process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def _cells_s(k: int, seeds: range) -> float:
@@ -79,9 +98,10 @@ def _added_backups(out: Path, first_seed: int) -> int:
     return int(last.sum())
 
 
-def measure(fig_seeds: int) -> dict[str, float]:
-    """The whole commands and their cells, with this process's ``dynaq``."""
-    env = dict(os.environ)
+def measure(fig_seeds: int, huge_pages: bool = False) -> dict[str, float]:
+    """The whole commands and their cells, with this process's ``dynaq`` (``huge_pages``:
+    the commands' numpy asks for transparent huge pages)."""
+    env = {**os.environ, **({"NUMPY_MADVISE_HUGEPAGE": "1"} if huge_pages else {})}
     dynaq = [sys.executable, "-m", "dynaq"]
     run = [*dynaq, "run", "--env", ENV, "--agent", "dyna-q", "--episodes", str(EPISODES),
            "--quiet"]
@@ -96,6 +116,7 @@ def measure(fig_seeds: int) -> dict[str, float]:
         grow = [*run, "--planning-steps", "50", "--out", f"{tmp}/grow"]
         small_s = _wall([*grow, "--seeds", str(SEEDS)], env)
         grow_s = _wall([*grow, "--seeds", str(GROWN)], env)
+        imports_cpu = min(_cpu_s([sys.executable, "-c", IMPORTS], env) for _ in range(3))
         big_s = _wall([*run, "--planning-steps", "50", "--seeds", str(GROWN),
                        "--out", f"{tmp}/big"], env)
         added = _added_backups(Path(tmp) / "grow", SEEDS)
@@ -103,7 +124,8 @@ def measure(fig_seeds: int) -> dict[str, float]:
         fig = _wall([*dynaq, "reproduce", "fig8.2", "--seeds", str(fig_seeds),
                      "--out", f"{tmp}/fig"], env)
     return dict(whole_s=whole, cells_s=cells, grow_s=grow_s, kernel_s=kernel_s,
-                added_backups=added, fig_s=fig, marginal_s=big_s - small_s)
+                added_backups=added, fig_s=fig, marginal_s=big_s - small_s,
+                imports_cpu=imports_cpu)
 
 
 def report(label: str, m: dict[str, float], baseline_s: float, fig_seeds: int) -> None:
@@ -118,6 +140,13 @@ def report(label: str, m: dict[str, float], baseline_s: float, fig_seeds: int) -
     print(f"    the same seeds at the margin (a fresh {GROWN}-seed run minus a fresh {SEEDS}-seed "
           f"run: start-up and plotting cancel): {marginal:.3g} backups/s, ratio "
           f"{marginal / kernel_rate:.2f}")
+    # the best a command could do if the imports it cannot skip shared every core with
+    # the kernels perfectly: their CPU time spread over the cores, added to the kernels'
+    spread = m["imports_cpu"] / (os.cpu_count() or 1)
+    print(f"  floor: the imports alone ({m['imports_cpu']:.2f} s of CPU, spread over "
+          f"{os.cpu_count()} cores) allow at best a run ratio of "
+          f"{(m['cells_s'] + spread) / m['cells_s']:.2f} and a growth ratio of "
+          f"{m['kernel_s'] / (m['kernel_s'] + spread):.2f}")
     print(f"  reproduce fig8.2, {fig_seeds} seeds: whole {m['fig_s']:.2f} s; plain-Python "
           f"sketch {baseline_s:.2f} s; {baseline_s / m['fig_s']:.1f}x faster   target >= 10")
 
@@ -126,6 +155,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, help="a checkout to measure the same way")
     parser.add_argument("--fig-seeds", type=int, default=300)
+    parser.add_argument("--huge-pages", action="store_true",
+                        help="measure again with NUMPY_MADVISE_HUGEPAGE=1")
     parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure_only:  # the child of --before: numbers only, as JSON
@@ -133,6 +164,7 @@ def main() -> None:
         return
     print(f"{os.cpu_count()} cores; warm numba cache; {time.strftime('%Y-%m-%d %H:%M')}")
     after = measure(args.fig_seeds)
+    huge = measure(args.fig_seeds, huge_pages=True) if args.huge_pages else None
     before = None
     if args.before is not None:
         env = {**os.environ, "PYTHONPATH": str(args.before.resolve() / "src")}
@@ -144,6 +176,8 @@ def main() -> None:
         here=str(Path(__file__).parent), ks=FIG_KS, seeds=args.fig_seeds)], dict(os.environ))
     if before is not None:
         report(f"before ({args.before})", before, baseline_s, args.fig_seeds)
+    if huge is not None:
+        report("this checkout, NUMPY_MADVISE_HUGEPAGE=1", huge, baseline_s, args.fig_seeds)
     report("this checkout", after, baseline_s, args.fig_seeds)
 
 
