@@ -134,3 +134,18 @@ def test_export_without_output_writes_into_the_directory(sweep, capsys):
     assert (sweep / "results.parquet").read_bytes().startswith(b"PAR1")
     assert main(["export", str(sweep)]) == 0
     assert (sweep / "results.csv").read_text().startswith("env,agent,")
+
+
+def test_compare_and_export_read_the_results_config_by_config(mixed_results, tmp_path, capsys,
+                                                              forbid_whole_frame):
+    """dynaq compare prints the table of compare(load_results(DIR)), and dynaq export
+    writes its CSV, without a frame of every row."""
+    from dynaq.analysis.compare import compare_markdown
+
+    whole = load_results(mixed_results)
+    table = compare_markdown(compare(whole, "k", baseline=1))
+    forbid_whole_frame()
+    assert main(["compare", str(mixed_results), "--by", "k", "--baseline", "1"]) == 0
+    assert capsys.readouterr().out == table + "\n"
+    assert main(["export", str(mixed_results), "--output", str(tmp_path / "rows.csv")]) == 0
+    assert (tmp_path / "rows.csv").read_bytes() == whole.to_csv(index=False).encode()

@@ -57,6 +57,10 @@ def test_steps_runs_are_plotted_against_real_steps(tmp_path, capsys):
     assert "cumulative reward" in capsys.readouterr().out
     assert step_axis(load_results(out)) == "env_steps"
     assert main(["plot", str(out), "--metric", "steps"]) == 0
+    from dynaq.analysis.plots import plot_metric  # the same, config by config
+
+    whole = plot_metric(load_results(out), "steps", tmp_path / "whole.png")
+    assert (out / "steps.png").read_bytes() == whole.read_bytes()
 
 
 def test_heatmap_draws_the_stored_runs_final_q(maze, capsys):
@@ -143,3 +147,16 @@ def test_stochastic_worlds_summarize_return_and_success(tmp_path, capsys):
     assert "mean return" in header and "success rate" in header
     assert main([*RUN, "--env", "dynaq/DynaMaze-v0", "--out", str(tmp_path / "maze")]) == 0
     assert "success rate" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("metric", ["steps", "value_error", "policy_optimal", "model_error"])
+def test_plot_reads_the_results_config_by_config(mixed_results, tmp_path, capsys, metric,
+                                                 forbid_whole_frame):
+    """dynaq plot draws plot_metric of load_results(DIR) to the byte, without that frame."""
+    from dynaq.analysis.plots import plot_metric
+
+    whole = plot_metric(load_results(mixed_results), metric, tmp_path / "whole.png")
+    forbid_whole_frame()
+    target = tmp_path / "plot.png"
+    assert main(["plot", str(mixed_results), "--metric", metric, "--output", str(target)]) == 0
+    assert target.read_bytes() == whole.read_bytes()

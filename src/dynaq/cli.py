@@ -506,10 +506,9 @@ def _export(cmd: Export) -> None:
 
 
 def _compare(cmd: Compare) -> None:
-    from dynaq.analysis.compare import compare, compare_markdown
-    from dynaq.experiments.store import load_results
+    from dynaq.analysis.compare import compare_markdown, compare_stored
 
-    print(compare_markdown(compare(load_results(cmd.dir), cmd.by, baseline=cmd.baseline)))
+    print(compare_markdown(compare_stored(cmd.dir, cmd.by, baseline=cmd.baseline)))
 
 
 def _evaluate(cmd: Evaluate) -> None:
@@ -550,12 +549,14 @@ def _writable(path: Path, field: str) -> Path:
 
 
 def _plot(cmd: Plot) -> None:
-    from dynaq.analysis.plots import plot_metric
-    from dynaq.experiments.store import load_results
+    from dynaq.analysis.plots import plot_metric_by_config
+    from dynaq.experiments.store import results_by_config, stored_experiment
 
-    df = load_results(cmd.dir)
+    stored_experiment(cmd.dir)  # a missing or damaged database is named before the output
     path = _writable(cmd.output or cmd.dir / f"{cmd.metric}.png", "output")
-    print(f"wrote {plot_metric(df, cmd.metric, path)}")
+    # config by config: a sweep of 10^7 episodes is plotted in the memory of its largest config
+    plotted = plot_metric_by_config(lambda: results_by_config(cmd.dir), cmd.metric, path)
+    print(f"wrote {plotted}")
 
 
 def _heatmap(cmd: Heatmap) -> None:

@@ -156,3 +156,31 @@ def test_a_group_alone_in_its_block_is_no_baseline(sweep):
         ("dyna-q", 1, True), ("dyna-q", 2, False), ("q-learning", 0, False)]
     assert t["p_better"].iloc[1] == 1.0 and pd.isna(t["p_better"].iloc[2])
     assert compare_markdown(t).splitlines()[4].endswith("| – | – |")
+
+
+@pytest.mark.parametrize("by", ["planning_steps", "agent", "model", "episodes", "alpha"])
+def test_a_stored_comparison_is_made_config_by_config(mixed_results, forbid_whole_frame, by):
+    """compare_stored is compare of load_results' frame to the bit, common horizons
+    (episodes and real steps) included, without making that frame."""
+    from dynaq import load_results
+    from dynaq.analysis.compare import compare_stored
+
+    whole = compare(load_results(mixed_results), by)
+    if by == "planning_steps":  # a block cut in episodes, one in real steps
+        assert {"first 4 episodes", "first 300 env steps"} < set(whole["horizon"])
+    forbid_whole_frame()
+    pd.testing.assert_frame_equal(compare_stored(mixed_results, by), whole, check_exact=True)
+
+
+def test_a_stored_comparison_refuses_as_compare_does(mixed_results, tmp_path):
+    from dynaq import Experiment, RunConfig, load_results
+    from dynaq.analysis.compare import compare_stored
+    from dynaq.experiments.store import Store
+
+    with pytest.raises(ConfigError, match="by must be a config column"):
+        compare_stored(mixed_results, "nope")
+    Store(tmp_path, Experiment("t", (RunConfig(episodes=2),), 1)).close()  # no cell
+    with pytest.raises(ConfigError) as whole:
+        compare(load_results(tmp_path), "k")
+    with pytest.raises(ConfigError, match=whole.value.args[0].replace("(", r"\(")[:30]):
+        compare_stored(tmp_path, "k")

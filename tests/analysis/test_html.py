@@ -8,10 +8,11 @@ import pytest
 from PIL import Image
 
 from dynaq import ConfigError
+from dynaq.analysis import compare as compare_module
 from dynaq.analysis import html as report_html
 from dynaq.analysis.plots import plot_curves
 from dynaq.analysis.report import markdown_table, write_summary
-from dynaq.analysis.stats import summarize
+from dynaq.analysis.stats import config_groups, summarize
 
 CONFIG = '[experiment]\nname = "k<sweep>"\nseeds = 8\n'
 
@@ -22,9 +23,18 @@ def out(tmp_path, sweep, monkeypatch):
     (tmp_path / "config.toml").write_text(CONFIG)
     plot_curves(sweep, tmp_path / "curves.png")
     Image.new("RGB", (8, 8), "red").save(tmp_path / "tiny.gif")
-    (tmp_path / "results.sqlite").touch()  # the frame comes from the stub below
-    monkeypatch.setattr(report_html, "load_results", lambda _: sweep)
+    (tmp_path / "results.sqlite").touch()  # the frames come from the stub below
+    _stored(monkeypatch, sweep)
     return tmp_path
+
+
+def _stored(monkeypatch, df):
+    """Make the report read ``df``, a config per frame, as the store would give it."""
+    def frames(_):
+        return iter([df.iloc[rows] for _, rows in config_groups(df)])
+
+    monkeypatch.setattr(report_html, "results_by_config", frames)
+    monkeypatch.setattr(compare_module, "results_by_config", frames)
 
 
 def test_report_embeds_images_tables_and_config(out):
@@ -99,8 +109,7 @@ def test_report_plots_the_value_error_it_records(out):
 
 
 def test_report_without_value_error_has_no_such_plot(out, sweep, monkeypatch):
-    monkeypatch.setattr(report_html, "load_results",
-                        lambda _: sweep.assign(value_error=float("nan")))
+    _stored(monkeypatch, sweep.assign(value_error=float("nan")))
     page = report_html.write_report(out).read_text(encoding="utf-8")
     assert "value error: max over" not in page
 
@@ -143,3 +152,36 @@ def test_the_report_compares_by_what_varies_and_blanks_settings_an_agent_lacks(t
     assert "<td>baseline</td>" in compared and re.search(r"<td>[01]\.\d+ \[", compared)
     assert main(["report", str(tmp_path), "--by", "kappa"]) == 0
     assert "Comparison by kappa" in (tmp_path / "report.html").read_text()
+
+
+def _whole_frame_report(out, monkeypatch):
+    """report.html as made from one frame of every row: the comparison is compare's of
+    it, and the summary, the value error and what varies are read of it as one frame
+    (summary_rows, plot_curves and results_extent of a frame of many configs are those of
+    its configs one by one)."""
+    from dynaq.experiments import store
+
+    whole = store.load_results(out)
+    with monkeypatch.context() as patched:
+        patched.setattr(report_html, "results_by_config", lambda _: iter([whole]))
+        patched.setattr(report_html, "compare_stored",
+                        lambda _, by: compare_module.compare(whole, by))
+        return report_html.write_report(out).read_bytes()
+
+
+@pytest.mark.parametrize("summary", [True, False])
+def test_the_report_of_a_mixed_directory_is_made_config_by_config(
+        mixed_results, tmp_path, monkeypatch, forbid_whole_frame, summary):
+    """The page, summary recomputed or not, comparison and value error included, is the one
+    a frame of every row gives; and no such frame is read."""
+    import shutil
+
+    out = tmp_path / "mixed"
+    shutil.copytree(mixed_results, out)
+    for name in ("report.html", "value_error.png", *(() if summary else ("summary.csv",))):
+        (out / name).unlink(missing_ok=True)
+    whole = _whole_frame_report(out, monkeypatch)
+    forbid_whole_frame()
+    page = report_html.write_report(out).read_bytes()
+    assert page == whole
+    assert b"Comparison by planning_steps" in page and b"value error: max over" in page

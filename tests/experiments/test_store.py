@@ -187,3 +187,64 @@ def test_results_come_sorted_and_config_by_config_as_one_frame(tmp_path):
     assert len(parts) == 4
     assert all(len(part.drop_duplicates(config_columns(df))) == 1 for part in parts)
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), df, check_exact=True)
+
+
+def test_export_writes_config_by_config_what_one_frame_of_every_row_writes(
+        mixed_results, tmp_path, forbid_whole_frame):
+    """CSV to the byte, and Parquet read back to the bit and dtype, with its schema (the
+    columns of a config that holds None where another holds integers typed as the whole
+    frame's), are those of load_results' frame; which is never made."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from dynaq.experiments.store import export
+
+    whole = load_results(mixed_results)
+    assert "object" in set(whole.dtypes.astype(str))  # a column whose type its values set
+    whole.to_parquet(tmp_path / "whole.parquet", index=False)
+    forbid_whole_frame()
+    csv = export(mixed_results, "csv", tmp_path / "rows.csv")
+    assert csv.read_bytes() == whole.to_csv(index=False).encode()
+    parquet = export(mixed_results, "parquet", tmp_path / "rows.parquet")
+    assert pq.ParquetFile(parquet).num_row_groups == 6  # a config each
+    assert pq.read_schema(parquet).equals(pq.read_schema(tmp_path / "whole.parquet"),
+                                          check_metadata=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(parquet), whole, check_exact=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv", "rows.parquet",
+                                                          "whole.parquet"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_of_no_episode_writes_the_columns(tmp_path, fmt):
+    """A store of no cell (every one failed) has no config to give one at a time, and
+    exports as load_results' empty frame."""
+    import pandas as pd
+
+    from dynaq.experiments.store import export, results_by_config
+
+    Store(tmp_path, Experiment("t", (RunConfig(episodes=2),), 1)).close()
+    assert list(results_by_config(tmp_path)) == []
+    path = export(tmp_path, fmt)
+    whole = load_results(tmp_path)
+    if fmt == "csv":
+        assert path.read_text() == whole.to_csv(index=False)
+    else:
+        pd.testing.assert_frame_equal(pd.read_parquet(path), whole)
+
+
+def test_export_leaves_nothing_when_the_episodes_are_damaged(mixed_results, tmp_path):
+    """Damaged episodes met while writing (past the first config) are refused, and the file
+    being written is removed."""
+    import shutil
+
+    from dynaq.experiments.store import export
+
+    out = tmp_path / "out"
+    shutil.copytree(mixed_results, out)
+    with sqlite3.connect(out / DB_NAME) as conn:
+        key = conn.execute("SELECT cell_key FROM cells ORDER BY config DESC LIMIT 1").fetchone()
+        conn.execute("UPDATE episode_blocks SET records = x'00' WHERE cell_key = ?", key)
+    conn.close()
+    with pytest.raises(ConfigError, match="not a dynaq results database"):
+        export(out, "csv", tmp_path / "rows.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -25,7 +25,8 @@ significant when its 95% bootstrap CI excludes ½. Wall time gets no test (see
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,7 @@ from dynaq.analysis.stats import (
 )
 from dynaq.errors import ConfigError
 from dynaq.experiments.config import uses
+from dynaq.experiments.store import load_results, results_by_config
 from dynaq.records import DIAGNOSTICS
 
 COMPARE_METRICS = ("episodes_to_optimal_policy", "env_steps_to_optimal_policy",
@@ -126,21 +128,42 @@ def common_horizon(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The episodes of ``df`` within the horizon all its runs reached, and that horizon in
     words; ``df`` itself and ``""`` when its runs all have one budget (see the module
     docstring)."""
+    cut = _horizon(df, lambda column: df.groupby([*config_columns(df), "seed"], dropna=False,
+                                                 sort=False)[column].max())
+    return (df, "") if cut is None else (_cut(df, *cut), _words(*cut))
+
+
+_LAST = {"episode": "episodes_run", "env_steps": "env_steps"}
+"""The :func:`~dynaq.analysis.stats.per_seed` column of a run's last value of an episode
+column that a horizon is measured in."""
+
+
+def _horizon(df: pd.DataFrame, last: Callable[[str], pd.Series]) -> tuple[str, object] | None:
+    """Where :func:`common_horizon` cuts the runs of ``df`` (episodes, or per-seed rows: the
+    config columns are what it reads): the episode column and its limit, None when the
+    runs all have one budget. ``last(column)``: each run's last value of ``column``."""
     columns = [c for c in HORIZON_COLUMNS if c in df]
     if not columns:
-        return df, ""
+        return None
     budgets = df[columns].drop_duplicates()
     if "until_near_optimal" in budgets:  # the first budget of such a run is no horizon
         until = budgets["until_near_optimal"].astype(bool)
         budgets = budgets.astype(str).where(~until, "until near-optimal")
     if len(budgets.drop_duplicates()) <= 1:
-        return df, ""
-    runs = df.groupby([*config_columns(df), "seed"], dropna=False, sort=False)
-    if "total_steps" in df and df["total_steps"].notna().any():
-        limit = runs["env_steps"].max().min()
-        return df[df["env_steps"] <= limit], f"first {limit:,.0f} env steps"
-    limit = runs["episode"].max().min()
-    return df[df["episode"] <= limit], f"first {limit} episodes"
+        return None
+    column = ("env_steps" if "total_steps" in df and df["total_steps"].notna().any()
+              else "episode")
+    return column, last(column).min()
+
+
+def _cut(df: pd.DataFrame, column: str, limit: object) -> pd.DataFrame:
+    """The episodes of ``df`` up to ``limit`` of ``column``."""
+    return df[df[column] <= limit]
+
+
+def _words(column: str, limit: object) -> str:
+    """A horizon of :func:`_horizon` in words."""
+    return f"first {limit:,.0f} env steps" if column == "env_steps" else f"first {limit} episodes"
 
 
 def _better(x: list[np.ndarray], y: list[np.ndarray], metric: str,
@@ -207,6 +230,62 @@ def compare(df: pd.DataFrame, by: str, metrics: Sequence[str] | None = None,
     Raises:
         ConfigError: On an unknown column, metric or baseline value.
     """
+    keys, within = _blocking(df, by)
+    blocks = []
+    for _, part in df.groupby(within, dropna=False, sort=True) if within else [((), df)]:
+        part, horizon = common_horizon(part)
+        blocks.append((per_seed(part), horizon))
+    return _compare_blocks(blocks, keys, metrics, baseline, seed)
+
+
+def compare_stored(out: str | Path, by: str, metrics: Sequence[str] | None = None,
+                   baseline: object = None, seed: int = 0) -> pd.DataFrame:
+    """:func:`compare` of :func:`~dynaq.experiments.store.load_results` of ``out``, the same
+    table to the bit, computed one run config at a time
+    (:func:`~dynaq.experiments.store.results_by_config`): a sweep of 10^7 episodes is
+    compared in the memory of its largest config and the per-seed rows.
+
+    Each config's per-seed rows are its own (:func:`~dynaq.analysis.stats.per_seed` works
+    run by run), and they are all a comparison reads, but for where a block of runs of
+    different budgets is cut: the configs of such a block are read once more, cut to its
+    horizon.
+
+    Raises:
+        ConfigError: As :func:`compare`, and as
+            :func:`~dynaq.experiments.store.load_results` for the directory.
+    """
+    tables: list[pd.DataFrame | None] = [per_seed(frame) for frame in results_by_config(out)]
+    if not tables:  # no episode: refused as compare refuses the (empty) frame
+        return compare(load_results(out), by, metrics, baseline, seed)
+    seeds = pd.concat(tables, ignore_index=True)
+    keys, within = _blocking(seeds, by)
+    config = np.repeat(np.arange(len(tables)), [len(t) for t in tables])
+    members, cuts = [], {}
+    for _, part in seeds.groupby(within, dropna=False, sort=True) if within else [((), seeds)]:
+        # a block's configs in the order of the results, as its episodes come in the frame
+        members.append(np.unique(config[part.index]).tolist())
+        cut = _horizon(part, lambda column, part=part: part[_LAST[column]])
+        cuts.update(dict.fromkeys(members[-1], cut) if cut else {})
+    if cuts:
+        for i, frame in enumerate(results_by_config(out)):
+            if i in cuts:
+                kept = _cut(frame, *cuts[i])
+                # a config all of whose runs began past the horizon has no run in it
+                tables[i] = per_seed(kept) if len(kept) else None
+    blocks = [(pd.concat([tables[i] for i in block if tables[i] is not None],
+                         ignore_index=True),
+               _words(*cuts[block[0]]) if block[0] in cuts else "")
+              for block in members]
+    return _compare_blocks(blocks, keys, metrics, baseline, seed)
+
+
+def _blocking(df: pd.DataFrame, by: str) -> tuple[list[str], list[str]]:
+    """The group columns of ``by`` (:func:`group_columns`) and the columns whose values
+    make a block (see the module docstring), of results or of their per-seed rows.
+
+    Raises:
+        ConfigError: If ``by`` names no config column of ``df``.
+    """
     keys = group_columns(df, by)
     by, within = keys[0], [c for c in keys[1:] if c not in HORIZON_COLUMNS]
     if by == "agent":
@@ -214,10 +293,16 @@ def compare(df: pd.DataFrame, by: str, metrics: Sequence[str] | None = None,
         # compared, not a block of its own: Dyna-Q has no κ to match a Dyna-Q+ by
         agents = df["agent"].unique()
         within = [c for c in within if all(uses(a, c) for a in agents)]
-    blocks = []
-    for _, part in df.groupby(within, dropna=False, sort=True) if within else [((), df)]:
-        part, horizon = common_horizon(part)
-        blocks.append((list(per_seed(part).groupby(keys, dropna=False, sort=True)), horizon))
+    return keys, within
+
+
+def _compare_blocks(blocks: list[tuple[pd.DataFrame, str]], keys: list[str],
+                    metrics: Sequence[str] | None, baseline: object, seed: int
+                    ) -> pd.DataFrame:
+    """:func:`compare`'s table from each block's per-seed rows and horizon in words."""
+    by = keys[0]
+    blocks = [(list(seeds.groupby(keys, dropna=False, sort=True)), horizon)
+              for seeds, horizon in blocks]
     seeds = pd.concat([g for groups, _ in blocks for _, g in groups])
     metrics = _default_metrics(seeds) if metrics is None else metrics
     for metric in metrics:

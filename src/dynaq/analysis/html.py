@@ -8,16 +8,18 @@ import html
 import re
 import tempfile
 import tomllib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from dynaq.analysis.compare import TEST, compare, compare_cells
-from dynaq.analysis.plots import plot_curves, step_axis
+from dynaq.analysis.compare import TEST, compare_cells, compare_stored
+from dynaq.analysis.plots import plot_curves_by_config, results_extent, step_axis
 from dynaq.analysis.report import SUMMARY_NOTE, summary_cells, table_rows, write_text
-from dynaq.analysis.stats import summarize, varying_columns
+from dynaq.analysis.stats import summary_rows, varying_columns
 from dynaq.errors import ConfigError
-from dynaq.experiments.store import DB_NAME, load_results
+from dynaq.experiments.store import DB_NAME, load_results, results_by_config
 
 REPORT_NAME = "report.html"
 _MIME = {".png": "image/png", ".gif": "image/gif"}
@@ -168,16 +170,24 @@ def _narrative(out: Path) -> str:
     return "\n".join(lines)
 
 
-def _value_error_figure(df: pd.DataFrame | None, out: Path) -> list[str]:
+def _value_error_figure(frames: Callable[[], Iterable[pd.DataFrame]] | None,
+                        heads: pd.DataFrame, low: float, out: Path) -> list[str]:
     """The value error the results record, as a figure, unless none is recorded or the
-    directory has its own plot of it."""
-    if df is None or not df["value_error"].notna().any() or (out / "value_error.png").exists():
+    directory has its own plot of it.
+
+    Args:
+        frames: Gives the results a run config per frame (None: no results).
+        heads: A row of each config, as :func:`~dynaq.analysis.plots.results_extent`
+            gives them.
+        low: The smallest value error recorded (NaN: none is).
+        out: The output directory.
+    """
+    if frames is None or np.isnan(low) or (out / "value_error.png").exists():
         return []
-    values = df["value_error"].dropna()
     with tempfile.TemporaryDirectory() as tmp:
-        path = plot_curves(df, Path(tmp) / "value_error.png", y="value_error",
-                           x=step_axis(df), logy=bool((values > 0).all()),
-                           ylabel="value error max_s |max_a Q(s, a) − V*(s)|")
+        path = plot_curves_by_config(frames(), Path(tmp) / "value_error.png", y="value_error",
+                                     x=step_axis(heads), logy=bool(low > 0),
+                                     ylabel="value error max_s |max_a Q(s, a) − V*(s)|")
         uri = _data_uri(path)
     return [_figure(uri, "value error: max over reachable states of |max_a Q(s, a) − V*(s)|, "
                          "mean over seeds with 95% bootstrap CI")]
@@ -202,12 +212,19 @@ def _compared_column(df: pd.DataFrame) -> str | None:
 
 def _sections(out: Path, by: str | None) -> tuple[str, list[str]]:
     """The page's title and its body, section by section."""
-    # a results.sqlite that is not a file is damage that load_results names, not absence
-    df = load_results(out) if (out / DB_NAME).exists() else None
+    # the results one config at a time (a sweep of 10^7 episodes is shown in the memory of
+    # its largest config), or the one (empty) frame where there is no config, refused or
+    # shown as it is; a results.sqlite that is not a file is damage the store names
+    frames, heads, low = None, pd.DataFrame(), np.nan
+    if (out / DB_NAME).exists():
+        heads, _, (low, _) = results_extent(results_by_config(out), "value_error")
+        frames = ((lambda: results_by_config(out)) if len(heads)
+                  else (lambda: [load_results(out)]))
     if (out / "summary.csv").is_file():
         summary = pd.read_csv(out / "summary.csv")
-    elif df is not None:
-        summary = summarize(df)
+    elif frames is not None:
+        # a config's summary rows are its own (summary_rows): the summary of them all
+        summary = pd.DataFrame([row for frame in frames() for row in summary_rows(frame)])
     else:
         raise ConfigError(f"out: no dynaq results in {out} (no summary.csv or {DB_NAME})")
     config_path = out / "config.toml"
@@ -218,13 +235,15 @@ def _sections(out: Path, by: str | None) -> tuple[str, list[str]]:
     images, narrative = _images(out), _narrative(out)
     if narrative.strip():
         body.append(markdown_html(narrative, images))
-    by = by if by is not None or df is None else _compared_column(df)
-    if df is not None and by is not None:
+    # the first row of each config has every value a config column takes
+    by = by if by is not None or frames is None else _compared_column(heads)
+    if frames is not None and by is not None:
         body += [f"<h2>Comparison by {html.escape(by)}</h2>",
-                 _table(compare_cells(compare(df, by))), f'<p class="note">{html.escape(TEST)}</p>']
+                 _table(compare_cells(compare_stored(out, by))),
+                 f'<p class="note">{html.escape(TEST)}</p>']
     shown = {m[2] for m in _IMAGE.finditer(narrative)}
-    figures = _value_error_figure(df, out) + [_figure(uri, name) for name, uri in images.items()
-                                              if name not in shown]
+    figures = _value_error_figure(frames, heads, low, out) + [
+        _figure(uri, name) for name, uri in images.items() if name not in shown]
     if figures:
         body += ["<h2>Plots</h2>", *figures]
     if config:

@@ -8,7 +8,7 @@ Agg backend (files only, no display); every file is written atomically.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -190,15 +190,83 @@ def plot_curves(df: pd.DataFrame, path: str | Path, y: str = "steps", x: str = "
     Returns:
         The path written.
     """
-    if x == "env_steps":
-        data = step_curve(df, y=y, cumulative=cumulative, points=400)
-    elif cumulative:
+    return plot_curves_by_config([df], path, y=y, x=x, first=first, logy=logy, ylabel=ylabel,
+                                 title=title, hline=hline, vline=vline, cumulative=cumulative)
+
+
+def plot_curves_by_config(frames: Iterable[pd.DataFrame], path: str | Path, y: str = "steps",
+                          x: str = "episode", first: int = 1, logy: bool = False,
+                          ylabel: str | None = None, title: str | None = None,
+                          hline: tuple[float, str] | None = None,
+                          vline: tuple[float, str] | None = None,
+                          cumulative: bool = False) -> Path:
+    """:func:`plot_curves` of results given a run config (or more) per frame, frame after
+    frame, in their order (:func:`~dynaq.experiments.store.results_by_config`): the same
+    plot, with only one frame in memory at a time (a config's curves are its own; the
+    legend and the title need only each config's first row, its envs and its seeds).
+
+    Args:
+        frames: Results as from :func:`dynaq.load_results`, in parts.
+        path: As for :func:`plot_curves`, and so are the others.
+        y: As for :func:`plot_curves`.
+        x: As for :func:`plot_curves`.
+        first: As for :func:`plot_curves`.
+        logy: As for :func:`plot_curves`.
+        ylabel: As for :func:`plot_curves`.
+        title: As for :func:`plot_curves`.
+        hline: As for :func:`plot_curves`.
+        vline: As for :func:`plot_curves`.
+        cumulative: As for :func:`plot_curves`.
+
+    Returns:
+        The path written.
+    """
+    if cumulative and x != "env_steps":
         raise ConfigError(f"cumulative needs x='env_steps', got x={x!r}")
-    else:
-        data = curve(df, y=y, x=x)
-    return plot_bands(data, path, x=x, varying=varying_columns(df), first=first, logy=logy,
-                      ylabel=ylabel or y.replace("_", " "), title=title or _title(df),
-                      hline=hline, vline=vline)
+    curves, heads, envs, seeds = [], [], {}, set()
+    for frame in frames:
+        curves.append(step_curve(frame, y=y, cumulative=cumulative, points=400)
+                      if x == "env_steps" else curve(frame, y=y, x=x))
+        heads.append(_heads(frame))
+        envs.update(dict.fromkeys(frame["env"].unique()))
+        seeds.update(frame["seed"].unique().tolist())
+    return plot_bands(pd.concat(curves, ignore_index=True), path, x=x,
+                      varying=varying_columns(pd.concat(heads)), first=first, logy=logy,
+                      ylabel=ylabel or y.replace("_", " "),
+                      title=title or curve_title(list(envs), len(seeds)), hline=hline,
+                      vline=vline)
+
+
+def _heads(df: pd.DataFrame) -> pd.DataFrame:
+    """The first row of each config of ``df``, in order of first appearance: the values
+    each config column takes, in the dtypes of ``df`` (what :func:`varying_columns` and
+    :func:`step_axis` read)."""
+    return df.iloc[[rows[0] for _, rows in config_groups(df)]]
+
+
+def results_extent(frames: Iterable[pd.DataFrame], metric: str
+                   ) -> tuple[pd.DataFrame, list[str], tuple[float, float]]:
+    """What a plot of the results reads of them all before it draws, from the results given
+    a run config (or more) per frame, frame after frame.
+
+    Args:
+        frames: Results as from :func:`dynaq.load_results`, in parts.
+        metric: A per-episode column.
+
+    Returns:
+        The first row of each config (its config columns' values, in the results' dtypes),
+        :func:`plottable_metrics` of all the results, and the smallest and largest value of
+        ``metric`` (NaN where it has none).
+    """
+    heads, plottable, low, high = [], set(), np.nan, np.nan
+    for frame in frames:
+        heads.append(_heads(frame))
+        plottable.update(plottable_metrics(frame))
+        if metric in frame:
+            values = frame[metric].astype(float)
+            low, high = np.fmin(low, values.min()), np.fmax(high, values.max())
+    return (pd.concat(heads) if heads else pd.DataFrame(),
+            [c for c in STORED_NAMES if c in plottable], (float(low), float(high)))
 
 
 def step_axis(df: pd.DataFrame) -> str:
@@ -232,15 +300,36 @@ def plot_metric(df: pd.DataFrame, metric: str, path: str | Path) -> Path:
     Raises:
         ConfigError: If ``metric`` is not one of them.
     """
-    allowed = plottable_metrics(df)
+    return plot_metric_by_config(lambda: [df], metric, path)
+
+
+def plot_metric_by_config(frames: Callable[[], Iterable[pd.DataFrame]], metric: str,
+                          path: str | Path) -> Path:
+    """:func:`plot_metric` of results given a run config (or more) per frame, frame after
+    frame (:func:`~dynaq.experiments.store.results_by_config`): the same plot, with only
+    one frame in memory at a time.
+
+    Args:
+        frames: Gives the results as from :func:`dynaq.load_results`, in parts; called
+            twice (what to draw, then the curves).
+        metric: As for :func:`plot_metric`.
+        path: As for :func:`plot_metric`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ConfigError: As :func:`plot_metric`.
+    """
+    heads, allowed, (low, high) = results_extent(frames(), metric)
     if metric not in allowed:
         raise ConfigError(f"metric must be one of {', '.join(allowed)} (the columns of these "
                           f"results with values); got {metric!r}")
-    data = df.assign(**{metric: df[metric].astype(float)})
-    values = data[metric].dropna()
-    logy = bool((values > 0).all() and values.max() > 100 * values.min())
-    return plot_curves(data, path, y=metric, x=step_axis(df), logy=logy,
-                       ylabel=metric_label(metric))
+    # logarithmic where the values, all positive, span more than two decades
+    logy = bool(low > 0 and high > 100 * low)
+    return plot_curves_by_config((frame.assign(**{metric: frame[metric].astype(float)})
+                                  for frame in frames()), path, y=metric, x=step_axis(heads),
+                                 logy=logy, ylabel=metric_label(metric))
 
 
 def plot_cumulative_reward(df: pd.DataFrame, path: str | Path, title: str | None = None,

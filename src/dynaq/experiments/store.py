@@ -718,16 +718,23 @@ def results_by_config(out: str | Path) -> Iterator[pd.DataFrame]:
     return _frames(out, by_config=True)
 
 
-def _frames(out: str | Path, by_config: bool) -> Iterator[pd.DataFrame]:
-    """The stored episodes as frames of :func:`load_results`: one per run config, or one."""
+def _frames(out: str | Path, by_config: bool, blocks: bool = True
+            ) -> Iterator[pd.DataFrame]:
+    """The stored episodes as frames of :func:`load_results`: one per run config, or one.
+    Without ``blocks``, none is read: a config's frame is one row, its first cell's, with
+    every episode value zero (the columns, dtypes and config values a schema is inferred
+    from, as from all the rows)."""
     db = Path(out) / DB_NAME
     with _reading(out) as conn:
         cells = _stored_cells(conn, db)
         frame = _cell_frame(cells, db)
         config = list(frame.columns.drop("seed"))
         order = frame.sort_values([*config, "seed"], kind="stable").index.to_numpy()
-        rows = _row_blocks(conn, db, cells) if _is_rows(conn) else None
+        rows = _row_blocks(conn, db, cells) if _is_rows(conn) and blocks else None
         for part in _runs_of(frame[config].iloc[order]) if by_config else [slice(None)]:
+            if not blocks:
+                yield _episode_frame(frame, order[part][:1], [np.zeros((1, _WIDTH))])
+                continue
             wanted = [cells[i] for i in order[part]]
             blocks = (_read_blocks(conn, db, wanted) if rows is None
                       else [rows[cell[0]] for cell in wanted])
@@ -738,8 +745,10 @@ def _runs_of(configs: pd.DataFrame) -> Iterator[slice]:
     """The runs of equal rows (NaN equal to NaN) of sorted ``configs``, as slices."""
     shifted = configs.shift()
     changed = (configs.ne(shifted) & ~(configs.isna() & shifted.isna())).any(axis=1)
+    if not len(configs):  # a store of no cell: no run config
+        return
     starts = np.flatnonzero(changed.to_numpy())
-    starts = [0, *starts[starts > 0].tolist()] if len(configs) else []
+    starts = [0, *starts[starts > 0].tolist()]
     yield from (slice(start, end) for start, end
                 in zip(starts, [*starts[1:], len(configs)], strict=True))
 
@@ -871,6 +880,10 @@ EXPORT_FORMATS = ("csv", "parquet")
 def export(out: str | Path, fmt: str | None = None, path: str | Path | None = None) -> Path:
     """Write every stored episode (:func:`load_results`) as CSV or Parquet; returns the path.
 
+    The file is written one run config at a time (:func:`results_by_config`), so a sweep
+    of 10^7 episodes is exported in the memory of its largest config; it is the file of
+    :func:`load_results`'s frame: the same CSV bytes, the same Parquet frame read back.
+
     Args:
         out: The results directory.
         fmt: ``"csv"`` or ``"parquet"``; None: the extension of ``path`` says which (CSV
@@ -890,7 +903,8 @@ def export(out: str | Path, fmt: str | None = None, path: str | Path | None = No
     if target is not None and target.is_dir():
         raise ConfigError(f"output: {target} is a directory; give a file path")
     fmt = _export_format(fmt, target)
-    df = load_results(out)
+    # one row per config, no block read: refuses a missing or damaged database now
+    heads = list(_frames(out, by_config=True, blocks=False))
     target = target if target is not None else Path(out) / f"results.{fmt}"
     if not target.parent.is_dir():
         raise ConfigError(f"output: the directory {target.parent} does not exist")
@@ -900,17 +914,48 @@ def export(out: str | Path, fmt: str | None = None, path: str | Path | None = No
         except ImportError:
             raise ConfigError("format parquet needs pyarrow: pip install 'dynaq[parquet]'"
                               ) from None
+    # config by config (a sweep of 10^7 episodes in the memory of its largest config): a
+    # config's frame has the columns and dtypes of the whole (results_by_config), so its
+    # CSV lines are the whole frame's; an empty store has no config to write the header
+    parts = results_by_config(out) if heads else [load_results(out)]
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         if fmt == "csv":
-            df.to_csv(tmp, index=False)
+            for i, part in enumerate(parts):
+                part.to_csv(tmp, mode="a" if i else "w", header=not i, index=False)
+        elif heads:
+            _write_parquet(heads, parts, tmp)
         else:
-            df.to_parquet(tmp, index=False)
+            parts[0].to_parquet(tmp, index=False)
         os.replace(tmp, target)
     except OSError as err:
         tmp.unlink(missing_ok=True)
         raise ConfigError(f"output: cannot write {target}: {err.strerror or err}") from None
+    except BaseException:  # damaged episodes met while writing, or Ctrl-C: leave nothing
+        tmp.unlink(missing_ok=True)
+        raise
     return target
+
+
+def _write_parquet(heads: Sequence[pd.DataFrame], parts: Iterable[pd.DataFrame], path: Path
+                   ) -> None:
+    """Write ``parts`` (frames of :func:`load_results`) to ``path`` as one Parquet file of
+    a row group or more each, which reads back as ``DataFrame.to_parquet(index=False)``
+    of them all in one frame does.
+
+    The schema, pandas' metadata in it included, is what pyarrow infers from ``heads``, a
+    row of each config: a column is typed by the whole frame's dtype, or by the values it
+    holds where that is object (None beside integers: integers with nulls), and every
+    config's values are there.
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.Schema.from_pandas(pd.concat(heads, ignore_index=True), preserve_index=False)
+    with pq.ParquetWriter(path, schema) as writer:
+        for part in parts:
+            writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
 
 
 def _export_format(fmt: str | None, target: Path | None) -> str:
